@@ -1,0 +1,72 @@
+import { createHmac } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ActivityDeps } from './index';
+
+/** What the http executor posts. */
+export interface HttpExecutionRequest {
+  actionId: string;
+  action: string;
+  params: Record<string, unknown>;
+  url: string;
+}
+
+/** What a 2xx answer becomes in the action's `result` and the evidence. */
+export interface HttpExecutionResult {
+  status: number;
+  body: unknown;
+}
+
+/** Largest response body kept in the evidence; the rest is cut. */
+const MAX_KEPT_BODY = 64 * 1024;
+const REQUEST_TIMEOUT_MS = 25_000;
+
+/** `X-Countersign-Signature` value: `sha256=<hex HMAC of the raw body>`. */
+export function signExecutorBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** The `http` executor. */
+export function createExecutorActivities({ executorSecret }: Pick<ActivityDeps, 'executorSecret'>) {
+  return {
+    /**
+     * POST `{ actionId, action, params }` with `Idempotency-Key: <actionId>` so the target can
+     * make our at-least-once delivery exactly-once. 2xx succeeds; 4xx is final
+     * (`ExecutorRejected`, with the target's answer); 5xx and network errors are retried.
+     */
+    async executeHttp(req: HttpExecutionRequest): Promise<HttpExecutionResult> {
+      const body = JSON.stringify({ actionId: req.actionId, action: req.action, params: req.params });
+      let res: Response;
+      try {
+        res = await fetch(req.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'idempotency-key': req.actionId,
+            'x-countersign-signature': signExecutorBody(executorSecret, body),
+          },
+          body,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+      } catch (err) {
+        const cause = (err as Error & { cause?: Error }).cause;
+        throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, 'ExecutorUnavailable');
+      }
+      const answer = { status: res.status, body: await readBody(res) };
+      if (res.ok) return answer;
+      if (res.status >= 400 && res.status < 500) {
+        throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${res.status}`, 'ExecutorRejected', answer);
+      }
+      throw ApplicationFailure.retryable(`executor answered HTTP ${res.status}`, 'ExecutorUnavailable', answer);
+    },
+  };
+}
+
+async function readBody(res: Response): Promise<unknown> {
+  const text = (await res.text()).slice(0, MAX_KEPT_BODY);
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

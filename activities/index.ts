@@ -1,0 +1,31 @@
+/**
+ * Side effects of the governedAction workflow, built by a factory so one pg Pool (and one
+ * policy cache) serves every activity in the worker.
+ */
+import type { Pool } from 'pg';
+import type { PolicyStore } from '../ledger/policy-store';
+import type { Logger } from '../runtime/logger';
+import { createPolicyActivities } from './policy';
+import { createRecordingActivities } from './record-event';
+import { createExecutorActivities } from './http-executor';
+
+/** What the activities need from the process that hosts them. */
+export interface ActivityDeps {
+  pool: Pool;
+  policies: PolicyStore;
+  /** HMAC key for `X-Countersign-Signature` on executor requests. */
+  executorSecret: string;
+  log: Logger;
+}
+
+/** Build every activity the workflows call. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createPolicyActivities(deps),
+    ...createRecordingActivities(deps),
+    ...createExecutorActivities(deps),
+  };
+}
+
+/** The activity interface, for `proxyActivities<Activities>()` in workflow code. */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,482 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { ActionView, DecisionBody, ProposeAction } from '../domain/api-schemas';
+import {
+  TERMINAL_STATUSES,
+  TRANSIENT_STATUSES,
+  type ActionProjection,
+  type ActionStatus,
+  type GovernedActionInput,
+} from '../domain/action-types';
+import { canonicalJson } from '../domain/canonical-json';
+import { CountersignError, type ErrorCode, type FieldError } from '../domain/errors';
+import { evaluatePolicy, validateActionParams } from '../policy';
+import type { PolicyStore } from '../ledger/policy-store';
+import { searchAttributeKeys } from '../workflows/search-attribute-keys';
+import { cancelUpdate, decideUpdate, governedAction, reportResultUpdate } from '../workflows';
+import { hasRole, type Principal, type PrincipalStore } from './auth';
+import type { ChangeFeed } from './change-feed';
+
+/** What the action use cases need. */
+export interface ActionServiceDeps {
+  pool: Pool;
+  temporal: Client;
+  taskQueue: string;
+  namespace: string;
+  temporalUiUrl: string;
+  policies: PolicyStore;
+  principals: PrincipalStore;
+  feed: ChangeFeed;
+}
+
+/** A row of the `actions` read model. */
+interface ActionRow {
+  id: string;
+  agent: string;
+  idempotency_key: string | null;
+  request_hash: string;
+  action: string;
+  status: ActionStatus;
+  params: Record<string, unknown>;
+  resource: unknown;
+  on_behalf_of: string | null;
+  parent_action_id: string | null;
+  justification: string | null;
+  policy: ActionProjection['policy'];
+  approval: ActionProjection['approval'];
+  outcome: ActionProjection['outcome'];
+  result: unknown;
+  error: string | null;
+  workflow_id: string;
+  run_id: string | null;
+  eligible_groups: string[];
+  voters: string[];
+  deadline: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  last_seq: number;
+}
+
+/** The workflow id of an action: derived, so a start is idempotent per action. */
+export const workflowIdOf = (actionId: string) => `action-${actionId}`;
+
+/** Map a refusal from the workflow (update validator) to its domain error. */
+function refusal(err: unknown): CountersignError | undefined {
+  if (err instanceof WorkflowUpdateFailedError) {
+    const type = (err.cause as { type?: string } | undefined)?.type as ErrorCode | undefined;
+    const known: ErrorCode[] = ['not-pending', 'not-eligible', 'self-approval', 'already-voted', 'not-cancellable', 'not-awaiting-result'];
+    if (type && known.includes(type)) return new CountersignError(type, err.cause?.message ?? err.message);
+  }
+  if (err instanceof WorkflowNotFoundError || /workflow execution already completed/i.test((err as Error)?.message ?? '')) {
+    return new CountersignError('not-pending', 'the action has already finished');
+  }
+  return undefined;
+}
+
+/** The use cases behind /v1/actions and /v1/approvals. Routes only parse and map. */
+export class ActionService {
+  constructor(private readonly deps: ActionServiceDeps) {}
+
+  /**
+   * Propose an action: validate against the active catalog, record it, start its workflow.
+   * With an idempotency key, the same request returns the same action (created=false) and a
+   * different request with the same key is refused.
+   */
+  async propose(agent: Principal, body: ProposeAction, headerKey: string | undefined): Promise<{ view: ActionRow; created: boolean }> {
+    if (headerKey !== undefined && body.idempotencyKey !== undefined && headerKey !== body.idempotencyKey) {
+      throw new CountersignError('validation', 'the Idempotency-Key header and body.idempotencyKey differ', [
+        { path: '/idempotencyKey', message: 'must equal the Idempotency-Key header when both are sent' },
+      ]);
+    }
+    const key = headerKey ?? body.idempotencyKey ?? null;
+    const { idempotencyKey: _ignored, ...request } = body;
+    const requestHash = createHash('sha256').update(canonicalJson(request)).digest('hex');
+
+    if (key) {
+      const existing = await this.findByKey(agent.id, key);
+      if (existing) return { view: await this.replay(existing, requestHash), created: false };
+    }
+
+    const { bundle } = await this.deps.policies.active();
+    if (!bundle.actions.has(body.action)) {
+      throw new CountersignError('unknown-action', `action ${body.action} is not in the policy catalog`, [
+        { path: '/action', message: `unknown action; known: ${[...bundle.actions.keys()].slice(0, 20).join(', ')}` },
+      ]);
+    }
+    const check = validateActionParams(bundle, body.action, body.params);
+    if (!check.ok) {
+      throw new CountersignError(
+        'invalid-params',
+        `params do not match the schema of ${body.action}`,
+        check.errors.map((e) => ({ path: `/params${e.path}`, message: e.message })),
+      );
+    }
+    await this.checkReferences(agent, body);
+
+    const actionId = `act_${randomBytes(12).toString('hex')}`;
+    const workflowId = workflowIdOf(actionId);
+    const inserted = await this.deps.pool.query<ActionRow>(
+      `INSERT INTO actions (id, agent, idempotency_key, request_hash, action, status, params, resource, on_behalf_of,
+                            parent_action_id, justification, context, model, workflow_id)
+       VALUES ($1, $2, $3, $4, $5, 'evaluating', $6, $7, $8, $9, $10, $11, $12, $13)
+       ON CONFLICT (agent, idempotency_key) DO NOTHING RETURNING *`,
+      [
+        actionId,
+        agent.id,
+        key,
+        requestHash,
+        body.action,
+        JSON.stringify(body.params),
+        body.resource === undefined ? null : JSON.stringify(body.resource),
+        body.onBehalfOf ?? null,
+        body.parentActionId ?? null,
+        body.justification ?? null,
+        body.context === undefined ? null : JSON.stringify(body.context),
+        body.model === undefined ? null : JSON.stringify(body.model),
+        workflowId,
+      ],
+    );
+    if (inserted.rows.length === 0) {
+      // A concurrent request with the same key won the insert.
+      const existing = await this.findByKey(agent.id, key as string);
+      return { view: await this.replay(existing as ActionRow, requestHash), created: false };
+    }
+    const row = inserted.rows[0];
+    try {
+      await this.startWorkflow(row, body);
+    } catch (err) {
+      // Without a workflow the row would sit in `evaluating` forever: remove it (nothing was
+      // recorded yet) and let the agent retry.
+      await this.deps.pool.query('DELETE FROM actions WHERE id = $1 AND last_seq = 0', [actionId]).catch(() => {});
+      throw err;
+    }
+    return { view: row, created: true };
+  }
+
+  /** Same key: same body -> the existing action (its workflow started if a crash prevented it); else a conflict. */
+  private async replay(existing: ActionRow, requestHash: string): Promise<ActionRow> {
+    if (existing.request_hash !== requestHash) {
+      throw new CountersignError(
+        'idempotency-conflict',
+        `idempotency key ${existing.idempotency_key} was used for a different request (action ${existing.id})`,
+      );
+    }
+    if (existing.last_seq === 0) {
+      // The API may have died between recording the action and starting its workflow.
+      const { rows } = await this.deps.pool.query<{ context: Record<string, unknown> | null; model: GovernedActionInput['model'] }>(
+        'SELECT context, model FROM actions WHERE id = $1',
+        [existing.id],
+      );
+      await this.startWorkflow(existing, {
+        action: existing.action,
+        params: existing.params,
+        resource: existing.resource as ProposeAction['resource'],
+        justification: existing.justification ?? undefined,
+        onBehalfOf: existing.on_behalf_of ?? undefined,
+        parentActionId: existing.parent_action_id ?? undefined,
+        context: rows[0]?.context ?? undefined,
+        model: rows[0]?.model ?? undefined,
+      });
+    }
+    return existing;
+  }
+
+  private async startWorkflow(row: ActionRow, body: Omit<ProposeAction, 'idempotencyKey'>): Promise<void> {
+    const input: GovernedActionInput = {
+      actionId: row.id,
+      action: body.action,
+      params: body.params,
+      resource: body.resource ?? null,
+      context: body.context ?? null,
+      agent: row.agent,
+      onBehalfOf: body.onBehalfOf ?? null,
+      parentActionId: body.parentActionId ?? null,
+      justification: body.justification ?? null,
+      model: body.model ?? null,
+      idempotencyKey: row.idempotency_key,
+    };
+    try {
+      await this.deps.temporal.workflow.start(governedAction, {
+        workflowId: row.workflow_id,
+        taskQueue: this.deps.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: searchAttributeKeys.status, value: 'evaluating' },
+          { key: searchAttributeKeys.action, value: body.action },
+          { key: searchAttributeKeys.agent, value: row.agent },
+        ],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  private async checkReferences(agent: Principal, body: ProposeAction): Promise<void> {
+    const errors: FieldError[] = [];
+    if (body.onBehalfOf !== undefined) {
+      const human = await this.deps.principals.get(body.onBehalfOf);
+      if (!human || human.kind !== 'human') errors.push({ path: '/onBehalfOf', message: `no human principal ${body.onBehalfOf}` });
+    }
+    if (body.parentActionId !== undefined) {
+      const { rowCount } = await this.deps.pool.query('SELECT 1 FROM actions WHERE id = $1', [body.parentActionId]);
+      if (!rowCount) errors.push({ path: '/parentActionId', message: `no action ${body.parentActionId}` });
+    }
+    if (errors.length) throw new CountersignError('validation', 'the proposal references unknown principals or actions', errors);
+    void agent;
+  }
+
+  private async findByKey(agent: string, key: string): Promise<ActionRow | undefined> {
+    const { rows } = await this.deps.pool.query<ActionRow>('SELECT * FROM actions WHERE agent = $1 AND idempotency_key = $2', [agent, key]);
+    return rows[0];
+  }
+
+  /** An action row, or undefined. */
+  async find(id: string): Promise<ActionRow | undefined> {
+    const { rows } = await this.deps.pool.query<ActionRow>('SELECT * FROM actions WHERE id = $1', [id]);
+    return rows[0];
+  }
+
+  /** An action the caller may read; 404 both when missing and when not visible (no existence leak). */
+  async getVisible(caller: Principal, id: string): Promise<ActionRow> {
+    const row = await this.find(id);
+    if (!row || !this.mayRead(caller, row)) throw new CountersignError('not-found', `no action ${id}`);
+    return row;
+  }
+
+  /** Operators/admins: all; an agent: its own; a reviewer: what it may decide now or has decided. */
+  mayRead(caller: Principal, row: ActionRow): boolean {
+    if (hasRole(caller, 'operator')) return true;
+    if (row.agent === caller.id) return true;
+    if (caller.roles.includes('reviewer')) {
+      if (row.voters.includes(caller.id)) return true;
+      if (row.status === 'awaiting_approval' && caller.groups.some((g) => row.eligible_groups.includes(g))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Wait (up to `waitSeconds`) until the action's status satisfies `done`, woken by the change
+   * feed; returns the row as it is then.
+   */
+  async waitForRow(id: string, waitSeconds: number, done: (s: ActionStatus) => boolean): Promise<ActionRow | undefined> {
+    let last: ActionRow | undefined;
+    const hit = await this.deps.feed.waitFor(id, waitSeconds * 1000, async () => {
+      last = await this.find(id);
+      return last && done(last.status) ? last : undefined;
+    });
+    return hit ?? last;
+  }
+
+  /** `GET /v1/actions/:id?wait=&since=`: hold until the status differs from `since` (or leaves evaluating/executing). */
+  async get(caller: Principal, id: string, wait?: number, since?: ActionStatus): Promise<ActionRow> {
+    const row = await this.getVisible(caller, id);
+    if (!wait) return row;
+    const done = since ? (s: ActionStatus) => s !== since : (s: ActionStatus) => !TRANSIENT_STATUSES.includes(s);
+    if (done(row.status)) return row;
+    return (await this.waitForRow(id, wait, done)) ?? row;
+  }
+
+  /** Hold a fresh proposal until it leaves evaluating/executing. */
+  async settle(row: ActionRow, wait: number): Promise<ActionRow> {
+    return (await this.waitForRow(row.id, wait, (s) => !TRANSIENT_STATUSES.includes(s))) ?? row;
+  }
+
+  /** `GET /v1/actions`: newest first, keyset-paginated, limited to what the caller may read. */
+  async list(
+    caller: Principal,
+    q: { status?: ActionStatus; action?: string; agent?: string; limit: number; cursor?: string },
+  ): Promise<{ items: ActionRow[]; nextCursor: string | null }> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    if (q.status) where.push(`status = ${arg(q.status)}`);
+    if (q.action) where.push(`action = ${arg(q.action)}`);
+    if (q.agent) where.push(`agent = ${arg(q.agent)}`);
+    if (!hasRole(caller, 'operator')) {
+      const me = arg(caller.id);
+      const visible = [`agent = ${me}`];
+      if (caller.roles.includes('reviewer')) {
+        visible.push(`${me} = ANY(voters)`, `(status = 'awaiting_approval' AND eligible_groups && ${arg(caller.groups)}::text[])`);
+      }
+      where.push(`(${visible.join(' OR ')})`);
+    }
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor);
+      where.push(`(created_at, id) < (${arg(c.createdAt)}::timestamptz, ${arg(c.id)})`);
+    }
+    const sql = `SELECT * FROM actions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+                 ORDER BY created_at DESC, id DESC LIMIT ${arg(q.limit + 1)}`;
+    const { rows } = await this.deps.pool.query<ActionRow>(sql, args);
+    const items = rows.slice(0, q.limit);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+  }
+
+  /** `GET /v1/approvals`: what the caller may decide now, oldest deadline first. */
+  async inbox(caller: Principal, limit = 100): Promise<ActionRow[]> {
+    const { rows } = await this.deps.pool.query<ActionRow>(
+      `SELECT * FROM actions
+        WHERE status = 'awaiting_approval' AND eligible_groups && $1::text[]
+          AND NOT ($2 = ANY(voters)) AND agent <> $2 AND on_behalf_of IS DISTINCT FROM $2
+        ORDER BY deadline ASC NULLS LAST, created_at ASC LIMIT $3`,
+      [caller.groups, caller.id, limit],
+    );
+    return rows;
+  }
+
+  /**
+   * A reviewer's decision, delivered as a Temporal Update. The API pre-checks in the contract's
+   * order for precise errors; the workflow's validator re-checks atomically.
+   */
+  async decide(caller: Principal, id: string, body: DecisionBody, updateId: string | undefined): Promise<ActionRow> {
+    const row = await this.find(id);
+    if (!row) throw new CountersignError('not-found', `no action ${id}`);
+    // A retried request (same Idempotency-Key) whose vote is already in: answer as the first time.
+    const requestId = updateId ? `decide:${caller.id}:${updateId}` : undefined;
+    if (requestId && row.approval?.approvals.some((v) => v.reviewer === caller.id && v.requestId === requestId)) return row;
+    if (row.status !== 'awaiting_approval') throw new CountersignError('not-pending', `action is ${row.status}, not awaiting approval`);
+    if (!caller.groups.some((g) => row.eligible_groups.includes(g))) {
+      throw new CountersignError('not-eligible', `${caller.id} is in none of the groups eligible now (${row.eligible_groups.join(', ')})`);
+    }
+    if (body.decision === 'approve' && (row.agent === caller.id || row.on_behalf_of === caller.id)) {
+      throw new CountersignError('self-approval', `${caller.id} proposed this action (or it acts on their behalf) and cannot approve it`);
+    }
+    if (row.voters.includes(caller.id)) throw new CountersignError('already-voted', `${caller.id} has already voted on this action`);
+    if (body.params !== undefined) {
+      if (body.decision !== 'approve') {
+        throw new CountersignError('validation', 'params (edits) go only with decision "approve"', [{ path: '/params', message: 'only allowed when approving' }]);
+      }
+      await this.checkEdit(row, body.params);
+    }
+    const handle = this.deps.temporal.workflow.getHandle(row.workflow_id);
+    try {
+      await handle.executeUpdate(decideUpdate, {
+        args: [
+          { reviewer: caller.id, reviewerGroups: caller.groups, decision: body.decision, reason: body.reason ?? null, params: body.params, requestId },
+        ],
+        ...(requestId ? { updateId: requestId } : {}),
+      });
+    } catch (err) {
+      throw refusal(err) ?? err;
+    }
+    return (await this.find(id)) as ActionRow;
+  }
+
+  /** An edit must fit the schema and must not be something policy would deny. */
+  private async checkEdit(row: ActionRow, params: Record<string, unknown>): Promise<void> {
+    const version = row.policy?.version;
+    const bundle = version ? await this.deps.policies.byVersion(version) : (await this.deps.policies.active()).bundle;
+    const check = validateActionParams(bundle, row.action, params);
+    if (!check.ok) {
+      throw new CountersignError(
+        'invalid-params',
+        `edited params do not match the schema of ${row.action}`,
+        check.errors.map((e) => ({ path: `/params${e.path}`, message: e.message })),
+      );
+    }
+    const { rows } = await this.deps.pool.query<{ context: Record<string, unknown> | null }>('SELECT context FROM actions WHERE id = $1', [row.id]);
+    const decision = evaluatePolicy(bundle, {
+      action: row.action,
+      params,
+      resource: row.resource ?? undefined,
+      context: rows[0]?.context ?? {},
+      agent: row.agent,
+      onBehalfOf: row.on_behalf_of,
+    });
+    if (decision.decision === 'deny') {
+      throw new CountersignError('edit-denied', `policy would deny the edited action: ${decision.reasons.join('; ')}`, [
+        { path: '/params', message: `denied by ${decision.ruleIds.join(', ') || 'the default decision'}` },
+      ]);
+    }
+  }
+
+  /** Cancel before execution: the proposing agent or an operator. */
+  async cancel(caller: Principal, id: string, reason: string | undefined): Promise<ActionRow> {
+    const row = await this.getVisible(caller, id);
+    const asOperator = hasRole(caller, 'operator');
+    if (row.agent !== caller.id && !asOperator) {
+      throw new CountersignError('forbidden', 'only the proposing agent or an operator may cancel an action');
+    }
+    if (TERMINAL_STATUSES.includes(row.status) || row.status === 'executing') {
+      throw new CountersignError('not-cancellable', `action is ${row.status} and can no longer be cancelled`);
+    }
+    try {
+      await this.deps.temporal.workflow
+        .getHandle(row.workflow_id)
+        .executeUpdate(cancelUpdate, { args: [{ by: caller.id, role: row.agent === caller.id ? 'agent' : 'operator', reason: reason ?? null }] });
+    } catch (err) {
+      const mapped = refusal(err);
+      throw mapped ? new CountersignError('not-cancellable', mapped.message) : err;
+    }
+    return (await this.find(id)) as ActionRow;
+  }
+
+  /** Executor `agent`: the proposing agent reports the outcome. */
+  async reportResult(caller: Principal, id: string, body: { ok: boolean; output?: unknown; error?: string }): Promise<ActionRow> {
+    const row = await this.getVisible(caller, id);
+    if (row.agent !== caller.id) throw new CountersignError('forbidden', 'only the proposing agent reports the result of its action');
+    if (row.status !== 'approved') throw new CountersignError('not-awaiting-result', `action is ${row.status}, not waiting for the agent's result`);
+    try {
+      await this.deps.temporal.workflow.getHandle(row.workflow_id).executeUpdate(reportResultUpdate, {
+        args: [{ by: caller.id, ok: body.ok, output: body.output, error: body.error ?? null }],
+      });
+    } catch (err) {
+      const mapped = refusal(err);
+      throw mapped ? new CountersignError('not-awaiting-result', mapped.message) : err;
+    }
+    return (await this.find(id)) as ActionRow;
+  }
+
+  /** The public ActionView of a row. */
+  toView(row: ActionRow): ActionView {
+    const self = `/v1/actions/${row.id}`;
+    const view: ActionView = {
+      id: row.id,
+      status: row.status,
+      action: row.action,
+      params: row.params,
+      resource: row.resource ?? null,
+      agent: row.agent,
+      onBehalfOf: row.on_behalf_of,
+      parentActionId: row.parent_action_id,
+      justification: row.justification,
+      createdAt: row.created_at.toISOString(),
+      updatedAt: row.updated_at.toISOString(),
+      policy: row.policy ? { decision: row.policy.decision, ruleIds: row.policy.ruleIds, reasons: row.policy.reasons, version: row.policy.version } : null,
+      links: {
+        self,
+        evidence: `${self}/evidence`,
+        temporalUi: `${this.deps.temporalUiUrl}/namespaces/${encodeURIComponent(this.deps.namespace)}/workflows/${encodeURIComponent(row.workflow_id)}`,
+      },
+    };
+    if (row.approval) {
+      const { plan: _plan, ...approval } = row.approval;
+      view.approval = approval;
+    }
+    if (row.outcome) view.outcome = row.outcome;
+    if (row.result !== null && row.result !== undefined) view.result = row.result;
+    if (row.error) view.error = row.error;
+    return view;
+  }
+}
+
+function encodeCursor(row: ActionRow): string {
+  return Buffer.from(JSON.stringify([row.created_at.toISOString(), row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    if (typeof createdAt !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(createdAt))) throw new Error('shape');
+    return { createdAt, id };
+  } catch {
+    throw new CountersignError('validation', 'cursor is not one this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
+  }
+}

@@ -1,0 +1,97 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Client, Connection } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { CountersignError } from '../domain/errors';
+import type { PolicyStore } from '../ledger/policy-store';
+import type { Logger } from '../runtime/logger';
+import { ActionService } from './action-service';
+import { authenticate, type PrincipalStore } from './auth';
+import type { ChangeFeed } from './change-feed';
+import { createMetrics } from './metrics';
+import { buildOpenApi } from './openapi';
+import { problemHandler, sendProblem } from './problem';
+import { actionRoutes } from './routes/actions';
+import { policyRoutes } from './routes/policy';
+import { principalRoutes } from './routes/principals';
+
+/** Everything the HTTP API needs; built once per process by the stack. */
+export interface ApiDeps {
+  pool: Pool;
+  temporal: Client;
+  taskQueue: string;
+  namespace: string;
+  temporalUiUrl: string;
+  policies: PolicyStore;
+  principals: PrincipalStore;
+  feed: ChangeFeed;
+  log: Logger;
+  maxBodyBytes: number;
+  /** False while draining: /readyz answers 503 so load balancers stop sending traffic. */
+  isReady?: () => boolean;
+}
+
+/** Build the express app (no listening here, so tests can run it in-process). */
+export function createApp(deps: ApiDeps) {
+  const app = express();
+  const metrics = createMetrics();
+  const actions = new ActionService(deps);
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const end = metrics.httpDuration.startTimer({ method: req.method });
+    res.on('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      end({ route });
+      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  // JSON bodies everywhere except the raw policy upload. A body in another media type is 415.
+  const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'PUT' && req.path === '/v1/policy') return next();
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+      return sendProblem(res, 'unsupported-media-type', `send JSON (Content-Type: application/json), not ${req.headers['content-type'] ?? 'no content type'}`);
+    }
+    json(req, res, next);
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/readyz', async (_req, res) => {
+    if (deps.isReady && !deps.isReady()) return sendProblem(res, 'unavailable', 'draining: this process is shutting down');
+    const checks = await Promise.allSettled([
+      deps.pool.query('SELECT 1'),
+      withTimeout((deps.temporal.connection as Connection).healthService.check({}), 3000),
+    ]);
+    const [pg, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : (c.reason as Error).message));
+    if (pg !== 'ok' || temporal !== 'ok') return sendProblem(res, 'unavailable', `postgres: ${pg}; temporal: ${temporal}`);
+    res.json({ ok: true, postgres: 'ok', temporal: 'ok' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  const openapi = buildOpenApi();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  app.use('/v1', authenticate(deps.principals));
+  app.use(principalRoutes(deps.principals));
+  app.use(actionRoutes(actions, metrics));
+  app.use(policyRoutes(deps.policies, deps.maxBodyBytes));
+
+  app.use((req: Request) => {
+    throw new CountersignError('not-found', `no route ${req.method} ${req.path}`);
+  });
+  app.use(problemHandler(deps.log));
+  return app;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+}

@@ -1,0 +1,137 @@
+import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Pool } from 'pg';
+import type { CreatePrincipal, Role } from '../domain/api-schemas';
+import { CountersignError } from '../domain/errors';
+
+/** An authenticated caller. */
+export interface Principal {
+  id: string;
+  kind: 'agent' | 'human';
+  roles: Role[];
+  groups: string[];
+}
+
+/** The bootstrap admin (from `COUNTERSIGN_ADMIN_TOKEN`). */
+export const BOOTSTRAP_ADMIN: Principal = { id: 'admin', kind: 'human', roles: ['admin', 'operator'], groups: [] };
+
+// scrypt cost: ~20 ms per hash on this class of machine. Verified tokens are cached (by a
+// sha256 of the token) so a busy agent pays it once per cache period, not per request.
+const SCRYPT: ScryptOptions = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const KEY_LEN = 32;
+const CACHE_MS = 60_000;
+
+function scrypt(secret: string, salt: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => scryptCb(secret, salt, KEY_LEN, SCRYPT, (err, key) => (err ? reject(err) : resolve(key))));
+}
+
+/** Token format: `cs_<tokenId>_<secret>`; the id is public (looked up), the secret is hashed. */
+function parseToken(token: string): { tokenId: string; secret: string } | undefined {
+  const m = /^cs_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/.exec(token);
+  return m ? { tokenId: m[1], secret: m[2] } : undefined;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/** Principals and their bearer tokens, stored hashed with scrypt. */
+export class PrincipalStore {
+  private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  private readonly adminDigest?: Buffer;
+
+  constructor(
+    private readonly pool: Pool,
+    adminToken?: string,
+  ) {
+    this.adminDigest = adminToken ? sha256(adminToken) : undefined;
+  }
+
+  /** Create a principal; its token is returned once and only its hash is stored. */
+  async create(p: CreatePrincipal, createdBy: string): Promise<{ id: string; token: string }> {
+    const tokenId = randomBytes(8).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const salt = randomBytes(16);
+    const hash = await scrypt(secret, salt);
+    const stored = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+    try {
+      await this.pool.query(
+        'INSERT INTO principals (id, kind, roles, groups, token_id, token_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [p.id, p.kind, p.roles, p.groups, tokenId, stored, createdBy],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new CountersignError('conflict', `principal ${p.id} already exists`);
+      throw err;
+    }
+    return { id: p.id, token: `cs_${tokenId}_${secret}` };
+  }
+
+  /** A principal by id (no token), or undefined. */
+  async get(id: string): Promise<Principal | undefined> {
+    if (id === BOOTSTRAP_ADMIN.id) return BOOTSTRAP_ADMIN;
+    const { rows } = await this.pool.query<Principal>('SELECT id, kind, roles, groups FROM principals WHERE id = $1', [id]);
+    return rows[0];
+  }
+
+  /** The principal a bearer token belongs to, or undefined. Comparisons are constant-time. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const digest = sha256(token);
+    if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return BOOTSTRAP_ADMIN;
+    const key = digest.toString('base64');
+    const hit = this.cache.get(key);
+    if (hit && hit.until > Date.now()) return hit.principal;
+    const parsed = parseToken(token);
+    if (!parsed) return undefined;
+    const { rows } = await this.pool.query<Principal & { token_hash: string }>(
+      'SELECT id, kind, roles, groups, token_hash FROM principals WHERE token_id = $1',
+      [parsed.tokenId],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    const [, n, r, p, salt, expected] = row.token_hash.split('$');
+    const actual = await new Promise<Buffer>((resolve, reject) =>
+      scryptCb(parsed.secret, Buffer.from(salt, 'base64'), KEY_LEN, { N: Number(n), r: Number(r), p: Number(p), maxmem: SCRYPT.maxmem }, (err, k) =>
+        err ? reject(err) : resolve(k),
+      ),
+    );
+    const want = Buffer.from(expected, 'base64');
+    if (want.length !== actual.length || !timingSafeEqual(want, actual)) return undefined;
+    const principal: Principal = { id: row.id, kind: row.kind, roles: row.roles, groups: row.groups };
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { principal, until: Date.now() + CACHE_MS });
+    return principal;
+  }
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+/** Require a valid bearer token; sets `req.principal`. */
+export function authenticate(store: PrincipalStore) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m) throw new CountersignError('unauthorized', 'send Authorization: Bearer <token>');
+    const principal = await store.authenticate(m[1]);
+    if (!principal) throw new CountersignError('unauthorized', 'the bearer token is not valid');
+    req.principal = principal;
+    next();
+  };
+}
+
+/** Require one of `roles` (admin implies every role). */
+export function requireRole(...roles: Role[]) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const p = req.principal as Principal;
+    if (!p.roles.includes('admin') && !roles.some((r) => p.roles.includes(r))) {
+      throw new CountersignError('forbidden', `this needs the role ${roles.join(' or ')}; ${p.id} has ${p.roles.join(', ')}`);
+    }
+    next();
+  };
+}
+
+/** True when the principal holds the role (admin holds all). */
+export function hasRole(p: Principal, role: Role): boolean {
+  return p.roles.includes(role) || p.roles.includes('admin');
+}

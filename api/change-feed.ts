@@ -1,0 +1,92 @@
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import { ACTION_CHANGED_CHANNEL } from '../activities/record-event';
+import type { Logger } from '../runtime/logger';
+
+/**
+ * One LISTEN connection per API process, fanned out in memory: a thousand agents long-polling
+ * cost one Postgres connection and no polling of Temporal.
+ */
+export class ChangeFeed {
+  private readonly emitter = new EventEmitter();
+  private client?: pg.Client;
+  private closed = false;
+  private reconnectTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly log: Logger,
+  ) {
+    this.emitter.setMaxListeners(0);
+  }
+
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl });
+    client.on('notification', (msg) => {
+      if (msg.payload) this.emitter.emit(msg.payload);
+    });
+    client.on('error', (err) => {
+      this.log.warn({ err: err.message }, 'change feed connection lost; reconnecting');
+      this.scheduleReconnect();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${ACTION_CHANGED_CHANNEL}`);
+    this.client = client;
+    // Anything that changed while we were disconnected: wake every waiter to re-read.
+    this.emitter.emit('*');
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer) return;
+    this.client?.end().catch(() => {});
+    this.client = undefined;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.start().catch(() => this.scheduleReconnect());
+    }, 1000);
+  }
+
+  /**
+   * Resolve when `check()` returns a value, re-checking on every change of `actionId`,
+   * or with undefined after `timeoutMs`. Subscribes before the first check, so no change is missed.
+   */
+  async waitFor<T>(actionId: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T | undefined> {
+    let wake: () => void = () => {};
+    let changed = false;
+    const onChange = () => {
+      changed = true;
+      wake();
+    };
+    this.emitter.on(actionId, onChange);
+    this.emitter.on('*', onChange);
+    const deadline = Date.now() + timeoutMs;
+    try {
+      for (;;) {
+        changed = false;
+        const value = await check();
+        if (value !== undefined) return value;
+        const left = deadline - Date.now();
+        if (left <= 0) return undefined;
+        if (!changed) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, left);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+      }
+    } finally {
+      this.emitter.off(actionId, onChange);
+      this.emitter.off('*', onChange);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.emitter.emit('*');
+    await this.client?.end().catch(() => {});
+  }
+}

@@ -1,0 +1,37 @@
+import client from 'prom-client';
+
+/** Prometheus metrics of one API process. */
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'countersign_' });
+  return {
+    registry,
+    httpRequests: new client.Counter({
+      name: 'countersign_http_requests_total',
+      help: 'HTTP requests by method, route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new client.Histogram({
+      name: 'countersign_http_request_duration_seconds',
+      help: 'HTTP request duration by method and route',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    actionsProposed: new client.Counter({
+      name: 'countersign_actions_proposed_total',
+      help: 'Actions proposed, by action name',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    }),
+    decisions: new client.Counter({
+      name: 'countersign_decisions_total',
+      help: 'Reviewer decisions accepted, by decision',
+      labelNames: ['decision'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

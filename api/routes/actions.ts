@@ -1,0 +1,76 @@
+import { Router } from 'express';
+import {
+  cancelSchema,
+  decisionSchema,
+  listActionsQuerySchema,
+  proposeActionSchema,
+  resultSchema,
+  waitQuerySchema,
+} from '../../domain/api-schemas';
+import { CountersignError } from '../../domain/errors';
+import type { ActionService } from '../action-service';
+import { requireRole, type Principal } from '../auth';
+import { parseBody, parseQuery } from '../validate';
+import type { Metrics } from '../metrics';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+function idempotencyKey(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(header)) {
+    throw new CountersignError('validation', 'Idempotency-Key must be 1-200 visible ASCII characters', [{ path: 'Idempotency-Key', message: 'invalid header' }]);
+  }
+  return header;
+}
+
+/** Agents propose and follow actions; reviewers decide them. */
+export function actionRoutes(actions: ActionService, metrics: Metrics): Router {
+  const r = Router();
+
+  r.post('/v1/actions', requireRole('agent'), async (req, res) => {
+    const { wait } = parseQuery(waitQuerySchema.pick({ wait: true }), req.query);
+    const body = parseBody(proposeActionSchema, req.body);
+    const key = idempotencyKey(req.get('idempotency-key'));
+    let { view, created } = await actions.propose(req.principal as Principal, body, key);
+    if (created) metrics.actionsProposed.inc({ action: body.action });
+    if (wait) view = await actions.settle(view, wait);
+    res.status(created ? 201 : 200).location(`/v1/actions/${view.id}`).json(actions.toView(view));
+  });
+
+  r.get('/v1/actions', async (req, res) => {
+    const q = parseQuery(listActionsQuerySchema, req.query);
+    const page = await actions.list(req.principal as Principal, q);
+    res.json({ items: page.items.map((row) => actions.toView(row)), nextCursor: page.nextCursor });
+  });
+
+  r.get('/v1/actions/:id', async (req, res) => {
+    const { wait, since } = parseQuery(waitQuerySchema, req.query);
+    const row = await actions.get(req.principal as Principal, String(req.params.id), wait, since);
+    res.json(actions.toView(row));
+  });
+
+  r.post('/v1/actions/:id/cancel', async (req, res) => {
+    const body = parseBody(cancelSchema, req.body ?? {});
+    res.json(actions.toView(await actions.cancel(req.principal as Principal, String(req.params.id), body.reason)));
+  });
+
+  r.post('/v1/actions/:id/result', async (req, res) => {
+    const body = parseBody(resultSchema, req.body);
+    res.json(actions.toView(await actions.reportResult(req.principal as Principal, String(req.params.id), body)));
+  });
+
+  r.post('/v1/actions/:id/decisions', requireRole('reviewer'), async (req, res) => {
+    const body = parseBody(decisionSchema, req.body);
+    const key = idempotencyKey(req.get('idempotency-key'));
+    const row = await actions.decide(req.principal as Principal, String(req.params.id), body, key);
+    metrics.decisions.inc({ decision: body.decision });
+    res.json(actions.toView(row));
+  });
+
+  r.get('/v1/approvals', requireRole('reviewer'), async (req, res) => {
+    const rows = await actions.inbox(req.principal as Principal);
+    res.json({ items: rows.map((row) => actions.toView(row)) });
+  });
+
+  return r;
+}

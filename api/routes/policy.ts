@@ -1,0 +1,69 @@
+import express, { Router } from 'express';
+import { evaluateSchema } from '../../domain/api-schemas';
+import { CountersignError } from '../../domain/errors';
+import { evaluatePolicy, loadPolicyBundle, PolicyValidationError, UnknownActionError, type CompiledPolicyBundle } from '../../policy';
+import type { PolicyStore } from '../../ledger/policy-store';
+import { requireRole, type Principal } from '../auth';
+import { parseBody } from '../validate';
+
+/** Parse a bundle or answer 422 with line-precise errors; nothing is activated on error. */
+export function compileOr422(source: string, filename?: string): CompiledPolicyBundle {
+  try {
+    return loadPolicyBundle(source, { filename });
+  } catch (err) {
+    if (!(err instanceof PolicyValidationError)) throw err;
+    throw new CountersignError(
+      'invalid-policy',
+      `the policy bundle has ${err.errors.length} error(s); the active policy is unchanged`,
+      err.errors.map((e) => ({ path: e.path, message: e.message, line: e.line, column: e.column, ...(e.hint ? { hint: e.hint } : {}) })),
+    );
+  }
+}
+
+/** Operators read, dry-run and activate policy. */
+export function policyRoutes(policies: PolicyStore, maxBodyBytes: number): Router {
+  const r = Router();
+
+  r.get('/v1/policy', requireRole('operator'), async (_req, res) => {
+    const active = await policies.active();
+    res.json({ version: active.version, loadedAt: active.loadedAt, source: active.source, activatedBy: active.activatedBy });
+  });
+
+  r.get('/v1/policy/versions', requireRole('operator'), async (_req, res) => {
+    res.json({ items: await policies.versions() });
+  });
+
+  // The bundle is YAML or JSON text: read it raw, whatever the content type says.
+  r.put('/v1/policy', requireRole('operator'), express.text({ type: () => true, limit: maxBodyBytes }), async (req, res) => {
+    const source = typeof req.body === 'string' ? req.body : '';
+    if (!source.trim()) throw new CountersignError('validation', 'send the policy bundle (YAML or JSON) as the request body', [{ path: '/', message: 'empty body' }]);
+    const bundle = compileOr422(source, 'request body');
+    const active = await policies.activate(bundle, source, (req.principal as Principal).id, 'api');
+    res.json({ version: active.version, loadedAt: active.loadedAt, source: active.source, activatedBy: active.activatedBy });
+  });
+
+  r.post('/v1/policy/evaluate', requireRole('operator'), async (req, res) => {
+    const body = parseBody(evaluateSchema, req.body);
+    const bundle = body.bundle !== undefined ? compileOr422(body.bundle, 'bundle') : (await policies.active()).bundle;
+    try {
+      const decision = evaluatePolicy(bundle, {
+        action: body.action,
+        params: body.params,
+        resource: body.resource,
+        context: body.context ?? {},
+        agent: body.agent ?? (req.principal as Principal).id,
+        onBehalfOf: body.onBehalfOf ?? null,
+      });
+      res.json(decision);
+    } catch (err) {
+      if (err instanceof UnknownActionError) {
+        throw new CountersignError('unknown-action', `action ${body.action} is not in the catalog of policy ${bundle.version}`, [
+          { path: '/action', message: 'unknown action' },
+        ]);
+      }
+      throw err;
+    }
+  });
+
+  return r;
+}

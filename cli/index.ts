@@ -1,0 +1,101 @@
+/**
+ * The `countersign` command: `up` (the whole dev stack), `demo`, `tools install`, and the
+ * policy / evidence / ledger commands.
+ */
+import { loadConfig } from '../runtime/config';
+import { createLogger } from '../runtime/logger';
+import { resolveTemporalCli } from '../runtime/temporal-cli';
+import { runDemo } from './demo';
+import { runUp } from './up';
+
+const USAGE = `usage: countersign <command>
+
+  up                          start Temporal, Postgres, the worker and the API (same as npm start)
+  demo [--url URL]            a scripted agent proposes one action per policy outcome
+  tools install               find or install the Temporal CLI into .tools/
+  policy lint <bundle>        validate a policy bundle
+  policy test <bundle> [tests...]
+                              run a bundle's test cases
+  evidence verify <bundle.json> [--public-key <file>]
+  evidence export --since <iso> --until <iso> [--action <id>] [--out <file>]
+  ledger verify               verify every chain and checkpoint in Postgres
+`;
+
+/** Run a command; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'up':
+      return runUp();
+    case 'demo':
+      return runDemo(rest);
+    case 'tools': {
+      if (rest[0] !== 'install') break;
+      const path = resolveTemporalCli({ explicitPath: loadConfig().temporalCli, log: (l) => console.log(l) });
+      console.log(`temporal CLI: ${path}`);
+      return 0;
+    }
+    case 'policy': {
+      const { runPolicyCommand } = await import('./commands/policy');
+      return runPolicyCommand(rest);
+    }
+    case 'evidence':
+    case 'ledger': {
+      const deps = await databaseDeps();
+      try {
+        if (command === 'evidence') {
+          const { runEvidenceCommand } = await import('./commands/evidence');
+          return await runEvidenceCommand(rest, deps);
+        }
+        const { runLedgerCommand } = await import('./commands/ledger');
+        return await runLedgerCommand(rest, deps);
+      } finally {
+        await deps.close();
+      }
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return command === undefined ? 1 : 0;
+  }
+  console.error(`unknown command: ${argv.join(' ')}\n\n${USAGE}`);
+  return 2;
+}
+
+/** A pool for the commands that read Postgres: DATABASE_URL, or the embedded cluster of the data dir. */
+async function databaseDeps() {
+  const config = loadConfig();
+  const log = createLogger('warn');
+  let stopPg: (() => Promise<void>) | undefined;
+  let pool: import('pg').Pool | undefined;
+  const getPool = async () => {
+    if (pool) return pool;
+    const { startPostgres } = await import('../runtime/postgres');
+    const path = await import('node:path');
+    const pg = await import('pg');
+    const handle = await startPostgres({ databaseUrl: config.databaseUrl, dir: path.join(config.dataDir, 'pg'), port: config.pgPort, onLog: (l) => log.debug(l) });
+    stopPg = handle.embedded ? () => handle.stop() : undefined;
+    pool = new pg.default.Pool({ connectionString: handle.url });
+    return pool;
+  };
+  return {
+    dataDir: config.dataDir,
+    getPool,
+    async close() {
+      await pool?.end();
+      await stopPg?.();
+    },
+  };
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,188 @@
+/**
+ * Plain types of a governed action, shared by the workflow (as types only), the activities
+ * and the API. No runtime imports: the workflow bundle must stay free of zod and friends.
+ */
+import type { ApprovalPlan, ExecutorSpec, PolicyOutcome, RuleEvaluationError } from './policy-types';
+
+/** Lifecycle of an action (DESIGN.md "Statuses"). */
+export type ActionStatus =
+  | 'evaluating'
+  | 'awaiting_approval'
+  | 'approved'
+  | 'executing'
+  | 'succeeded'
+  | 'failed'
+  | 'denied'
+  | 'expired'
+  | 'cancelled';
+
+/** Statuses after which nothing changes any more. */
+export const TERMINAL_STATUSES: readonly ActionStatus[] = ['succeeded', 'failed', 'denied', 'expired', 'cancelled'];
+
+/** Statuses an agent's `?wait=` holds through (the action is being worked on by the system). */
+export const TRANSIENT_STATUSES: readonly ActionStatus[] = ['evaluating', 'executing'];
+
+/** Evidence event types (DESIGN.md "Evidence bundle"). */
+export type EvidenceEventType =
+  | 'proposed'
+  | 'policy_decided'
+  | 'approval_requested'
+  | 'reminded'
+  | 'escalated'
+  | 'decision_recorded'
+  | 'edited'
+  | 'execution_started'
+  | 'executed'
+  | 'execution_failed'
+  | 'cancelled'
+  | 'expired';
+
+/** Who did something recorded in the evidence. */
+export interface Actor {
+  id: string;
+  kind: 'agent' | 'human' | 'system';
+}
+
+/** Where the proposal came from: the model output that led to it. */
+export interface ModelProvenance {
+  provider?: string;
+  name?: string;
+  output?: string;
+  promptDigest?: string;
+  traceId?: string;
+}
+
+/** Everything the workflow needs to govern one action; built and validated by the API. */
+export interface GovernedActionInput {
+  actionId: string;
+  action: string;
+  params: Record<string, unknown>;
+  resource: unknown;
+  context: Record<string, unknown> | null;
+  agent: string;
+  onBehalfOf: string | null;
+  parentActionId: string | null;
+  justification: string | null;
+  model: ModelProvenance | null;
+  idempotencyKey: string | null;
+}
+
+/** The policy part of an ActionView. */
+export interface PolicyView {
+  decision: PolicyOutcome;
+  ruleIds: string[];
+  reasons: string[];
+  version: string;
+  errors?: RuleEvaluationError[];
+}
+
+/** One reviewer's vote. */
+export interface ApprovalVote {
+  reviewer: string;
+  decision: 'approve' | 'deny';
+  reason: string | null;
+  at: string;
+  step: number;
+  /** Idempotency key of the request that cast the vote, if any. */
+  requestId?: string;
+  /** Param changes made with this approval: JSON pointer -> { from, to }. */
+  edits?: Record<string, { from: unknown; to: unknown }>;
+}
+
+/** An escalation that happened: `group` joined the eligible reviewers at `at`. */
+export interface EscalationView {
+  group: string;
+  at: string;
+  step: number;
+}
+
+/** The approval part of an ActionView. */
+export interface ApprovalView {
+  /** 1-based index of the current step. */
+  step: number;
+  steps: number;
+  group: string;
+  quorum: number;
+  approvals: ApprovalVote[];
+  deadline: string | null;
+  escalations: EscalationView[];
+  eligibleGroups: string[];
+  plan: ApprovalPlan;
+}
+
+/** Why an action ended without executing (denied, expired, cancelled). */
+export interface OutcomeView {
+  by: 'policy' | 'reviewer' | 'timeout' | 'agent' | 'operator';
+  actor: string | null;
+  reason: string | null;
+}
+
+/**
+ * The mutable part of an action that the workflow owns and writes, with every ledger event,
+ * to the `actions` read model.
+ */
+export interface ActionProjection {
+  status: ActionStatus;
+  params: Record<string, unknown>;
+  policy: PolicyView | null;
+  approval: ApprovalView | null;
+  outcome: OutcomeView | null;
+  result: unknown;
+  error: string | null;
+  executor: ExecutorSpec | null;
+  /** Inbox index: who may decide now. */
+  eligibleGroups: string[];
+  voters: string[];
+  deadline: string | null;
+}
+
+/** A reviewer's decision as delivered to the workflow (after API validation). */
+export interface DecisionInput {
+  reviewer: string;
+  reviewerGroups: string[];
+  decision: 'approve' | 'deny';
+  reason: string | null;
+  /** Approve with edits: the full edited params, already schema-validated and policy-checked. */
+  params?: Record<string, unknown>;
+  /** The caller's idempotency key (also the Temporal update id): a retry is answered, not re-applied. */
+  requestId?: string;
+}
+
+/** A cancellation request. */
+export interface CancelInput {
+  by: string;
+  role: 'agent' | 'operator';
+  reason: string | null;
+}
+
+/** An agent executor's report. */
+export interface ResultInput {
+  by: string;
+  ok: boolean;
+  output?: unknown;
+  error?: string | null;
+}
+
+/** Problem types the workflow refuses messages with (ApplicationFailure.type). */
+export const REFUSALS = {
+  notPending: 'not-pending',
+  notEligible: 'not-eligible',
+  selfApproval: 'self-approval',
+  alreadyVoted: 'already-voted',
+  notCancellable: 'not-cancellable',
+  notAwaitingResult: 'not-awaiting-result',
+} as const;
+
+/** An event the workflow asks the recorder to append, with the projection after it. */
+export interface RecordEventInput {
+  actionId: string;
+  seq: number;
+  type: EvidenceEventType;
+  actor: Actor;
+  at: string;
+  data: Record<string, unknown>;
+  view: ActionProjection;
+  /** Temporal ids, for the read model. */
+  workflowId: string;
+  runId: string;
+}

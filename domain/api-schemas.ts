@@ -1,0 +1,153 @@
+/**
+ * The HTTP contract's bodies as zod schemas (DESIGN.md "HTTP API v1"). The API validates
+ * with them and /openapi.json is generated from them, so the two cannot drift.
+ */
+import { z } from 'zod';
+
+const id = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'letters, digits and . _ : @ - only, starting with a letter or digit');
+const group = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits and . _ - only').max(64);
+const actionName = z.string().min(1).max(200).regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/, 'dotted lower-case name like "payments.transfer"');
+const jsonObject = z.record(z.string(), z.unknown());
+
+/** Roles a principal can hold. */
+export const roleSchema = z.enum(['agent', 'reviewer', 'operator', 'admin']);
+export type Role = z.infer<typeof roleSchema>;
+
+/** `POST /v1/principals` body. */
+export const createPrincipalSchema = z.strictObject({
+  id,
+  kind: z.enum(['agent', 'human']),
+  roles: z.array(roleSchema).min(1).max(4).refine((r) => new Set(r).size === r.length, 'roles must be distinct'),
+  groups: z.array(group).max(64).default([]),
+});
+export type CreatePrincipal = z.infer<typeof createPrincipalSchema>;
+
+/** Where the proposal came from (kept in the evidence). */
+export const modelSchema = z.strictObject({
+  provider: z.string().max(200).optional(),
+  name: z.string().max(200).optional(),
+  output: z.string().max(64 * 1024).optional(),
+  promptDigest: z.string().max(200).optional(),
+  traceId: z.string().max(200).optional(),
+});
+
+/** `POST /v1/actions` body. */
+export const proposeActionSchema = z.strictObject({
+  action: actionName,
+  params: jsonObject,
+  resource: z.union([z.string().max(1024), jsonObject]).optional(),
+  justification: z.string().max(4000).optional(),
+  onBehalfOf: id.optional(),
+  parentActionId: z.string().min(1).max(128).optional(),
+  context: jsonObject.optional(),
+  model: modelSchema.optional(),
+  idempotencyKey: z.string().min(1).max(200).optional(),
+});
+export type ProposeAction = z.infer<typeof proposeActionSchema>;
+
+/** `POST /v1/actions/:id/decisions` body. */
+export const decisionSchema = z.strictObject({
+  decision: z.enum(['approve', 'deny']),
+  reason: z.string().max(4000).optional(),
+  params: jsonObject.optional(),
+});
+export type DecisionBody = z.infer<typeof decisionSchema>;
+
+/** `POST /v1/actions/:id/cancel` body. */
+export const cancelSchema = z.strictObject({ reason: z.string().max(4000).optional() });
+
+/** `POST /v1/actions/:id/result` body. */
+export const resultSchema = z.strictObject({
+  ok: z.boolean(),
+  output: z.unknown().optional(),
+  error: z.string().max(4000).optional(),
+});
+
+/** `POST /v1/policy/evaluate` body: an action as proposed, by whom, optionally against a candidate bundle. */
+export const evaluateSchema = z.strictObject({
+  action: actionName,
+  params: jsonObject,
+  resource: z.union([z.string().max(1024), jsonObject]).optional(),
+  context: jsonObject.optional(),
+  agent: id.optional(),
+  onBehalfOf: id.optional(),
+  bundle: z.string().min(1).optional(),
+});
+
+const statusSchema = z.enum(['evaluating', 'awaiting_approval', 'approved', 'executing', 'succeeded', 'failed', 'denied', 'expired', 'cancelled']);
+
+/** Query of `GET /v1/actions`. */
+export const listActionsQuerySchema = z.strictObject({
+  status: statusSchema.optional(),
+  action: z.string().max(200).optional(),
+  agent: z.string().max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/** `?wait=` (seconds, at most 60) and `?since=<status>` of the long-polling reads. */
+export const waitQuerySchema = z.strictObject({
+  wait: z.coerce.number().min(0).max(60).optional(),
+  since: statusSchema.optional(),
+});
+
+const voteSchema = z.object({
+  reviewer: z.string(),
+  decision: z.enum(['approve', 'deny']),
+  reason: z.string().nullable(),
+  at: z.string(),
+  step: z.number().int(),
+  requestId: z.string().optional(),
+  edits: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).optional(),
+});
+
+/** The ActionView every action endpoint answers with. */
+export const actionViewSchema = z.object({
+  id: z.string(),
+  status: statusSchema,
+  action: z.string(),
+  params: jsonObject,
+  resource: z.unknown().nullable(),
+  agent: z.string(),
+  onBehalfOf: z.string().nullable(),
+  parentActionId: z.string().nullable(),
+  justification: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  policy: z
+    .object({ decision: z.enum(['allow', 'deny', 'require_approval']), ruleIds: z.array(z.string()), reasons: z.array(z.string()), version: z.string() })
+    .nullable(),
+  approval: z
+    .object({
+      step: z.number().int(),
+      steps: z.number().int(),
+      group: z.string(),
+      quorum: z.number().int(),
+      approvals: z.array(voteSchema),
+      deadline: z.string().nullable(),
+      escalations: z.array(z.object({ group: z.string(), at: z.string(), step: z.number().int() })),
+      eligibleGroups: z.array(z.string()),
+    })
+    .optional(),
+  outcome: z
+    .object({ by: z.enum(['policy', 'reviewer', 'timeout', 'agent', 'operator']), actor: z.string().nullable(), reason: z.string().nullable() })
+    .optional(),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+  links: z.object({ self: z.string(), evidence: z.string(), temporalUi: z.string() }),
+});
+export type ActionView = z.infer<typeof actionViewSchema>;
+
+/** RFC 9457 problem details, with field errors for validation problems. */
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string(), line: z.number().optional(), column: z.number().optional() })).optional(),
+});

@@ -1,0 +1,78 @@
+/**
+ * Plain data types shared by the policy module, the workflow and the API.
+ * No runtime code: the workflow bundle imports these as types only.
+ */
+
+/** What policy says about an action. */
+export type PolicyOutcome = 'allow' | 'deny' | 'require_approval';
+
+/** Risk categories of the action catalog. */
+export type ActionCategory =
+  | 'financial'
+  | 'external_communication'
+  | 'account_change'
+  | 'data_access'
+  | 'production_change';
+
+/** The facts a policy decision is made over (the CEL variables). */
+export interface PolicyInput {
+  action: string;
+  params: Record<string, unknown>;
+  resource?: unknown;
+  context?: Record<string, unknown>;
+  /** Principal id of the proposing agent. */
+  agent: string;
+  /** Human principal the agent acts for, if any. */
+  onBehalfOf?: string | null;
+}
+
+/** An escalation target: the group joins the eligible reviewers for `timeoutMs`. */
+export interface EscalationPlan {
+  group: string;
+  timeoutMs: number;
+}
+
+/** One approval step: `quorum` distinct reviewers of `group` must approve within `timeoutMs`. */
+export interface ApprovalStepPlan {
+  group: string;
+  quorum: number;
+  timeoutMs: number;
+  /** Remind the eligible reviewers this often while the step waits. */
+  remindEveryMs?: number;
+  /** Tried in order when the previous clock runs out without quorum. */
+  escalateTo: EscalationPlan[];
+}
+
+/** The approval plan a `require_approval` decision gives the workflow. */
+export interface ApprovalPlan {
+  steps: ApprovalStepPlan[];
+  /** `deny` ends the action `expired`; `allow` only when written explicitly. */
+  onTimeout: 'deny' | 'allow';
+}
+
+/** How an approved/allowed action is carried out. */
+export type ExecutorSpec = { type: 'http'; url: string } | { type: 'agent' };
+
+/** A CEL runtime error in one rule, reported in the decision (and failed closed). */
+export interface RuleEvaluationError {
+  ruleId: string;
+  message: string;
+}
+
+/** The result of evaluating one action against a bundle. */
+export interface PolicyDecision {
+  decision: PolicyOutcome;
+  /** Every matching rule id, in bundle order. */
+  ruleIds: string[];
+  /** Reasons of the matching rules (and of the default, when no rule matched). */
+  reasons: string[];
+  /** sha256 (hex) of the bundle's canonical form. */
+  version: string;
+  /** Present when decision is `require_approval`. */
+  plan?: ApprovalPlan;
+  /** Executor from the action's catalog entry. */
+  executor: ExecutorSpec;
+  category: ActionCategory;
+  owner: string;
+  errors: RuleEvaluationError[];
+}

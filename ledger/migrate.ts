@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Pool } from 'pg';
+
+/** Folder of plain SQL migrations, applied in file-name order. */
+export const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
+
+// Any constant works; it only has to be the same for every Countersign process.
+const MIGRATION_LOCK_ID = 0x43534d47;
+
+/**
+ * Apply every migration in {@link MIGRATIONS_DIR} not yet recorded in `schema_migrations`,
+ * each in its own transaction. An advisory lock makes concurrent starts (N API/worker
+ * processes) safe: the second waits, then finds nothing left to do.
+ * @returns names of the migrations applied now
+ */
+export async function migrate(pool: Pool, dir: string = MIGRATIONS_DIR): Promise<string[]> {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  const client = await pool.connect();
+  const applied: string[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = new Set((await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
+    for (const file of files) {
+      if (done.has(file)) continue;
+      const sql = fs.readFileSync(path.join(dir, file), 'utf8');
+      await client.query('BEGIN');
+      try {
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations (name) VALUES ($1)', [file]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${file} failed: ${(err as Error).message}`);
+      }
+      applied.push(file);
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => {});
+    client.release();
+  }
+  return applied;
+}

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place that reads configuration from the environment.
+ * Everything else receives a typed {@link Config}.
+ */
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  POLICY_FILE: z.string().min(1).optional(),
+  COUNTERSIGN_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  COUNTERSIGN_DATA_DIR: z.string().min(1).default('.data'),
+  COUNTERSIGN_TASK_QUEUE: z.string().min(1).default('countersign'),
+  COUNTERSIGN_EXECUTOR_SECRET: z.string().min(16).optional(),
+  COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
+  COUNTERSIGN_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  COUNTERSIGN_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_CLI: z.string().min(1).optional(),
+  TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  TEMPORAL_UI_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Validated runtime configuration. */
+export interface Config {
+  port: number;
+  /** Policy bundle to activate at start when the database has none (or a different one). */
+  policyFile: string;
+  /** True when POLICY_FILE was set: that bundle is activated at start even if another is active. */
+  policyFileExplicit: boolean;
+  adminToken?: string;
+  dataDir: string;
+  taskQueue: string;
+  executorSecret?: string;
+  publicUrl: string;
+  maxBodyBytes: number;
+  pgPort: number;
+  temporalAddress?: string;
+  temporalNamespace: string;
+  temporalCli?: string;
+  temporalPort: number;
+  temporalUiPort: number;
+  temporalUiUrl: string;
+  databaseUrl?: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+/** Raised when the environment does not describe a valid configuration. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse configuration from an environment (default: `process.env`). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const repoRoot = path.resolve(__dirname, '..');
+  return {
+    port: e.PORT,
+    policyFile: path.resolve(e.POLICY_FILE ?? path.join(repoRoot, 'policies', 'default.yaml')),
+    policyFileExplicit: e.POLICY_FILE !== undefined,
+    adminToken: e.COUNTERSIGN_ADMIN_TOKEN,
+    dataDir: path.resolve(e.COUNTERSIGN_DATA_DIR),
+    taskQueue: e.COUNTERSIGN_TASK_QUEUE,
+    executorSecret: e.COUNTERSIGN_EXECUTOR_SECRET,
+    publicUrl: e.COUNTERSIGN_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    maxBodyBytes: e.COUNTERSIGN_MAX_BODY_BYTES,
+    pgPort: e.COUNTERSIGN_PG_PORT,
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalCli: e.TEMPORAL_CLI,
+    temporalPort: e.TEMPORAL_PORT,
+    temporalUiPort: e.TEMPORAL_UI_PORT,
+    temporalUiUrl: e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`,
+    databaseUrl: e.DATABASE_URL,
+    logLevel: e.LOG_LEVEL,
+  };
+}

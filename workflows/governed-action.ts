@@ -1,0 +1,427 @@
+/**
+ * The governedAction workflow: one per proposed action. It evaluates policy, waits durably
+ * for reviewers where policy says so, executes (or not) exactly once, and records every
+ * state change as a ledger event together with the action's read model.
+ *
+ * Deterministic code only: no I/O, no zod, time and randomness from the SDK. Activities are
+ * imported as types; their implementations live in activities/.
+ */
+import {
+  ApplicationFailure,
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { Activities } from '../activities';
+import {
+  REFUSALS,
+  TERMINAL_STATUSES,
+  type ActionProjection,
+  type ActionStatus,
+  type Actor,
+  type ApprovalView,
+  type CancelInput,
+  type DecisionInput,
+  type EvidenceEventType,
+  type GovernedActionInput,
+  type OutcomeView,
+  type ResultInput,
+} from '../domain/action-types';
+import type { ApprovalPlan, ApprovalStepPlan, PolicyDecision } from '../domain/policy-types';
+import { searchAttributeKeys } from './search-attribute-keys';
+
+/** A reviewer's approve/deny. Validated synchronously, so a refused decision never enters history. */
+export const decideUpdate = defineUpdate<ActionProjection, [DecisionInput]>('decide');
+/** Cancel before execution (the proposing agent or an operator). */
+export const cancelUpdate = defineUpdate<ActionProjection, [CancelInput]>('cancel');
+/** Executor `agent`: the proposing agent reports what happened. */
+export const reportResultUpdate = defineUpdate<ActionProjection, [ResultInput]>('reportResult');
+/** The current read model, straight from the workflow. */
+export const projectionQuery = defineQuery<ActionProjection>('projection');
+
+// Policy and ledger writes are short database calls: local activities keep them in the
+// workflow task (no extra round trip through the task queue). They retry until Postgres
+// is back, so an outage delays an action but never loses or reorders its events.
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
+});
+
+// The executor call is a regular activity: it may be slow, runs on any worker and is retried
+// with backoff; a 4xx answer is final (`ExecutorRejected`).
+const executor = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: ['ExecutorRejected', 'ExecutionDigestMismatch'],
+  },
+});
+
+const SYSTEM: Actor = { id: 'countersign', kind: 'system' };
+
+/** Governs one proposed action from policy check to final outcome. */
+export async function governedAction(input: GovernedActionInput): Promise<ActionProjection> {
+  const { workflowId, runId } = workflowInfo();
+  const view: ActionProjection = {
+    status: 'evaluating',
+    params: input.params,
+    policy: null,
+    approval: null,
+    outcome: null,
+    result: null,
+    error: null,
+    executor: null,
+    eligibleGroups: [],
+    voters: [],
+    deadline: null,
+  };
+  let plan: ApprovalPlan | undefined;
+  let cancelRequest: CancelInput | undefined;
+  let report: ResultInput | undefined;
+  let decision: PolicyDecision;
+  let seq = 0;
+  let writes: Promise<unknown> = Promise.resolve();
+
+  const isTerminal = () => TERMINAL_STATUSES.includes(view.status);
+  const nowIso = () => new Date().toISOString();
+
+  /**
+   * Append a ledger event with the projection as it is now. Writes are chained so the
+   * ledger receives them in the order the workflow made them, even from update handlers.
+   */
+  function record(type: EvidenceEventType, actor: Actor, data: Record<string, unknown>): Promise<unknown> {
+    const event = { actionId: input.actionId, seq: ++seq, type, actor, at: nowIso(), data, view: snapshot(), workflowId, runId };
+    const write = writes.then(() => local.recordEvent(event));
+    writes = write.catch(() => undefined);
+    return write;
+  }
+
+  function snapshot(): ActionProjection {
+    // Activities serialize their input when scheduled, but copy anyway: later mutations
+    // must never leak into an event that is still queued behind another write.
+    return JSON.parse(JSON.stringify(view)) as ActionProjection;
+  }
+
+  function setStatus(status: ActionStatus): void {
+    view.status = status;
+    const waiting = status === 'awaiting_approval';
+    const pairs: SearchAttributeUpdatePair[] = [
+      { key: searchAttributeKeys.status, value: status },
+      { key: searchAttributeKeys.waitingGroups, value: waiting ? [...view.eligibleGroups] : [] },
+      { key: searchAttributeKeys.deadline, value: waiting && view.deadline ? new Date(view.deadline) : null },
+    ];
+    upsertSearchAttributes(pairs);
+  }
+
+  function currentStep(): ApprovalStepPlan | undefined {
+    return plan && view.approval ? plan.steps[view.approval.step - 1] : undefined;
+  }
+
+  function stepApprovals(step: number): number {
+    return view.approval ? view.approval.approvals.filter((v) => v.step === step && v.decision === 'approve').length : 0;
+  }
+
+  // ---- message handlers, registered before the first await ----
+
+  setHandler(
+    decideUpdate,
+    async (d) => {
+      const approval = view.approval as ApprovalView;
+      const vote = {
+        reviewer: d.reviewer,
+        decision: d.decision,
+        reason: d.reason,
+        at: nowIso(),
+        step: approval.step,
+        ...(d.requestId ? { requestId: d.requestId } : {}),
+      };
+      let edits: Record<string, { from: unknown; to: unknown }> | undefined;
+      if (d.decision === 'approve' && d.params) {
+        edits = diffParams(view.params, d.params);
+        if (Object.keys(edits).length > 0) view.params = d.params;
+        else edits = undefined;
+      }
+      approval.approvals.push(edits ? { ...vote, edits } : vote);
+      view.voters.push(d.reviewer);
+      if (d.decision === 'deny') {
+        view.outcome = { by: 'reviewer', actor: d.reviewer, reason: d.reason };
+        clearWaiting();
+        setStatus('denied');
+      } else if (stepApprovals(approval.step) >= approval.quorum && approval.step === approval.steps) {
+        clearWaiting();
+        setStatus(view.executor?.type === 'agent' ? 'approved' : 'executing');
+      }
+      const reviewer: Actor = { id: d.reviewer, kind: 'human' };
+      if (edits) void record('edited', reviewer, { step: vote.step, edits });
+      await record('decision_recorded', reviewer, { ...vote, edited: Boolean(edits) });
+      return snapshot();
+    },
+    {
+      validator: (d) => {
+        if (view.status !== 'awaiting_approval' || !view.approval) {
+          throw ApplicationFailure.nonRetryable(`action is ${view.status}, not awaiting approval`, REFUSALS.notPending);
+        }
+        if (!d.reviewerGroups.some((g: string) => view.eligibleGroups.includes(g))) {
+          throw ApplicationFailure.nonRetryable(
+            `reviewer ${d.reviewer} is in none of the groups eligible now (${view.eligibleGroups.join(', ')})`,
+            REFUSALS.notEligible,
+          );
+        }
+        if (d.decision === 'approve' && (d.reviewer === input.agent || d.reviewer === input.onBehalfOf)) {
+          throw ApplicationFailure.nonRetryable(
+            `${d.reviewer} proposed this action (or it acts on their behalf) and cannot approve it`,
+            REFUSALS.selfApproval,
+          );
+        }
+        if (view.voters.includes(d.reviewer)) {
+          throw ApplicationFailure.nonRetryable(`${d.reviewer} has already voted on this action`, REFUSALS.alreadyVoted);
+        }
+      },
+    },
+  );
+
+  setHandler(
+    cancelUpdate,
+    async (c) => {
+      cancelRequest = c;
+      await condition(isTerminal);
+      return snapshot();
+    },
+    {
+      validator: (_c) => {
+        if (!['evaluating', 'awaiting_approval', 'approved'].includes(view.status) || cancelRequest) {
+          throw ApplicationFailure.nonRetryable(`action is ${view.status} and can no longer be cancelled`, REFUSALS.notCancellable);
+        }
+      },
+    },
+  );
+
+  setHandler(
+    reportResultUpdate,
+    async (r) => {
+      report = r;
+      await condition(isTerminal);
+      return snapshot();
+    },
+    {
+      validator: (_r) => {
+        if (view.status !== 'approved' || view.executor?.type !== 'agent' || report || cancelRequest) {
+          throw ApplicationFailure.nonRetryable(`action is ${view.status}, not waiting for the agent's result`, REFUSALS.notAwaitingResult);
+        }
+      },
+    },
+  );
+
+  setHandler(projectionQuery, () => view);
+
+  await lifecycle();
+  // Let update handlers reply and queued ledger writes land before the run closes.
+  await condition(allHandlersFinished);
+  await writes;
+  return snapshot();
+
+  // ---- the governed lifecycle ----
+
+  async function lifecycle(): Promise<unknown> {
+
+    const agentActor: Actor = { id: input.agent, kind: 'agent' };
+    await record('proposed', agentActor, {
+      action: input.action,
+      params: input.params,
+      resource: input.resource ?? null,
+      context: input.context,
+      onBehalfOf: input.onBehalfOf,
+      parentActionId: input.parentActionId,
+      justification: input.justification,
+      model: input.model,
+      idempotencyKey: input.idempotencyKey,
+    });
+
+    decision = await local.evaluatePolicy({
+      action: input.action,
+      params: input.params,
+      resource: input.resource,
+      context: input.context ?? {},
+      agent: input.agent,
+      onBehalfOf: input.onBehalfOf,
+    });
+    view.policy = { decision: decision.decision, ruleIds: decision.ruleIds, reasons: decision.reasons, version: decision.version };
+    if (decision.errors.length > 0) view.policy.errors = decision.errors;
+    view.executor = decision.executor;
+    plan = decision.plan;
+
+    if (cancelRequest) return finishCancelled();
+    if (decision.decision === 'deny') {
+      view.outcome = { by: 'policy', actor: null, reason: decision.reasons.join('; ') || null };
+      setStatus('denied');
+      await record('policy_decided', { id: 'policy', kind: 'system' }, { ...decisionData(decision) });
+      return snapshot();
+    }
+    if (decision.decision === 'allow') {
+      await record('policy_decided', { id: 'policy', kind: 'system' }, decisionData(decision));
+      return execute();
+    }
+
+    await record('policy_decided', { id: 'policy', kind: 'system' }, decisionData(decision));
+    const approvalPlan = plan as ApprovalPlan;
+    for (let i = 0; i < approvalPlan.steps.length; i++) {
+      const outcome = await runApprovalStep(i, approvalPlan);
+      if (outcome === 'approved') continue;
+      if (outcome === 'denied') return snapshot();
+      if (outcome === 'cancelled') return finishCancelled();
+      // Timed out with no escalation left: onTimeout decides.
+      if (approvalPlan.onTimeout === 'allow') {
+        clearWaiting();
+        setStatus(view.executor?.type === 'agent' ? 'approved' : 'executing');
+        await record('expired', SYSTEM, { step: i + 1, onTimeout: 'allow' });
+        break;
+      }
+      view.outcome = { by: 'timeout', actor: null, reason: `no quorum for step ${i + 1} before the deadline` };
+      clearWaiting();
+      setStatus('expired');
+      await record('expired', SYSTEM, { step: i + 1, onTimeout: 'deny' });
+      return snapshot();
+    }
+    return execute();
+  }
+
+  // ---- helpers that need the workflow's state ----
+
+  async function runApprovalStep(index: number, p: ApprovalPlan): Promise<'approved' | 'denied' | 'cancelled' | 'timeout'> {
+    const step = p.steps[index];
+    let deadlineMs = Date.now() + step.timeoutMs;
+    view.eligibleGroups = [step.group];
+    view.deadline = new Date(deadlineMs).toISOString();
+    view.approval = {
+      step: index + 1,
+      steps: p.steps.length,
+      group: step.group,
+      quorum: step.quorum,
+      approvals: view.approval?.approvals ?? [],
+      deadline: view.deadline,
+      escalations: view.approval?.escalations ?? [],
+      eligibleGroups: view.eligibleGroups,
+      plan: p,
+    };
+    setStatus('awaiting_approval');
+    await record('approval_requested', SYSTEM, { step: index + 1, group: step.group, quorum: step.quorum, deadline: view.deadline });
+
+    let escalation = 0;
+    let nextReminderMs = step.remindEveryMs ? Date.now() + step.remindEveryMs : Infinity;
+    for (;;) {
+      const waitMs = Math.max(0, Math.min(deadlineMs, nextReminderMs) - Date.now());
+      const settled = await condition(
+        () => view.status !== 'awaiting_approval' || stepApprovals(index + 1) >= step.quorum || cancelRequest !== undefined,
+        waitMs,
+      );
+      if (settled) {
+        if (cancelRequest && view.status === 'awaiting_approval') return 'cancelled';
+        if (view.status === 'denied') return 'denied';
+        return 'approved';
+      }
+      if (Date.now() >= deadlineMs) {
+        const target = step.escalateTo[escalation++];
+        if (!target) return 'timeout';
+        deadlineMs = Date.now() + target.timeoutMs;
+        if (!view.eligibleGroups.includes(target.group)) view.eligibleGroups = [...view.eligibleGroups, target.group];
+        view.deadline = new Date(deadlineMs).toISOString();
+        const approval = view.approval as ApprovalView;
+        approval.deadline = view.deadline;
+        approval.eligibleGroups = view.eligibleGroups;
+        approval.escalations.push({ group: target.group, at: nowIso(), step: index + 1 });
+        setStatus('awaiting_approval');
+        await record('escalated', SYSTEM, { step: index + 1, group: target.group, deadline: view.deadline });
+        if (step.remindEveryMs) nextReminderMs = Date.now() + step.remindEveryMs;
+      } else {
+        nextReminderMs = Date.now() + (step.remindEveryMs as number);
+        await record('reminded', SYSTEM, { step: index + 1, groups: view.eligibleGroups, deadline: view.deadline });
+      }
+    }
+  }
+
+  async function execute(): Promise<ActionProjection> {
+    const spec = decision.executor;
+    if (spec.type === 'agent') {
+      if (view.status !== 'approved') setStatus('approved');
+      await condition(() => report !== undefined || cancelRequest !== undefined);
+      if (!report) return finishCancelled();
+      const r = report;
+      view.result = r.output ?? null;
+      view.error = r.ok ? null : (r.error ?? 'the agent reported a failure');
+      setStatus(r.ok ? 'succeeded' : 'failed');
+      await record(r.ok ? 'executed' : 'execution_failed', { id: r.by, kind: 'agent' }, {
+        executor: 'agent',
+        ok: r.ok,
+        output: r.output ?? null,
+        error: view.error,
+      });
+      return snapshot();
+    }
+    if (cancelRequest) return finishCancelled();
+    setStatus('executing');
+    await record('execution_started', SYSTEM, { executor: 'http', url: spec.url });
+    try {
+      const response = await executor.executeHttp({ actionId: input.actionId, action: input.action, params: view.params, url: spec.url });
+      view.result = response;
+      setStatus('succeeded');
+      await record('executed', SYSTEM, { executor: 'http', ...response });
+    } catch (err) {
+      const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+      view.error = failure?.message ?? (err as Error).message;
+      view.result = failure?.details?.[0] ?? null;
+      setStatus('failed');
+      await record('execution_failed', SYSTEM, { executor: 'http', error: view.error, response: view.result });
+    }
+    return snapshot();
+  }
+
+  async function finishCancelled(): Promise<ActionProjection> {
+    const c = cancelRequest as CancelInput;
+    view.outcome = { by: c.role, actor: c.by, reason: c.reason } satisfies OutcomeView;
+    clearWaiting();
+    setStatus('cancelled');
+    await record('cancelled', { id: c.by, kind: c.role === 'agent' ? 'agent' : 'human' }, { reason: c.reason, role: c.role });
+    return snapshot();
+  }
+
+  function clearWaiting(): void {
+    view.eligibleGroups = [];
+    view.deadline = null;
+    if (view.approval) view.approval.eligibleGroups = [];
+  }
+}
+
+function decisionData(d: PolicyDecision): Record<string, unknown> {
+  return {
+    decision: d.decision,
+    ruleIds: d.ruleIds,
+    reasons: d.reasons,
+    version: d.version,
+    plan: d.plan ?? null,
+    errors: d.errors,
+    category: d.category,
+    owner: d.owner,
+  };
+}
+
+/** Top-level param changes as JSON pointer -> { from, to } (deep values compared by JSON). */
+function diffParams(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, { from: unknown; to: unknown }> {
+  const out: Record<string, { from: unknown; to: unknown }> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
+      out[`/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`] = { from: before[key] ?? null, to: after[key] ?? null };
+    }
+  }
+  return out;
+}
