@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default'],
+    // Two cores: two files at a time keeps Temporal and Postgres responsive.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     projects: [
       {
         test: {
@@ -21,8 +23,6 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           pool: 'forks',
-          // Two cores: two files at a time keeps Temporal and Postgres responsive.
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
         },
       },
     ],

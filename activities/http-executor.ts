@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './index';
+import { approvalDigest } from './approval-digest';
 
 /** What the http executor posts. */
 export interface HttpExecutionRequest {
@@ -8,6 +9,8 @@ export interface HttpExecutionRequest {
   action: string;
   params: Record<string, unknown>;
   url: string;
+  /** When the action was approved: the approval digest it must still match (else nothing is sent). */
+  approved?: { digest: string; resource: unknown; policyVersion: string };
 }
 
 /** What a 2xx answer becomes in the action's `result` and the evidence. */
@@ -20,8 +23,8 @@ export interface HttpExecutionResult {
 const MAX_KEPT_BODY = 64 * 1024;
 const REQUEST_TIMEOUT_MS = 25_000;
 
-/** `X-Countersign-Signature` value: `sha256=<hex HMAC of the raw body>`. */
-export function signExecutorBody(secret: string, body: string): string {
+/** `X-Countersign-Signature` value (executor calls and webhooks): `sha256=<hex HMAC of the raw body>`. */
+export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
@@ -34,6 +37,15 @@ export function createExecutorActivities({ executorSecret }: Pick<ActivityDeps, 
      * (`ExecutorRejected`, with the target's answer); 5xx and network errors are retried.
      */
     async executeHttp(req: HttpExecutionRequest): Promise<HttpExecutionResult> {
+      if (req.approved) {
+        const actual = approvalDigest({ action: req.action, params: req.params, resource: req.approved.resource, policyVersion: req.approved.policyVersion });
+        if (actual !== req.approved.digest) {
+          throw ApplicationFailure.nonRetryable(
+            `refusing to execute: params digest ${actual} differs from the approved ${req.approved.digest}`,
+            'ExecutionDigestMismatch',
+          );
+        }
+      }
       const body = JSON.stringify({ actionId: req.actionId, action: req.action, params: req.params });
       let res: Response;
       try {
@@ -42,7 +54,7 @@ export function createExecutorActivities({ executorSecret }: Pick<ActivityDeps, 
           headers: {
             'content-type': 'application/json',
             'idempotency-key': req.actionId,
-            'x-countersign-signature': signExecutorBody(executorSecret, body),
+            'x-countersign-signature': signBody(executorSecret, body),
           },
           body,
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),

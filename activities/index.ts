@@ -8,6 +8,8 @@ import type { Logger } from '../runtime/logger';
 import { createPolicyActivities } from './policy';
 import { createRecordingActivities } from './record-event';
 import { createExecutorActivities } from './http-executor';
+import { createNotificationActivities } from './notify';
+import { createDigestActivities } from './approval-digest';
 
 /** What the activities need from the process that hosts them. */
 export interface ActivityDeps {
@@ -16,6 +18,8 @@ export interface ActivityDeps {
   /** HMAC key for `X-Countersign-Signature` on executor requests. */
   executorSecret: string;
   log: Logger;
+  /** Base URL of the API, for links in notifications. */
+  publicUrl?: string;
 }
 
 /** Build every activity the workflows call. */
@@ -24,6 +28,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createPolicyActivities(deps),
     ...createRecordingActivities(deps),
     ...createExecutorActivities(deps),
+    ...createNotificationActivities(deps),
+    ...createDigestActivities(),
   };
 }
 

@@ -85,6 +85,8 @@ export interface ApprovalVote {
   step: number;
   /** Idempotency key of the request that cast the vote, if any. */
   requestId?: string;
+  /** Approvals: `sha256:` digest of (action, params, resource, policy version) this vote approved. */
+  digest?: string;
   /** Param changes made with this approval: JSON pointer -> { from, to }. */
   edits?: Record<string, { from: unknown; to: unknown }>;
 }

@@ -102,6 +102,7 @@ const voteSchema = z.object({
   at: z.string(),
   step: z.number().int(),
   requestId: z.string().optional(),
+  digest: z.string().optional(),
   edits: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).optional(),
 });
 

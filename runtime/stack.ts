@@ -98,6 +98,8 @@ export interface ServicesOptions {
   adminToken?: string;
   executorSecret?: string;
   temporalUiUrl: string;
+  /** Base URL of the API as users reach it (links in notifications). */
+  publicUrl?: string;
   maxBodyBytes: number;
   log: Logger;
   /** Run a worker in this process. @default true */
@@ -133,7 +135,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
   await bootstrapPolicy(policies, opts.policyFile, Boolean(opts.forcePolicy), log);
 
   const executorSecret = opts.executorSecret ?? loadOrCreateSecret(opts.dataDir, 'executor-hmac');
-  const activities = createActivities({ pool, policies, executorSecret, log });
+  const activities = createActivities({ pool, policies, executorSecret, log, publicUrl: opts.publicUrl });
 
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
@@ -254,6 +256,7 @@ export async function startStack(config: Config, log: Logger): Promise<{ infra: 
       adminToken: config.adminToken,
       executorSecret: config.executorSecret,
       temporalUiUrl: config.temporalUiUrl,
+      publicUrl: config.publicUrl,
       maxBodyBytes: config.maxBodyBytes,
       log,
     });

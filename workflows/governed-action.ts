@@ -28,6 +28,7 @@ import {
   type ActionStatus,
   type Actor,
   type ApprovalView,
+  type ApprovalVote,
   type CancelInput,
   type DecisionInput,
   type EvidenceEventType,
@@ -36,6 +37,7 @@ import {
   type ResultInput,
 } from '../domain/action-types';
 import type { ApprovalPlan, ApprovalStepPlan, PolicyDecision } from '../domain/policy-types';
+import type { NotificationEvent, NotificationInput } from '../activities/notify';
 import { searchAttributeKeys } from './search-attribute-keys';
 
 /** A reviewer's approve/deny. Validated synchronously, so a refused decision never enters history. */
@@ -68,6 +70,13 @@ const executor = proxyActivities<Activities>({
   },
 });
 
+// Notifications must never hold up or fail an approval: bounded retries, errors swallowed.
+const notifier = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '15m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: ['WebhookRejected'] },
+});
+
 const SYSTEM: Actor = { id: 'countersign', kind: 'system' };
 
 /** Governs one proposed action from policy check to final outcome. */
@@ -91,6 +100,8 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   let report: ResultInput | undefined;
   let decision: PolicyDecision;
   let seq = 0;
+  let decisionsInFlight = 0;
+  const notifications: Promise<unknown>[] = [];
   let writes: Promise<unknown> = Promise.resolve();
 
   const isTerminal = () => TERMINAL_STATUSES.includes(view.status);
@@ -138,21 +149,23 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     decideUpdate,
     async (d) => {
       const approval = view.approval as ApprovalView;
-      const vote = {
-        reviewer: d.reviewer,
-        decision: d.decision,
-        reason: d.reason,
-        at: nowIso(),
-        step: approval.step,
-        ...(d.requestId ? { requestId: d.requestId } : {}),
-      };
       let edits: Record<string, { from: unknown; to: unknown }> | undefined;
       if (d.decision === 'approve' && d.params) {
         edits = diffParams(view.params, d.params);
         if (Object.keys(edits).length > 0) view.params = d.params;
         else edits = undefined;
       }
-      approval.approvals.push(edits ? { ...vote, edits } : vote);
+      const vote: ApprovalVote = {
+        reviewer: d.reviewer,
+        decision: d.decision,
+        reason: d.reason,
+        at: nowIso(),
+        step: approval.step,
+        ...(d.requestId ? { requestId: d.requestId } : {}),
+        ...(edits ? { edits } : {}),
+      };
+      // State changes happen before the first await, so the next validator already sees them.
+      approval.approvals.push(vote);
       view.voters.push(d.reviewer);
       if (d.decision === 'deny') {
         view.outcome = { by: 'reviewer', actor: d.reviewer, reason: d.reason };
@@ -162,9 +175,18 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
         clearWaiting();
         setStatus(view.executor?.type === 'agent' ? 'approved' : 'executing');
       }
-      const reviewer: Actor = { id: d.reviewer, kind: 'human' };
-      if (edits) void record('edited', reviewer, { step: vote.step, edits });
-      await record('decision_recorded', reviewer, { ...vote, edited: Boolean(edits) });
+      decisionsInFlight++;
+      try {
+        if (d.decision === 'approve') {
+          // Bind the approval to exactly what was approved; the executor checks it again.
+          vote.digest = await local.computeApprovalDigest({ action: input.action, params: view.params, resource: input.resource ?? null, policyVersion: decision.version });
+        }
+        const reviewer: Actor = { id: d.reviewer, kind: 'human' };
+        if (edits) void record('edited', reviewer, { step: vote.step, edits, digest: vote.digest ?? null });
+        await record('decision_recorded', reviewer, { ...vote, edited: Boolean(edits) });
+      } finally {
+        decisionsInFlight--;
+      }
       return snapshot();
     },
     {
@@ -226,10 +248,34 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   setHandler(projectionQuery, () => view);
 
   await lifecycle();
-  // Let update handlers reply and queued ledger writes land before the run closes.
+  if (plan) notify('outcome', [...new Set(plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]))]);
+  // Let update handlers reply, queued ledger writes land and notifications go out before the run closes.
   await condition(allHandlersFinished);
   await writes;
+  await Promise.all(notifications);
   return snapshot();
+
+  /** Tell the groups' webhooks (from the bundle) without waiting: a dead webhook never blocks a decision. */
+  function notify(event: NotificationEvent, groups: string[]): void {
+    if (groups.length === 0) return;
+    const notification: NotificationInput = {
+      event,
+      actionId: input.actionId,
+      action: input.action,
+      agent: input.agent,
+      status: view.status,
+      groups,
+      policyVersion: decision.version,
+      deadline: view.deadline,
+      summary: (input.justification ? `${input.justification}\n` : '') + `params: ${JSON.stringify(view.params).slice(0, 500)}`,
+      link: `/v1/actions/${input.actionId}`,
+    };
+    const sent = local
+      .notificationTargets({ policyVersion: decision.version, groups })
+      .then((urls) => Promise.all(urls.map((url) => notifier.notifyWebhook({ url, notification }).catch(() => undefined))))
+      .catch(() => undefined);
+    notifications.push(sent);
+  }
 
   // ---- the governed lifecycle ----
 
@@ -281,6 +327,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       if (outcome === 'denied') return snapshot();
       if (outcome === 'cancelled') return finishCancelled();
       // Timed out with no escalation left: onTimeout decides.
+      notify('expired', view.eligibleGroups);
       if (approvalPlan.onTimeout === 'allow') {
         clearWaiting();
         setStatus(view.executor?.type === 'agent' ? 'approved' : 'executing');
@@ -316,13 +363,15 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     };
     setStatus('awaiting_approval');
     await record('approval_requested', SYSTEM, { step: index + 1, group: step.group, quorum: step.quorum, deadline: view.deadline });
+    notify('approval_requested', [step.group]);
 
     let escalation = 0;
     let nextReminderMs = step.remindEveryMs ? Date.now() + step.remindEveryMs : Infinity;
     for (;;) {
       const waitMs = Math.max(0, Math.min(deadlineMs, nextReminderMs) - Date.now());
       const settled = await condition(
-        () => view.status !== 'awaiting_approval' || stepApprovals(index + 1) >= step.quorum || cancelRequest !== undefined,
+        () =>
+          decisionsInFlight === 0 && (view.status !== 'awaiting_approval' || stepApprovals(index + 1) >= step.quorum || cancelRequest !== undefined),
         waitMs,
       );
       if (settled) {
@@ -342,10 +391,12 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
         approval.escalations.push({ group: target.group, at: nowIso(), step: index + 1 });
         setStatus('awaiting_approval');
         await record('escalated', SYSTEM, { step: index + 1, group: target.group, deadline: view.deadline });
+        notify('escalated', view.eligibleGroups);
         if (step.remindEveryMs) nextReminderMs = Date.now() + step.remindEveryMs;
       } else {
         nextReminderMs = Date.now() + (step.remindEveryMs as number);
         await record('reminded', SYSTEM, { step: index + 1, groups: view.eligibleGroups, deadline: view.deadline });
+        notify('reminded', view.eligibleGroups);
       }
     }
   }
@@ -372,7 +423,14 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     setStatus('executing');
     await record('execution_started', SYSTEM, { executor: 'http', url: spec.url });
     try {
-      const response = await executor.executeHttp({ actionId: input.actionId, action: input.action, params: view.params, url: spec.url });
+      const lastApproval = view.approval?.approvals.filter((v) => v.decision === 'approve').at(-1);
+      const response = await executor.executeHttp({
+        actionId: input.actionId,
+        action: input.action,
+        params: view.params,
+        url: spec.url,
+        ...(lastApproval?.digest ? { approved: { digest: lastApproval.digest, resource: input.resource ?? null, policyVersion: decision.version } } : {}),
+      });
       view.result = response;
       setStatus('succeeded');
       await record('executed', SYSTEM, { executor: 'http', ...response });
