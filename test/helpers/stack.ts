@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -114,5 +115,22 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ms
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * With RECORD_REPLAY_FIXTURES=1, save the histories of the named workflows ("name=workflowId")
+ * as replay fixtures in test/replay/fixtures (replayed offline by test/replay).
+ */
+export async function saveReplayFixtures(stack: TestStack, named: string[]): Promise<void> {
+  if (!process.env.RECORD_REPLAY_FIXTURES) return;
+  const dir = path.join(__dirname, '..', 'replay', 'fixtures');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, workflowId] of named.map((r) => r.split('=') as [string, string])) {
+    // The CLI writes the standard JSON history format that every Temporal tool reads.
+    const out = execFileSync(inject('temporalCli'), ['workflow', 'show', '-w', workflowId, '--address', inject('temporalAddress'), '--output', 'json'], {
+      encoding: 'utf8',
+    });
+    fs.writeFileSync(path.join(dir, `${name}.json`), out);
   }
 }

@@ -1,10 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideUpdate } from '../../workflows';
 import { approvalsPolicy } from '../fixtures/policy';
-import { eventually, startTestStack, type TestStack } from '../helpers/stack';
+import { eventually, saveReplayFixtures, startTestStack, type TestStack } from '../helpers/stack';
 import { startTarget } from '../helpers/target';
 
 // Approval semantics against the real Temporal dev server, with second-scale durations.
@@ -30,15 +28,7 @@ describe('approvals', () => {
     operator = await stack.principal('olga', 'human', ['operator']);
   });
   afterAll(async () => {
-    // Keep histories of finished workflows as replay fixtures when asked to (see test/replay).
-    if (process.env.RECORD_REPLAY_FIXTURES && stack) {
-      const dir = path.join(__dirname, '..', 'replay', 'fixtures');
-      fs.mkdirSync(dir, { recursive: true });
-      for (const [name, workflowId] of recorded.map((r) => r.split('=') as [string, string])) {
-        const history = await stack.services.temporal.workflow.getHandle(workflowId).fetchHistory();
-        fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(history, null, 1));
-      }
-    }
+    if (stack) await saveReplayFixtures(stack, recorded);
     await stack?.stop();
     await target?.close();
     await hooks?.close();

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testPolicy } from '../fixtures/policy';
-import { eventually, startTestStack, type TestStack } from '../helpers/stack';
+import { eventually, saveReplayFixtures, startTestStack, type TestStack } from '../helpers/stack';
 import { startTarget } from '../helpers/target';
 
 // The governed-action slice end to end: real API, real worker, real Temporal dev server,
@@ -26,7 +26,9 @@ describe('governed actions over HTTP', () => {
     carol = await stack.principal('carol', 'human', ['reviewer'], ['comms']);
     operator = await stack.principal('olga', 'human', ['operator']);
   });
+  const recorded: string[] = [];
   afterAll(async () => {
+    if (stack) await saveReplayFixtures(stack, recorded);
     await stack?.stop();
     await target?.close();
   });
@@ -41,6 +43,7 @@ describe('governed actions over HTTP', () => {
 
   it('when an action is allowed by policy, then it is executed exactly once with a signed idempotent request', async () => {
     const r = await propose({ amount: 50, currency: 'EUR', to: 'acct-1' });
+    recorded.push(`allowed=action-${r.body.id}`);
 
     expect(r.status).toBe(201);
     expect(r.body.status).toBe('succeeded');
@@ -58,6 +61,7 @@ describe('governed actions over HTTP', () => {
 
   it('when policy denies an action, then it is never executed and the reason is returned', async () => {
     const r = await propose({ amount: 50, currency: 'XXX', to: 'acct-1' });
+    recorded.push(`denied-by-policy=action-${r.body.id}`);
 
     expect(r.status).toBe(201);
     expect(r.body.status).toBe('denied');
@@ -102,6 +106,7 @@ describe('governed actions over HTTP', () => {
   it('when a reviewer denies, then the action ends denied with the reviewer and reason, and is never executed', async () => {
     const r = await propose({ amount: 700, currency: 'EUR', to: 'acct-4' });
     const d = await stack.call(bob, 'POST', `/v1/actions/${r.body.id}/decisions`, { decision: 'deny', reason: 'unknown payee' });
+    recorded.push(`denied-by-reviewer=action-${r.body.id}`);
 
     expect(d.status).toBe(200);
     expect(d.body.status).toBe('denied');
@@ -129,6 +134,7 @@ describe('governed actions over HTTP', () => {
     const notMine = await stack.call(otherAgent, 'POST', `/v1/actions/${r.body.id}/cancel`, { reason: 'x' });
     expect(notMine.status).toBe(404);
     const c = await stack.call(agent, 'POST', `/v1/actions/${r.body.id}/cancel`, { reason: 'user changed their mind' });
+    recorded.push(`cancelled=action-${r.body.id}`);
     expect(c.status).toBe(200);
     expect(c.body.status).toBe('cancelled');
     expect(c.body.outcome).toEqual({ by: 'agent', actor: 'agent-1', reason: 'user changed their mind' });
@@ -152,6 +158,7 @@ describe('governed actions over HTTP', () => {
     const other = await stack.call(otherAgent, 'POST', `/v1/actions/${r.body.id}/result`, { ok: true });
     expect(other.status).toBe(404);
     const done = await stack.call(agent, 'POST', `/v1/actions/${r.body.id}/result`, { ok: true, output: { messageId: 'm-1' } });
+    recorded.push(`agent-executor=action-${r.body.id}`);
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ status: 'succeeded', result: { messageId: 'm-1' } });
   });

@@ -1,0 +1,29 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { bundleWorkflows } from '../../workers/worker';
+
+// Histories recorded from the integration tests (RECORD_REPLAY_FIXTURES=1 npm test), replayed
+// offline against today's workflow code: a change that breaks determinism fails here, before
+// it can break workflows that are already running.
+const dir = path.join(__dirname, 'fixtures');
+const fixtures = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+
+describe('replay of recorded histories', () => {
+  it('when the fixtures exist, then there is one per lifecycle path', () => {
+    expect(fixtures).toEqual(
+      expect.arrayContaining(['allowed.json', 'denied-by-policy.json', 'denied-by-reviewer.json', 'cancelled.json', 'escalation.json', 'expiry.json', 'edits.json', 'two-steps.json']),
+    );
+  });
+
+  it('when every recorded history is replayed with the current workflow code, then none diverges', async () => {
+    const bundle = await bundleWorkflows();
+    const histories = fixtures.map((f) => ({ workflowId: path.basename(f, '.json'), history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))) }));
+    const results: { workflowId: string; error?: unknown }[] = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
+    expect(results.map((r) => r.workflowId).sort()).toEqual(histories.map((h) => h.workflowId).sort());
+    expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${(r.error as Error).message}`)).toEqual([]);
+  });
+});
