@@ -24,7 +24,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      received.push(JSON.parse(body));
+      // The default bundle also sends reviewer notifications here (/notify/...); count transfers only.
+      if (req.url === '/transfers') received.push(JSON.parse(body));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ transferId: `tr_${received.length}` }));
     });
   });
