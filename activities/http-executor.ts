@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './index';
 import { approvalDigest } from './approval-digest';
@@ -17,6 +17,8 @@ export interface HttpExecutionRequest {
 export interface HttpExecutionResult {
   status: number;
   body: unknown;
+  /** sha256 of the exact request body sent (the evidence keeps this, not the body). */
+  requestDigest: string;
 }
 
 /** Largest response body kept in the evidence; the rest is cut. */
@@ -63,7 +65,7 @@ export function createExecutorActivities({ executorSecret }: Pick<ActivityDeps, 
         const cause = (err as Error & { cause?: Error }).cause;
         throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, 'ExecutorUnavailable');
       }
-      const answer = { status: res.status, body: await readBody(res) };
+      const answer = { status: res.status, body: await readBody(res), requestDigest: `sha256:${createHash('sha256').update(body).digest('hex')}` };
       if (res.ok) return answer;
       if (res.status >= 400 && res.status < 500) {
         throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${res.status}`, 'ExecutorRejected', answer);

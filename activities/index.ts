@@ -4,12 +4,14 @@
  */
 import type { Pool } from 'pg';
 import type { PolicyStore } from '../ledger/policy-store';
+import type { LedgerSigner } from '../ledger/signing';
 import type { Logger } from '../runtime/logger';
 import { createPolicyActivities } from './policy';
 import { createRecordingActivities } from './record-event';
 import { createExecutorActivities } from './http-executor';
 import { createNotificationActivities } from './notify';
 import { createDigestActivities } from './approval-digest';
+import { createCheckpointActivities } from './checkpoint';
 
 /** What the activities need from the process that hosts them. */
 export interface ActivityDeps {
@@ -18,6 +20,8 @@ export interface ActivityDeps {
   /** HMAC key for `X-Countersign-Signature` on executor requests. */
   executorSecret: string;
   log: Logger;
+  /** Signs ledger checkpoints. */
+  signer: LedgerSigner;
   /** Base URL of the API, for links in notifications. */
   publicUrl?: string;
 }
@@ -30,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExecutorActivities(deps),
     ...createNotificationActivities(deps),
     ...createDigestActivities(),
+    ...createCheckpointActivities(deps),
   };
 }
 

@@ -1,12 +1,41 @@
 import type { RecordEventInput } from '../domain/action-types';
+import { sensitivePaths, UnknownActionError } from '../policy';
+import { digestValue, redactSensitive } from '../ledger/redact';
 import { appendEvent } from '../ledger/store';
+import type { PolicyStore } from '../ledger/policy-store';
 import type { ActivityDeps } from './index';
 
 /** Postgres channel that carries `<actionId>` whenever an action's read model changes. */
 export const ACTION_CHANGED_CHANNEL = 'countersign_action_changed';
 
 /** Recording: ledger event + read model + change notification, in one transaction. */
-export function createRecordingActivities({ pool }: Pick<ActivityDeps, 'pool'>) {
+/**
+ * Params marked `x-sensitive: true` in the action schema go into the ledger as digests (the
+ * ledger can never be edited, so it must never hold them); the executor request has them.
+ */
+async function redactForLedger(policies: PolicyStore, ev: RecordEventInput): Promise<Record<string, unknown>> {
+  const version = ev.view.policy?.version;
+  let paths: readonly string[];
+  try {
+    const bundle = version ? await policies.byVersion(version) : (await policies.active()).bundle;
+    paths = sensitivePaths(bundle, ev.action).filter((p) => !p.includes('*'));
+  } catch (err) {
+    if (err instanceof UnknownActionError) return ev.data;
+    throw err;
+  }
+  if (paths.length === 0) return ev.data;
+  const data: Record<string, unknown> = { ...ev.data };
+  if (data.params && typeof data.params === 'object') data.params = redactSensitive(data.params, paths);
+  const edits = data.edits as Record<string, { from: unknown; to: unknown }> | undefined;
+  if (edits) {
+    data.edits = Object.fromEntries(
+      Object.entries(edits).map(([ptr, e]) => [ptr, paths.some((p) => ptr === p || ptr.startsWith(p + '/')) ? { from: digestValue(e.from), to: digestValue(e.to) } : e]),
+    );
+  }
+  return data;
+}
+
+export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps, 'pool' | 'policies'>) {
   return {
     /**
      * Append one event to the action's hash chain and update the `actions` read model to the
@@ -14,6 +43,7 @@ export function createRecordingActivities({ pool }: Pick<ActivityDeps, 'pool'>) 
      * activity finds its event already there and changes nothing.
      */
     async recordEvent(ev: RecordEventInput): Promise<{ hash: string }> {
+      const data = await redactForLedger(policies, ev);
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
@@ -23,7 +53,7 @@ export function createRecordingActivities({ pool }: Pick<ActivityDeps, 'pool'>) 
           type: ev.type,
           actor: ev.actor,
           at: ev.at,
-          data: ev.data,
+          data,
         });
         const v = ev.view;
         await client.query(

@@ -13,6 +13,8 @@ import { problemHandler, sendProblem } from './problem';
 import { actionRoutes } from './routes/actions';
 import { policyRoutes } from './routes/policy';
 import { principalRoutes } from './routes/principals';
+import { evidenceRoutes } from './routes/evidence';
+import type { LedgerSigner, TrustedKey } from '../ledger/signing';
 
 /** Everything the HTTP API needs; built once per process by the stack. */
 export interface ApiDeps {
@@ -24,6 +26,9 @@ export interface ApiDeps {
   policies: PolicyStore;
   principals: PrincipalStore;
   feed: ChangeFeed;
+  signer: LedgerSigner;
+  /** Public keys evidence is verified against (the data dir's keys, including rotated ones). */
+  trustedKeys: () => TrustedKey[];
   log: Logger;
   maxBodyBytes: number;
   /** False while draining: /readyz answers 503 so load balancers stop sending traffic. */
@@ -84,6 +89,7 @@ export function createApp(deps: ApiDeps) {
   app.use(principalRoutes(deps.principals));
   app.use(actionRoutes(actions, metrics));
   app.use(policyRoutes(deps.policies, deps.maxBodyBytes));
+  app.use(evidenceRoutes({ pool: deps.pool, actions, signer: deps.signer, trustedKeys: deps.trustedKeys }));
 
   app.use((req: Request) => {
     throw new CountersignError('not-found', `no route ${req.method} ${req.path}`);

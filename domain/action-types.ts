@@ -178,6 +178,8 @@ export const REFUSALS = {
 /** An event the workflow asks the recorder to append, with the projection after it. */
 export interface RecordEventInput {
   actionId: string;
+  /** Action name (for the catalog's sensitive-field list). */
+  action: string;
   seq: number;
   type: EvidenceEventType;
   actor: Actor;

@@ -14,6 +14,9 @@ const envSchema = z.object({
   COUNTERSIGN_EXECUTOR_SECRET: z.string().min(16).optional(),
   COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
   COUNTERSIGN_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  COUNTERSIGN_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  COUNTERSIGN_SIGNING_KEY: z.string().min(1).optional(),
+  COUNTERSIGN_CHECKPOINT_INTERVAL: z.coerce.number().int().min(1).default(60),
   COUNTERSIGN_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -39,6 +42,11 @@ export interface Config {
   publicUrl: string;
   maxBodyBytes: number;
   pgPort: number;
+  /** Ed25519 private key (PEM) for the ledger, as a file or the value; else kept in the data dir. */
+  signingKeyFile?: string;
+  signingKeyPem?: string;
+  /** Seconds between signed ledger checkpoints. @default 60 */
+  checkpointIntervalSeconds: number;
   temporalAddress?: string;
   temporalNamespace: string;
   temporalCli?: string;
@@ -74,6 +82,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.COUNTERSIGN_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     maxBodyBytes: e.COUNTERSIGN_MAX_BODY_BYTES,
     pgPort: e.COUNTERSIGN_PG_PORT,
+    signingKeyFile: e.COUNTERSIGN_SIGNING_KEY_FILE,
+    signingKeyPem: e.COUNTERSIGN_SIGNING_KEY,
+    checkpointIntervalSeconds: e.COUNTERSIGN_CHECKPOINT_INTERVAL,
     temporalAddress: e.TEMPORAL_ADDRESS,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     temporalCli: e.TEMPORAL_CLI,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import pg from 'pg';
 import { createActivities } from '../activities';
@@ -12,6 +12,8 @@ import { ChangeFeed } from '../api/change-feed';
 import { compileOr422 } from '../api/routes/policy';
 import { migrate } from '../ledger/migrate';
 import { NoActivePolicyError, PolicyStore } from '../ledger/policy-store';
+import { loadOrCreateSigningKey, registerSigningKey, trustedPublicKeys } from '../ledger/signing';
+import { ledgerCheckpoints } from '../workflows';
 import { createWorker } from '../workers/worker';
 import type { Config } from './config';
 import type { Logger } from './logger';
@@ -106,6 +108,10 @@ export interface ServicesOptions {
   worker?: boolean;
   workflowBundle?: WorkflowBundle;
   maxCachedWorkflows?: number;
+  signingKeyFile?: string;
+  signingKeyPem?: string;
+  /** Seconds between ledger checkpoints. @default 60 */
+  checkpointIntervalSeconds?: number;
 }
 
 /** The running Countersign processes (API and, optionally, worker) of one stack. */
@@ -135,7 +141,9 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
   await bootstrapPolicy(policies, opts.policyFile, Boolean(opts.forcePolicy), log);
 
   const executorSecret = opts.executorSecret ?? loadOrCreateSecret(opts.dataDir, 'executor-hmac');
-  const activities = createActivities({ pool, policies, executorSecret, log, publicUrl: opts.publicUrl });
+  const signer = loadOrCreateSigningKey(opts.dataDir, { keyFile: opts.signingKeyFile, keyPem: opts.signingKeyPem });
+  await registerSigningKey(pool, signer);
+  const activities = createActivities({ pool, policies, executorSecret, signer, log, publicUrl: opts.publicUrl });
 
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
@@ -163,6 +171,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
 
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: opts.namespace });
+  if (opts.worker !== false) await startCheckpoints(temporal, opts.taskQueue, opts.checkpointIntervalSeconds ?? 60);
   const adminToken = opts.adminToken ?? randomBytes(24).toString('base64url');
   const principals = new PrincipalStore(pool, adminToken);
   const feed = new ChangeFeed(opts.databaseUrl, log);
@@ -178,6 +187,8 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
     policies,
     principals,
     feed,
+    signer,
+    trustedKeys: () => trustedPublicKeys(opts.dataDir),
     log,
     maxBodyBytes: opts.maxBodyBytes,
     isReady: () => !draining,
@@ -221,6 +232,23 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
 }
 
 /**
+ * Keep one checkpoint workflow running per task queue. Starting it again (every process start)
+ * finds the running one: the id is fixed and a conflict means "already there".
+ */
+async function startCheckpoints(temporal: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
+  try {
+    await temporal.workflow.start(ledgerCheckpoints, {
+      workflowId: `ledger-checkpoints-${taskQueue}`,
+      taskQueue,
+      args: [intervalSeconds * 1000],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/**
  * Activate the configured bundle when nothing is active yet, or when it was named explicitly
  * (`forcePolicy`) and differs from the active one. An operator's later `PUT /v1/policy`
  * survives restarts that do not name a file.
@@ -257,6 +285,9 @@ export async function startStack(config: Config, log: Logger): Promise<{ infra: 
       executorSecret: config.executorSecret,
       temporalUiUrl: config.temporalUiUrl,
       publicUrl: config.publicUrl,
+      signingKeyFile: config.signingKeyFile,
+      signingKeyPem: config.signingKeyPem,
+      checkpointIntervalSeconds: config.checkpointIntervalSeconds,
       maxBodyBytes: config.maxBodyBytes,
       log,
     });

@@ -112,7 +112,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
    * ledger receives them in the order the workflow made them, even from update handlers.
    */
   function record(type: EvidenceEventType, actor: Actor, data: Record<string, unknown>): Promise<unknown> {
-    const event = { actionId: input.actionId, seq: ++seq, type, actor, at: nowIso(), data, view: snapshot(), workflowId, runId };
+    const event = { actionId: input.actionId, action: input.action, seq: ++seq, type, actor, at: nowIso(), data, view: snapshot(), workflowId, runId };
     const write = writes.then(() => local.recordEvent(event));
     writes = write.catch(() => undefined);
     return write;

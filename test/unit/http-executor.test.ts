@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,30 +30,30 @@ describe('http executor', () => {
     status = 201;
     const req = request();
     const result = await run(req);
-    expect(result).toEqual({ status: 201, body: { answered: 201 } });
     const [got] = target.forAction(req.actionId);
+    expect(result).toEqual({ status: 201, body: { answered: 201 }, requestDigest: 'sha256:' + createHash('sha256').update(got.rawBody).digest('hex') });
     expect(got.headers['idempotency-key']).toBe(req.actionId);
     expect(got.headers['x-countersign-signature']).toBe('sha256=' + createHmac('sha256', 'unit-secret-0123456789').update(got.rawBody).digest('hex'));
   });
 
   it('when the target answers 4xx, then the failure is final (non-retryable) and carries the answer', async () => {
     status = 422;
-    const err = await run(request()).catch((e) => e);
+    const err: any = await run(request()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err.type).toBe('ExecutorRejected');
     expect(err.nonRetryable).toBe(true);
-    expect(err.details[0]).toEqual({ status: 422, body: { answered: 422 } });
+    expect(err.details[0]).toMatchObject({ status: 422, body: { answered: 422 } });
   });
 
   it('when the target answers 5xx, then the failure is retryable', async () => {
     status = 503;
-    const err = await run(request()).catch((e) => e);
+    const err: any = await run(request()).catch((e: unknown) => e);
     expect(err.type).toBe('ExecutorUnavailable');
     expect(err.nonRetryable).toBe(false);
   });
 
   it('when the target is unreachable, then the failure is retryable', async () => {
-    const err = await run(request({ url: 'http://127.0.0.1:1/transfers' })).catch((e) => e);
+    const err: any = await run(request({ url: 'http://127.0.0.1:1/transfers' })).catch((e: unknown) => e);
     expect(err.type).toBe('ExecutorUnavailable');
     expect(err.nonRetryable).toBe(false);
   });
@@ -62,10 +62,10 @@ describe('http executor', () => {
     status = 200;
     const req = request();
     const digest = approvalDigest({ action: req.action, params: { amount: 4 }, resource: null, policyVersion: 'v1' });
-    const err = await run({ ...req, approved: { digest, resource: null, policyVersion: 'v1' } }).catch((e) => e);
+    const err: any = await run({ ...req, approved: { digest, resource: null, policyVersion: 'v1' } }).catch((e: unknown) => e);
     expect(err.type).toBe('ExecutionDigestMismatch');
     expect(target.forAction(req.actionId)).toHaveLength(0);
-    const ok = await run({ ...req, approved: { digest: approvalDigest({ action: req.action, params: req.params, resource: null, policyVersion: 'v1' }), resource: null, policyVersion: 'v1' } });
+    const ok: any = await run({ ...req, approved: { digest: approvalDigest({ action: req.action, params: req.params, resource: null, policyVersion: 'v1' }), resource: null, policyVersion: 'v1' } });
     expect(ok.status).toBe(200);
   });
 });

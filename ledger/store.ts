@@ -1,0 +1,527 @@
+/**
+ * The Postgres evidence ledger: append events to per-action hash chains, read them back,
+ * write signed checkpoints over the chain heads, and verify everything.
+ * Tables: ledger/migrations/002_ledger.sql. Hash definition: ledger/chain.ts.
+ */
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { canonicalJson } from '../domain/canonical-json';
+import {
+  ChainVerifier,
+  GENESIS_HASH,
+  canonicalJsonFast,
+  chainHash,
+  eventBodyJson,
+  isLedgerActorKind,
+  isLedgerEventType,
+  normalizeEventTime,
+  type LedgerActor,
+  type LedgerEvent,
+  type LedgerEventType,
+} from './chain';
+import { headsRoot, type ChainHead } from './merkle';
+import { checkSignature, registerSigningKey, type LedgerSigner, type TrustedKey } from './signing';
+
+/** A pool or a checked-out client (e.g. inside the caller's BEGIN … COMMIT). */
+export type LedgerDb = Pool | PoolClient;
+
+/** An event to append. */
+export interface AppendEventInput {
+  actionId: string;
+  /** 1-based position in the action's chain; the caller knows it (the workflow counts). */
+  seq: number;
+  type: LedgerEventType;
+  actor: LedgerActor;
+  at: Date | string;
+  /** Any JSON value; `undefined` is refused (use `{}` or `null`). */
+  data: unknown;
+}
+
+/** The event as stored. */
+export interface AppendEventResult {
+  seq: number;
+  hash: string;
+  prevHash: string;
+  /** False when the identical event was already there (an idempotent retry). */
+  inserted: boolean;
+}
+
+/** Raised when an event does not fit the ledger's shape (bad type, actor kind, seq, time, data). */
+export class InvalidLedgerEventError extends Error {
+  override readonly name = 'InvalidLedgerEventError';
+  readonly retryable = false;
+}
+
+/** A different event already holds (actionId, seq). Not retryable: the caller's history diverged. */
+export class LedgerConflictError extends Error {
+  override readonly name = 'LedgerConflictError';
+  readonly retryable = false;
+  constructor(readonly actionId: string, readonly seq: number, readonly existingHash: string) {
+    super(`ledger already holds a different event ${seq} for action ${actionId} (hash ${existingHash})`);
+  }
+}
+
+/** Event seq-1 is not there yet (or not committed yet). Retryable: append it first or retry. */
+export class LedgerGapError extends Error {
+  override readonly name = 'LedgerGapError';
+  readonly retryable = true;
+  constructor(readonly actionId: string, readonly seq: number) {
+    super(`cannot append event ${seq} for action ${actionId}: event ${seq - 1} is not in the ledger (yet)`);
+  }
+}
+
+/** Another transaction wrote (actionId, seq) concurrently and it is not visible yet. Retryable. */
+export class LedgerConcurrentWriteError extends Error {
+  override readonly name = 'LedgerConcurrentWriteError';
+  readonly retryable = true;
+  constructor(readonly actionId: string, readonly seq: number, message?: string) {
+    super(message ?? `event ${seq} of action ${actionId} was written by a concurrent transaction; retry`);
+  }
+}
+
+/** The database computed a hash that differs from ours: a bug or a tampered server function. */
+export class LedgerIntegrityError extends Error {
+  override readonly name = 'LedgerIntegrityError';
+  readonly retryable = false;
+}
+
+/** No event recorded for the action. */
+export class LedgerNotFoundError extends Error {
+  override readonly name = 'LedgerNotFoundError';
+  readonly retryable = false;
+  constructor(readonly actionId: string) {
+    super(`no ledger events for action ${actionId}`);
+  }
+}
+
+function query<R extends object>(db: LedgerDb, text: string | { name: string; text: string; values: unknown[] }, values?: unknown[]) {
+  return (db as Pool).query<R & QueryResultRow>(text as string, values);
+}
+
+// One round trip: find the previous hash, insert with the hash computed by Postgres from
+// the exact bytes we hashed (prev_hash || canonical body), and report an existing row or a
+// gap — all in one statement, so a refusal never aborts the caller's transaction. Row locks
+// only: appends to different actions never wait for each other.
+const APPEND_SQL = `
+WITH prev AS (
+  SELECT CASE WHEN $2::int = 1 THEN '${GENESIS_HASH}'
+              ELSE (SELECT p.hash FROM ledger_events p WHERE p.action_id = $1::text AND p.seq = $2::int - 1) END AS hash
+), ins AS (
+  INSERT INTO ledger_events (action_id, seq, type, actor_id, actor_kind, at, data, prev_hash, hash)
+  SELECT $1::text, $2::int, $3::text, $4::text, $5::text, $6::timestamptz, $7::json, prev.hash,
+         encode(sha256(convert_to(prev.hash, 'UTF8') || $8::bytea), 'hex')
+  FROM prev WHERE prev.hash IS NOT NULL
+  ON CONFLICT (action_id, seq) DO NOTHING
+  RETURNING prev_hash, hash
+)
+SELECT 'inserted' AS outcome, prev_hash, hash FROM ins
+UNION ALL
+SELECT 'existing', e.prev_hash, e.hash FROM ledger_events e
+ WHERE NOT EXISTS (SELECT 1 FROM ins) AND e.action_id = $1::text AND e.seq = $2::int
+UNION ALL
+SELECT 'gap', NULL, NULL FROM prev WHERE prev.hash IS NULL`;
+
+interface AppendRow {
+  outcome: 'inserted' | 'existing' | 'gap';
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+/**
+ * Append one event to its action's chain. Idempotent on (actionId, seq): the identical
+ * event again returns the stored one with `inserted: false`; a different event there throws
+ * {@link LedgerConflictError}; a missing seq-1 throws the retryable {@link LedgerGapError}.
+ * Works on a pool (autocommit) or on the caller's client inside BEGIN … COMMIT; the
+ * refusals are raised after a successful statement, so they leave that transaction usable.
+ */
+export async function appendEvent(db: LedgerDb, ev: AppendEventInput): Promise<AppendEventResult> {
+  const { bodyJson, dataJson, at } = prepareEvent(ev);
+  const { rows } = await query<AppendRow>(db, {
+    name: 'countersign_ledger_append_v1',
+    text: APPEND_SQL,
+    values: [ev.actionId, ev.seq, ev.type, ev.actor.id, ev.actor.kind, at, dataJson, Buffer.from(bodyJson, 'utf8')],
+  });
+  const inserted = rows.find((r) => r.outcome === 'inserted');
+  if (inserted) {
+    if (chainHash(inserted.prev_hash!, bodyJson) !== inserted.hash) {
+      throw new LedgerIntegrityError(`Postgres hashed event ${ev.seq} of ${ev.actionId} differently (${inserted.hash})`);
+    }
+    return { seq: ev.seq, hash: inserted.hash!, prevHash: inserted.prev_hash!, inserted: true };
+  }
+  const found = rows.find((r) => r.outcome === 'existing');
+  let existing = found ? { prev: found.prev_hash!, hash: found.hash! } : null;
+  if (!existing && rows.some((r) => r.outcome === 'gap')) throw new LedgerGapError(ev.actionId, ev.seq);
+  if (!existing) {
+    // ON CONFLICT waited for a concurrent writer of the same (actionId, seq) that committed
+    // after this statement's snapshot; a new statement sees its row.
+    const again = await query<{ prev_hash: string; hash: string }>(
+      db,
+      'SELECT prev_hash, hash FROM ledger_events WHERE action_id = $1 AND seq = $2',
+      [ev.actionId, ev.seq],
+    );
+    const r = again.rows[0];
+    if (!r) throw new LedgerConcurrentWriteError(ev.actionId, ev.seq);
+    existing = { prev: r.prev_hash, hash: r.hash };
+  }
+  if (chainHash(existing.prev, bodyJson) !== existing.hash) throw new LedgerConflictError(ev.actionId, ev.seq, existing.hash);
+  return { seq: ev.seq, hash: existing.hash, prevHash: existing.prev, inserted: false };
+}
+
+function prepareEvent(ev: AppendEventInput): { bodyJson: string; dataJson: string; at: string } {
+  if (typeof ev.actionId !== 'string' || ev.actionId.length === 0) throw new InvalidLedgerEventError('actionId must be a non-empty string');
+  if (!Number.isInteger(ev.seq) || ev.seq < 1 || ev.seq > 2_147_483_647) throw new InvalidLedgerEventError(`seq must be a positive integer, got ${ev.seq}`);
+  if (!isLedgerEventType(ev.type)) throw new InvalidLedgerEventError(`unknown ledger event type ${JSON.stringify(ev.type)}`);
+  if (!ev.actor || typeof ev.actor.id !== 'string' || !isLedgerActorKind(ev.actor.kind)) {
+    throw new InvalidLedgerEventError('actor must be { id: string, kind: "agent" | "human" | "system" }');
+  }
+  if (ev.data === undefined) throw new InvalidLedgerEventError('data is undefined (use {} or null)');
+  let at: string;
+  let dataJson: string;
+  try {
+    at = normalizeEventTime(ev.at);
+    dataJson = canonicalJsonFast(ev.data);
+  } catch (err) {
+    throw new InvalidLedgerEventError((err as Error).message);
+  }
+  const body = { actionId: ev.actionId, seq: ev.seq, type: ev.type, at, actor: { id: ev.actor.id, kind: ev.actor.kind }, data: null };
+  return { bodyJson: eventBodyJson(body, dataJson), dataJson, at };
+}
+
+// `at` as the exact ISO string that was hashed (microseconds kept, so a sub-millisecond
+// edit does not hide behind Date's millisecond precision) and `data` as its stored text.
+const EVENT_COLUMNS = `action_id, seq, type, actor_id, actor_kind,
+  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS at_text, data::text AS data_json, prev_hash, hash`;
+
+interface EventRow {
+  action_id: string;
+  seq: number;
+  type: string;
+  actor_id: string;
+  actor_kind: string;
+  at_text: string;
+  data_json: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Postgres microsecond text -> the ISO millisecond form `Date#toISOString` gives. */
+function isoFromPg(text: string): string {
+  return text.endsWith('000') ? `${text.slice(0, -3)}Z` : `${text}Z`;
+}
+
+function eventFromRow(row: EventRow): LedgerEvent {
+  return {
+    actionId: row.action_id,
+    seq: row.seq,
+    type: row.type as LedgerEventType,
+    at: isoFromPg(row.at_text),
+    actor: { id: row.actor_id, kind: row.actor_kind as LedgerActor['kind'] },
+    data: JSON.parse(row.data_json) as unknown,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/** All events of an action, in seq order (empty when none). */
+export async function readActionEvents(db: LedgerDb, actionId: string): Promise<LedgerEvent[]> {
+  const { rows } = await query<EventRow>(db, {
+    name: 'countersign_ledger_read_action_v1',
+    text: `SELECT ${EVENT_COLUMNS} FROM ledger_events WHERE action_id = $1 ORDER BY seq`,
+    values: [actionId],
+  });
+  return rows.map(eventFromRow);
+}
+
+/** The last event of an action's chain, or null when it has none. */
+export async function readActionHead(db: LedgerDb, actionId: string): Promise<{ seq: number; hash: string } | null> {
+  const { rows } = await query<{ seq: number; hash: string }>(
+    db,
+    'SELECT seq, hash FROM ledger_events WHERE action_id = $1 ORDER BY seq DESC LIMIT 1',
+    [actionId],
+  );
+  return rows[0] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Checkpoints
+
+/** A signed checkpoint over the heads of the chains written since the previous one. */
+export interface LedgerCheckpoint {
+  seq: number;
+  at: string;
+  /** Heads covered, sorted by actionId (UTF-16 code units). */
+  covers: ChainHead[];
+  headCount: number;
+  /** RFC 6962 Merkle root of `covers` (ledger/merkle.ts). */
+  headsRoot: string;
+  /** Highest `global_seq` among the covered events. */
+  throughGlobalSeq: number;
+  /** Transaction horizon (xid8 as text): every transaction below it had finished. */
+  horizon: string;
+  prevHash: string;
+  hash: string;
+  keyId: string;
+  /** Base64 Ed25519 over the UTF-8 bytes of `hash`. */
+  signature: string;
+}
+
+/** The part of a checkpoint that is hashed: everything except links, covers (via headsRoot) and signature. */
+export type CheckpointHeader = Omit<LedgerCheckpoint, 'covers' | 'prevHash' | 'hash' | 'signature'>;
+
+/**
+ * `hash = sha256hex(prevHash + canonicalJson({ seq, at, headCount, headsRoot,
+ * throughGlobalSeq, horizon, keyId }))`; the signature is Ed25519 over the hash's UTF-8 bytes.
+ */
+export function checkpointHash(prevHash: string, header: CheckpointHeader): string {
+  const { seq, at, headCount, headsRoot: root, throughGlobalSeq, horizon, keyId } = header;
+  return chainHash(prevHash, canonicalJson({ seq, at, headCount, headsRoot: root, throughGlobalSeq, horizon, keyId }));
+}
+
+/** Order of `covers`: by actionId in UTF-16 code units (JS string order, not a DB collation). */
+function byActionId(a: { actionId: string }, b: { actionId: string }): number {
+  return a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0;
+}
+
+const CHECKPOINT_COLUMNS = `seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS at_text, covers,
+  head_count, heads_root, through_global_seq, horizon::text AS horizon, prev_hash, hash, key_id, signature`;
+
+interface CheckpointRow {
+  seq: string;
+  at_text: string;
+  covers: ChainHead[];
+  head_count: number;
+  heads_root: string;
+  through_global_seq: string;
+  horizon: string;
+  prev_hash: string;
+  hash: string;
+  key_id: string;
+  signature: string;
+}
+
+function checkpointFromRow(r: CheckpointRow): LedgerCheckpoint {
+  return {
+    seq: Number(r.seq),
+    at: isoFromPg(r.at_text),
+    covers: r.covers,
+    headCount: r.head_count,
+    headsRoot: r.heads_root,
+    throughGlobalSeq: Number(r.through_global_seq),
+    horizon: r.horizon,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+    keyId: r.key_id,
+    signature: r.signature,
+  };
+}
+
+/**
+ * Write a signed checkpoint over the heads of the chains written since the previous
+ * checkpoint, chained to it (like CloudTrail digest files). Returns null when nothing new.
+ *
+ * "Written since" is decided by transaction id, not by `global_seq`: a checkpoint covers the
+ * events of transactions with id in [previous horizon, own horizon), where the horizon is
+ * the oldest transaction still running. Every such transaction has finished, so an event
+ * committed late (with a lower global_seq) is never skipped, and none is covered twice.
+ * Concurrent callers are safe: one wins the next seq, the others retry and usually find
+ * nothing new. Needs no transaction of its own.
+ */
+export async function writeCheckpoint(db: LedgerDb, signer: LedgerSigner, opts: { now?: Date } = {}): Promise<LedgerCheckpoint | null> {
+  await registerSigningKey(db, signer);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const prevRow = (await query<CheckpointRow>(db, `SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints ORDER BY seq DESC LIMIT 1`)).rows[0];
+    const prev = prevRow ? checkpointFromRow(prevRow) : null;
+    const { rows: hz } = await query<{ horizon: string }>(db, 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon');
+    const horizon = hz[0]!.horizon;
+    const { rows: headRows } = await query<{ action_id: string; seq: number; hash: string; global_seq: string }>(
+      db,
+      `SELECT DISTINCT ON (action_id) action_id, seq, hash, global_seq FROM ledger_events
+        WHERE tx_id >= $1::xid8 AND tx_id < $2::xid8 ORDER BY action_id, seq DESC`,
+      [prev?.horizon ?? '0', horizon],
+    );
+    if (headRows.length === 0) return null;
+    const covers: ChainHead[] = headRows.map((r) => ({ actionId: r.action_id, seq: r.seq, hash: r.hash })).sort(byActionId);
+    const header: CheckpointHeader = {
+      seq: (prev?.seq ?? 0) + 1,
+      at: normalizeEventTime(opts.now ?? new Date()),
+      headCount: covers.length,
+      headsRoot: headsRoot(covers),
+      throughGlobalSeq: headRows.reduce((max, r) => Math.max(max, Number(r.global_seq)), 0),
+      horizon,
+      keyId: signer.keyId,
+    };
+    const prevHash = prev?.hash ?? GENESIS_HASH;
+    const hash = checkpointHash(prevHash, header);
+    const signature = signer.sign(hash);
+    const { rowCount } = await query(
+      db,
+      `INSERT INTO ledger_checkpoints (seq, at, covers, head_count, heads_root, through_global_seq, horizon, prev_hash, hash, key_id, signature)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::xid8, $8, $9, $10, $11) ON CONFLICT (seq) DO NOTHING`,
+      [header.seq, header.at, JSON.stringify(covers), header.headCount, header.headsRoot, header.throughGlobalSeq, horizon, prevHash, hash, signer.keyId, signature],
+    );
+    if (rowCount === 1) return { ...header, covers, prevHash, hash, signature };
+    // Another process wrote this seq first: start over from its checkpoint.
+  }
+  throw new LedgerConcurrentWriteError('', 0, 'concurrent checkpoint writers kept taking the next seq; retry');
+}
+
+/** The latest checkpoint covering a head of `actionId`, or null. */
+export async function readCheckpointFor(db: LedgerDb, actionId: string): Promise<LedgerCheckpoint | null> {
+  const { rows } = await query<CheckpointRow>(
+    db,
+    `SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints WHERE covers @> $1::jsonb ORDER BY seq DESC LIMIT 1`,
+    [JSON.stringify([{ actionId }])],
+  );
+  return rows[0] ? checkpointFromRow(rows[0]) : null;
+}
+
+/**
+ * Check one checkpoint on its own: links, order of covers, Merkle root, hash and a trusted
+ * signature. (Whether its heads are still in the ledger is checked by {@link verifyLedger}.)
+ * @returns null when it holds, otherwise why not
+ */
+export function checkCheckpoint(cp: LedgerCheckpoint, prevHash: string, trustedKeys: readonly TrustedKey[]): string | null {
+  if (cp.prevHash !== prevHash) return `checkpoint ${cp.seq} prevHash does not link to the previous checkpoint`;
+  if (!Array.isArray(cp.covers) || cp.covers.length !== cp.headCount) return `checkpoint ${cp.seq} covers ${cp.covers?.length} heads, not ${cp.headCount}`;
+  for (let i = 1; i < cp.covers.length; i++) {
+    if (byActionId(cp.covers[i - 1]!, cp.covers[i]!) >= 0) return `checkpoint ${cp.seq} covers are not sorted by actionId`;
+  }
+  if (headsRoot(cp.covers) !== cp.headsRoot) return `checkpoint ${cp.seq} headsRoot does not match its covers (altered)`;
+  if (checkpointHash(cp.prevHash, cp) !== cp.hash) return `checkpoint ${cp.seq} hash does not match its content (altered)`;
+  const bad = checkSignature(trustedKeys, cp.keyId, cp.hash, cp.signature);
+  return bad ? `checkpoint ${cp.seq}: ${bad}` : null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Verification
+
+/** Outcome of {@link verifyLedger}. */
+export interface LedgerVerification {
+  ok: boolean;
+  /** Events verified (before the first failure). */
+  events: number;
+  /** Action chains verified. */
+  chains: number;
+  /** Checkpoints verified. */
+  checkpoints: number;
+  /** With `actionId`: the first event that does not verify. */
+  firstBadSeq?: number;
+  actionId?: string;
+  /** The first checkpoint that does not verify. */
+  checkpointSeq?: number;
+  reason?: string;
+}
+
+/**
+ * Verify the whole ledger, streaming (keyset batches of `batchSize` rows): every action's
+ * chain (content hashes, links, no gaps), then every checkpoint (chain of checkpoints,
+ * Merkle root, signature by a key in `trustedKeys`, and each covered head still present
+ * with the same hash — which also catches a chain whose tail was cut off or rewritten).
+ * Stops at the first failure.
+ */
+export async function verifyLedger(
+  db: LedgerDb,
+  trustedKeys: readonly TrustedKey[],
+  opts: { batchSize?: number } = {},
+): Promise<LedgerVerification> {
+  const batchSize = opts.batchSize ?? 5000;
+  let events = 0;
+  let chains = 0;
+  let verifier: ChainVerifier | null = null;
+  let currentAction: string | null = null;
+  let after: [string, number] | null = null;
+  const fail = (v: ChainVerifier, actionId: string): LedgerVerification => {
+    const r = v.result();
+    return { ok: false, events: events + r.events, chains, checkpoints: 0, firstBadSeq: r.firstBadSeq, actionId, reason: r.reason };
+  };
+  for (;;) {
+    const params: unknown[] = after ? [after[0], after[1]] : [];
+    const sql = params.length
+      ? `SELECT ${EVENT_COLUMNS} FROM ledger_events WHERE (action_id, seq) > ($1, $2) ORDER BY action_id, seq LIMIT ${batchSize}`
+      : `SELECT ${EVENT_COLUMNS} FROM ledger_events ORDER BY action_id, seq LIMIT ${batchSize}`;
+    const rows: EventRow[] = (await query<EventRow>(db, sql, params)).rows;
+    for (const row of rows) {
+      if (row.action_id !== currentAction) {
+        if (verifier) {
+          events += verifier.result().events;
+          chains++;
+        }
+        verifier = new ChainVerifier(row.action_id);
+        currentAction = row.action_id;
+      }
+      const event = eventFromRowLazy(row);
+      if (!verifier!.push(event, row.data_json)) return fail(verifier!, row.action_id);
+    }
+    if (rows.length < batchSize) break;
+    const last: EventRow = rows[rows.length - 1]!;
+    after = [last.action_id, last.seq];
+  }
+  if (verifier) {
+    events += verifier.result().events;
+    chains++;
+  }
+
+  let checkpoints = 0;
+  let prevHash = GENESIS_HASH;
+  let afterSeq = 0;
+  const ckBatch = Math.max(1, Math.floor(batchSize / 100));
+  for (;;) {
+    const { rows } = await query<CheckpointRow>(
+      db,
+      `SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints WHERE seq > $1 ORDER BY seq LIMIT ${ckBatch}`,
+      [afterSeq],
+    );
+    for (const row of rows) {
+      const cp = checkpointFromRow(row);
+      const failCp = (reason: string): LedgerVerification => ({ ok: false, events, chains, checkpoints, checkpointSeq: cp.seq, reason });
+      if (cp.seq !== checkpoints + 1) return failCp(`checkpoint ${checkpoints + 1} is missing (next is ${cp.seq})`);
+      const bad = checkCheckpoint(cp, prevHash, trustedKeys);
+      if (bad) return failCp(bad);
+      const missing = await findMissingHeads(db, cp.covers, batchSize);
+      if (missing) {
+        return { ...failCp(`checkpoint ${cp.seq} covers event ${missing.seq} of ${missing.actionId} with hash ${missing.hash}, but the ledger ${missing.found ? `has ${missing.found}` : 'has no such event'}`), actionId: missing.actionId, firstBadSeq: missing.seq };
+      }
+      prevHash = cp.hash;
+      checkpoints++;
+    }
+    if (rows.length < ckBatch) break;
+    afterSeq = Number(rows[rows.length - 1]!.seq);
+  }
+  return { ok: true, events, chains, checkpoints };
+}
+
+// Verification only needs the fields that are hashed; data stays as text (dataJson).
+function eventFromRowLazy(row: EventRow): LedgerEvent {
+  return {
+    actionId: row.action_id,
+    seq: row.seq,
+    type: row.type as LedgerEventType,
+    at: isoFromPg(row.at_text),
+    actor: { id: row.actor_id, kind: row.actor_kind as LedgerActor['kind'] },
+    data: undefined,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+async function findMissingHeads(
+  db: LedgerDb,
+  covers: readonly ChainHead[],
+  chunk: number,
+): Promise<(ChainHead & { found: string | null }) | null> {
+  for (let i = 0; i < covers.length; i += chunk) {
+    const part = covers.slice(i, i + chunk);
+    const { rows } = await query<{ action_id: string; seq: number; hash: string }>(
+      db,
+      `SELECT e.action_id, e.seq, e.hash FROM unnest($1::text[], $2::int[]) AS c(action_id, seq)
+         JOIN ledger_events e ON e.action_id = c.action_id AND e.seq = c.seq`,
+      [part.map((c) => c.actionId), part.map((c) => c.seq)],
+    );
+    const found = new Map(rows.map((r) => [`${r.seq}\u0000${r.action_id}`, r.hash]));
+    for (const c of part) {
+      const hash = found.get(`${c.seq}\u0000${c.actionId}`) ?? null;
+      if (hash !== c.hash) return { ...c, found: hash };
+    }
+  }
+  return null;
+}
+
