@@ -56,7 +56,8 @@ export function createApp(deps: ApiDeps) {
   // JSON bodies everywhere except the raw policy upload. A body in another media type is 415.
   const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false });
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.method === 'PUT' && req.path === '/v1/policy') return next();
+    // Policy bundles arrive as raw YAML or JSON text.
+    if ((req.method === 'PUT' && req.path === '/v1/policy') || (req.method === 'POST' && req.path === '/v1/policy/backtest')) return next();
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     if (hasBody && !req.is(['application/json', 'application/*+json'])) {
       return sendProblem(res, 'unsupported-media-type', `send JSON (Content-Type: application/json), not ${req.headers['content-type'] ?? 'no content type'}`);
@@ -88,7 +89,7 @@ export function createApp(deps: ApiDeps) {
   app.use('/v1', authenticate(deps.principals));
   app.use(principalRoutes(deps.principals));
   app.use(actionRoutes(actions, metrics));
-  app.use(policyRoutes(deps.policies, deps.maxBodyBytes));
+  app.use(policyRoutes(deps.policies, deps.pool, deps.maxBodyBytes));
   app.use(evidenceRoutes({ pool: deps.pool, actions, signer: deps.signer, trustedKeys: deps.trustedKeys }));
 
   app.use((req: Request) => {

@@ -89,6 +89,21 @@ export function buildOpenApi(): Record<string, unknown> {
         },
       },
       '/v1/policy/versions': { get: { summary: 'Stored policy versions', responses: { '200': { description: '{ items }' }, ...common } } },
+      '/v1/policy/backtest': {
+        post: {
+          summary: 'Replay recorded actions against a candidate bundle (YAML or JSON body); nothing changes',
+          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100000 } }],
+          requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } } } },
+          responses: { '200': { description: '{ candidateVersion, actions, changed, unchanged, changes[] }' }, ...common },
+        },
+      },
+      '/v1/actions/{id}/evidence': {
+        get: { summary: 'Signed evidence bundle (operator, or the proposing agent)', parameters: [idParam], responses: { '200': { description: 'EvidenceBundle' }, '404': problem('not found'), ...common } },
+      },
+      '/v1/actions/{id}/lineage': {
+        get: { summary: 'Delegation tree (parentActionId) containing the action', parameters: [idParam], responses: { '200': { description: '{ root, actionId }' }, ...common } },
+      },
+      '/v1/ledger/verify': { get: { summary: 'Verify every chain and checkpoint (operator)', responses: { '200': { description: '{ ok, events, firstBadSeq?, actionId? }' }, ...common } } },
       '/v1/policy/evaluate': { post: { summary: 'Dry-run a decision; nothing is started', requestBody: body('Evaluate'), responses: { '200': { description: 'PolicyDecision' }, ...common } } },
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'ok' } } } },
       '/readyz': { get: { summary: 'Temporal and Postgres reachable', security: [], responses: { '200': { description: 'ready' }, '503': problem('not ready') } } },

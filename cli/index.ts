@@ -16,6 +16,8 @@ const USAGE = `usage: countersign <command>
   policy lint <bundle>        validate a policy bundle
   policy test <bundle> [tests...]
                               run a bundle's test cases
+  policy backtest <bundle> [--limit N] [--json]
+                              replay recorded actions against a candidate bundle
   evidence verify <bundle.json> [--public-key <file>]
   evidence export --since <iso> --until <iso> [--action <id>] [--out <file>]
   ledger verify               verify every chain and checkpoint in Postgres
@@ -36,6 +38,15 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'policy': {
+      if (rest[0] === 'backtest') {
+        const deps = await databaseDeps();
+        try {
+          const { runBacktestCommand } = await import('./commands/backtest');
+          return await runBacktestCommand(rest.slice(1), deps);
+        } finally {
+          await deps.close();
+        }
+      }
       const { runPolicyCommand } = await import('./commands/policy');
       return runPolicyCommand(rest);
     }

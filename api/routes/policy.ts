@@ -2,6 +2,8 @@ import express, { Router } from 'express';
 import { evaluateSchema } from '../../domain/api-schemas';
 import { CountersignError } from '../../domain/errors';
 import { evaluatePolicy, loadPolicyBundle, PolicyValidationError, UnknownActionError, type CompiledPolicyBundle } from '../../policy';
+import type { Pool } from 'pg';
+import { backtestPolicy } from '../../ledger/backtest';
 import type { PolicyStore } from '../../ledger/policy-store';
 import { requireRole, type Principal } from '../auth';
 import { parseBody } from '../validate';
@@ -21,7 +23,7 @@ export function compileOr422(source: string, filename?: string): CompiledPolicyB
 }
 
 /** Operators read, dry-run and activate policy. */
-export function policyRoutes(policies: PolicyStore, maxBodyBytes: number): Router {
+export function policyRoutes(policies: PolicyStore, pool: Pool, maxBodyBytes: number): Router {
   const r = Router();
 
   r.get('/v1/policy', requireRole('operator'), async (_req, res) => {
@@ -40,6 +42,17 @@ export function policyRoutes(policies: PolicyStore, maxBodyBytes: number): Route
     const bundle = compileOr422(source, 'request body');
     const active = await policies.activate(bundle, source, (req.principal as Principal).id, 'api');
     res.json({ version: active.version, loadedAt: active.loadedAt, source: active.source, activatedBy: active.activatedBy });
+  });
+
+  // A candidate bundle (raw YAML/JSON like PUT) against the actions recorded so far; nothing changes.
+  r.post('/v1/policy/backtest', requireRole('operator'), express.text({ type: () => true, limit: maxBodyBytes }), async (req, res) => {
+    const source = typeof req.body === 'string' ? req.body : '';
+    if (!source.trim()) throw new CountersignError('validation', 'send the candidate bundle (YAML or JSON) as the request body', [{ path: '/', message: 'empty body' }]);
+    const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0 && limit <= 100_000)) {
+      throw new CountersignError('validation', 'limit must be an integer from 1 to 100000', [{ path: 'limit', message: 'out of range' }]);
+    }
+    res.json(await backtestPolicy(pool, compileOr422(source, 'candidate'), { limit }));
   });
 
   r.post('/v1/policy/evaluate', requireRole('operator'), async (req, res) => {

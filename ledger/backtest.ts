@@ -1,0 +1,91 @@
+import type { Pool } from 'pg';
+import { evaluatePolicy, UnknownActionError, type CompiledPolicyBundle } from '../policy';
+import type { PolicyOutcome } from '../domain/policy-types';
+
+/** One group of changed decisions: same old and new outcome, same deciding rules. */
+export interface BacktestChange {
+  from: PolicyOutcome | 'unknown';
+  to: PolicyOutcome | 'not-in-catalog';
+  /** Matching rule ids under the candidate. */
+  ruleIds: string[];
+  count: number;
+  /** Up to five action ids, newest first. */
+  examples: string[];
+}
+
+/** What a candidate bundle would change. */
+export interface BacktestReport {
+  candidateVersion: string;
+  actions: number;
+  changed: number;
+  unchanged: number;
+  changes: BacktestChange[];
+}
+
+/**
+ * Replay recorded actions (newest first, at most `limit`) against a candidate bundle and
+ * group the decisions that would differ from the recorded ones by (old outcome, new outcome,
+ * candidate rules). Reads Postgres; evaluates with the pure policy module; changes nothing.
+ */
+export async function backtestPolicy(pool: Pool, candidate: CompiledPolicyBundle, opts: { limit?: number } = {}): Promise<BacktestReport> {
+  const limit = opts.limit ?? 10_000;
+  const { rows } = await pool.query<{
+    id: string;
+    action: string;
+    params: Record<string, unknown>;
+    resource: unknown;
+    context: Record<string, unknown> | null;
+    agent: string;
+    on_behalf_of: string | null;
+    decision: PolicyOutcome | null;
+  }>(
+    `SELECT id, action, params, resource, context, agent, on_behalf_of, policy->>'decision' AS decision
+       FROM actions WHERE policy IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT $1`,
+    [limit],
+  );
+  const groups = new Map<string, BacktestChange>();
+  let changed = 0;
+  for (const r of rows) {
+    let to: BacktestChange['to'];
+    let ruleIds: string[] = [];
+    try {
+      const d = evaluatePolicy(candidate, {
+        action: r.action,
+        params: r.params,
+        resource: r.resource ?? undefined,
+        context: r.context ?? {},
+        agent: r.agent,
+        onBehalfOf: r.on_behalf_of,
+      });
+      to = d.decision;
+      ruleIds = d.ruleIds;
+    } catch (err) {
+      if (!(err instanceof UnknownActionError)) throw err;
+      to = 'not-in-catalog';
+    }
+    const from = r.decision ?? 'unknown';
+    if (from === to) continue;
+    changed++;
+    const key = `${from}\u0000${to}\u0000${ruleIds.join(',')}`;
+    const g = groups.get(key) ?? { from, to, ruleIds, count: 0, examples: [] };
+    g.count++;
+    if (g.examples.length < 5) g.examples.push(r.id);
+    groups.set(key, g);
+  }
+  return {
+    candidateVersion: candidate.version,
+    actions: rows.length,
+    changed,
+    unchanged: rows.length - changed,
+    changes: [...groups.values()].sort((a, b) => b.count - a.count),
+  };
+}
+
+/** The report as text for the CLI. */
+export function formatBacktest(r: BacktestReport): string {
+  const lines = [`backtest of ${r.candidateVersion.slice(0, 12)}… over ${r.actions} recorded action(s): ${r.changed} would change, ${r.unchanged} unchanged`];
+  for (const c of r.changes) {
+    lines.push(`  ${String(c.count).padStart(6)}  ${c.from} -> ${c.to}  rules: ${c.ruleIds.join(', ') || '(default)'}  e.g. ${c.examples.join(', ')}`);
+  }
+  return lines.join('\n');
+}
