@@ -19,6 +19,8 @@ export function createPolicyActivities({ policies }: Pick<ActivityDeps, 'policie
           decision: 'deny',
           ruleIds: [],
           reasons: [`action ${input.action} is not in the catalog of policy version ${bundle.version}`],
+          decidedBy: [],
+          reason: `action ${input.action} is not in the catalog of policy version ${bundle.version}`,
           version: bundle.version,
           executor: { type: 'agent' },
           category: 'production_change',

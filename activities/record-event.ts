@@ -8,7 +8,7 @@ import type { ActivityDeps } from './index';
 /** Postgres channel that carries `<actionId>` whenever an action's read model changes. */
 export const ACTION_CHANGED_CHANNEL = 'countersign_action_changed';
 
-/** Recording: ledger event + read model + change notification, in one transaction. */
+/** Recording: ledger events + read model + change notification, in one transaction. */
 /**
  * Params marked `x-sensitive: true` in the action schema go into the ledger as digests (the
  * ledger can never be edited, so it must never hold them); the executor request has them.
@@ -38,31 +38,31 @@ async function redactForLedger(policies: PolicyStore, ev: RecordEventInput): Pro
 export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps, 'pool' | 'policies'>) {
   return {
     /**
-     * Append one event to the action's hash chain and update the `actions` read model to the
-     * projection carried with it. Idempotent by (actionId, seq): a retry or a replayed local
-     * activity finds its event already there and changes nothing.
+     * Append a batch of events (one workflow task's worth) to the action's hash chain and set
+     * the `actions` read model to the projection of the last one — one transaction, one
+     * notification. Idempotent by (actionId, seq): a retried or replayed batch finds its events
+     * already there and changes nothing.
      */
-    async recordEvent(ev: RecordEventInput): Promise<{ hash: string }> {
-      const data = await redactForLedger(policies, ev);
+    async recordEvents(events: RecordEventInput[]): Promise<{ hashes: string[] }> {
+      if (events.length === 0) return { hashes: [] };
+      const prepared = await Promise.all(events.map(async (ev) => ({ ev, data: await redactForLedger(policies, ev) })));
+      const last = events[events.length - 1];
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const appended = await appendEvent(client, {
-          actionId: ev.actionId,
-          seq: ev.seq,
-          type: ev.type,
-          actor: ev.actor,
-          at: ev.at,
-          data,
-        });
-        const v = ev.view;
+        const hashes: string[] = [];
+        for (const { ev, data } of prepared) {
+          const appended = await appendEvent(client, { actionId: ev.actionId, seq: ev.seq, type: ev.type, actor: ev.actor, at: ev.at, data });
+          hashes.push(appended.hash);
+        }
+        const v = last.view;
         await client.query(
           `UPDATE actions SET status = $2, params = $3, policy = $4, approval = $5, outcome = $6, result = $7,
                   error = $8, executor = $9, eligible_groups = $10, voters = $11, deadline = $12,
                   run_id = $13, last_seq = $14, updated_at = $15
             WHERE id = $1 AND last_seq < $14`,
           [
-            ev.actionId,
+            last.actionId,
             v.status,
             JSON.stringify(v.params),
             JSON.stringify(v.policy),
@@ -74,14 +74,14 @@ export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps,
             v.eligibleGroups,
             v.voters,
             v.deadline,
-            ev.runId,
-            ev.seq,
-            ev.at,
+            last.runId,
+            last.seq,
+            last.at,
           ],
         );
-        await client.query('SELECT pg_notify($1, $2)', [ACTION_CHANGED_CHANNEL, ev.actionId]);
+        await client.query('SELECT pg_notify($1, $2)', [ACTION_CHANGED_CHANNEL, last.actionId]);
         await client.query('COMMIT');
-        return { hash: appended.hash };
+        return { hashes };
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
         throw err;

@@ -66,6 +66,10 @@ export interface PolicyDecision {
   ruleIds: string[];
   /** Reasons of the matching rules (and of the default, when no rule matched). */
   reasons: string[];
+  /** The rules that made the outcome: every matching deny, the first require_approval, or every allow; [] for the default. */
+  decidedBy: string[];
+  /** Why, in one line: the reasons of `decidedBy` (or the default's). */
+  reason: string;
   /** sha256 (hex) of the bundle's canonical form. */
   version: string;
   /** Present when decision is `require_approval`. */

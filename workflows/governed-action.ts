@@ -32,6 +32,7 @@ import {
   type CancelInput,
   type DecisionInput,
   type EvidenceEventType,
+  type RecordEventInput,
   type GovernedActionInput,
   type OutcomeView,
   type ResultInput,
@@ -103,17 +104,27 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   let decisionsInFlight = 0;
   const notifications: Promise<unknown>[] = [];
   let writes: Promise<unknown> = Promise.resolve();
+  let pending: RecordEventInput[] = [];
+  /** Set once the final status is in Postgres: cancel/result handlers answer only then. */
+  let settled = false;
 
   const isTerminal = () => TERMINAL_STATUSES.includes(view.status);
   const nowIso = () => new Date().toISOString();
 
   /**
-   * Append a ledger event with the projection as it is now. Writes are chained so the
-   * ledger receives them in the order the workflow made them, even from update handlers.
+   * Queue a ledger event with the projection as it is now. Events reach Postgres in batches
+   * (one local activity, one transaction) at {@link flush}: before every wait and at the end.
    */
-  function record(type: EvidenceEventType, actor: Actor, data: Record<string, unknown>): Promise<unknown> {
-    const event = { actionId: input.actionId, action: input.action, seq: ++seq, type, actor, at: nowIso(), data, view: snapshot(), workflowId, runId };
-    const write = writes.then(() => local.recordEvent(event));
+  function record(type: EvidenceEventType, actor: Actor, data: Record<string, unknown>): void {
+    pending.push({ actionId: input.actionId, action: input.action, seq: ++seq, type, actor, at: nowIso(), data, view: snapshot(), workflowId, runId });
+  }
+
+  /** Write the queued events. Flushes are chained, so the ledger gets them in seq order. */
+  function flush(): Promise<unknown> {
+    if (pending.length === 0) return writes;
+    const batch = pending;
+    pending = [];
+    const write = writes.then(() => local.recordEvents(batch));
     writes = write.catch(() => undefined);
     return write;
   }
@@ -182,8 +193,9 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
           vote.digest = await local.computeApprovalDigest({ action: input.action, params: view.params, resource: input.resource ?? null, policyVersion: decision.version });
         }
         const reviewer: Actor = { id: d.reviewer, kind: 'human' };
-        if (edits) void record('edited', reviewer, { step: vote.step, edits, digest: vote.digest ?? null });
-        await record('decision_recorded', reviewer, { ...vote, edited: Boolean(edits) });
+        if (edits) record('edited', reviewer, { step: vote.step, edits, digest: vote.digest ?? null });
+        record('decision_recorded', reviewer, { ...vote, edited: Boolean(edits) });
+        await flush();
       } finally {
         decisionsInFlight--;
       }
@@ -217,7 +229,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     cancelUpdate,
     async (c) => {
       cancelRequest = c;
-      await condition(isTerminal);
+      await condition(() => settled);
       return snapshot();
     },
     {
@@ -233,7 +245,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     reportResultUpdate,
     async (r) => {
       report = r;
-      await condition(isTerminal);
+      await condition(() => settled);
       return snapshot();
     },
     {
@@ -249,9 +261,11 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
 
   await lifecycle();
   if (plan) notify('outcome', [...new Set(plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]))]);
-  // Let update handlers reply, queued ledger writes land and notifications go out before the run closes.
+  // The final status lands first; then update handlers reply and notifications go out.
+  await flush();
+  settled = true;
   await condition(allHandlersFinished);
-  await writes;
+  await flush();
   await Promise.all(notifications);
   return snapshot();
 
@@ -282,7 +296,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   async function lifecycle(): Promise<unknown> {
 
     const agentActor: Actor = { id: input.agent, kind: 'agent' };
-    await record('proposed', agentActor, {
+    record('proposed', agentActor, {
       action: input.action,
       params: input.params,
       resource: input.resource ?? null,
@@ -309,17 +323,18 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
 
     if (cancelRequest) return finishCancelled();
     if (decision.decision === 'deny') {
-      view.outcome = { by: 'policy', actor: null, reason: decision.reasons.join('; ') || null };
+      view.outcome = { by: 'policy', actor: null, reason: decision.reason || null };
       setStatus('denied');
-      await record('policy_decided', { id: 'policy', kind: 'system' }, { ...decisionData(decision) });
+      record('policy_decided', { id: 'policy', kind: 'system' }, { ...decisionData(decision) });
       return snapshot();
     }
     if (decision.decision === 'allow') {
-      await record('policy_decided', { id: 'policy', kind: 'system' }, decisionData(decision));
+      if (decision.executor.type === 'agent') setStatus('approved');
+      record('policy_decided', { id: 'policy', kind: 'system' }, decisionData(decision));
       return execute();
     }
 
-    await record('policy_decided', { id: 'policy', kind: 'system' }, decisionData(decision));
+    record('policy_decided', { id: 'policy', kind: 'system' }, decisionData(decision));
     const approvalPlan = plan as ApprovalPlan;
     for (let i = 0; i < approvalPlan.steps.length; i++) {
       const outcome = await runApprovalStep(i, approvalPlan);
@@ -331,13 +346,13 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       if (approvalPlan.onTimeout === 'allow') {
         clearWaiting();
         setStatus(view.executor?.type === 'agent' ? 'approved' : 'executing');
-        await record('expired', SYSTEM, { step: i + 1, onTimeout: 'allow' });
+        record('expired', SYSTEM, { step: i + 1, onTimeout: 'allow' });
         break;
       }
       view.outcome = { by: 'timeout', actor: null, reason: `no quorum for step ${i + 1} before the deadline` };
       clearWaiting();
       setStatus('expired');
-      await record('expired', SYSTEM, { step: i + 1, onTimeout: 'deny' });
+      record('expired', SYSTEM, { step: i + 1, onTimeout: 'deny' });
       return snapshot();
     }
     return execute();
@@ -362,19 +377,20 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       plan: p,
     };
     setStatus('awaiting_approval');
-    await record('approval_requested', SYSTEM, { step: index + 1, group: step.group, quorum: step.quorum, deadline: view.deadline });
+    record('approval_requested', SYSTEM, { step: index + 1, group: step.group, quorum: step.quorum, deadline: view.deadline });
+    await flush();
     notify('approval_requested', [step.group]);
 
     let escalation = 0;
     let nextReminderMs = step.remindEveryMs ? Date.now() + step.remindEveryMs : Infinity;
     for (;;) {
       const waitMs = Math.max(0, Math.min(deadlineMs, nextReminderMs) - Date.now());
-      const settled = await condition(
+      const decided = await condition(
         () =>
           decisionsInFlight === 0 && (view.status !== 'awaiting_approval' || stepApprovals(index + 1) >= step.quorum || cancelRequest !== undefined),
         waitMs,
       );
-      if (settled) {
+      if (decided) {
         if (cancelRequest && view.status === 'awaiting_approval') return 'cancelled';
         if (view.status === 'denied') return 'denied';
         return 'approved';
@@ -390,12 +406,14 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
         approval.eligibleGroups = view.eligibleGroups;
         approval.escalations.push({ group: target.group, at: nowIso(), step: index + 1 });
         setStatus('awaiting_approval');
-        await record('escalated', SYSTEM, { step: index + 1, group: target.group, deadline: view.deadline });
+        record('escalated', SYSTEM, { step: index + 1, group: target.group, deadline: view.deadline });
+        await flush();
         notify('escalated', view.eligibleGroups);
         if (step.remindEveryMs) nextReminderMs = Date.now() + step.remindEveryMs;
       } else {
         nextReminderMs = Date.now() + (step.remindEveryMs as number);
-        await record('reminded', SYSTEM, { step: index + 1, groups: view.eligibleGroups, deadline: view.deadline });
+        record('reminded', SYSTEM, { step: index + 1, groups: view.eligibleGroups, deadline: view.deadline });
+        await flush();
         notify('reminded', view.eligibleGroups);
       }
     }
@@ -404,14 +422,15 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   async function execute(): Promise<ActionProjection> {
     const spec = decision.executor;
     if (spec.type === 'agent') {
-      if (view.status !== 'approved') setStatus('approved');
+      // The agent may report only once 'approved' is in Postgres (the API checks the read model).
+      await flush();
       await condition(() => report !== undefined || cancelRequest !== undefined);
       if (!report) return finishCancelled();
       const r = report;
       view.result = r.output ?? null;
       view.error = r.ok ? null : (r.error ?? 'the agent reported a failure');
       setStatus(r.ok ? 'succeeded' : 'failed');
-      await record(r.ok ? 'executed' : 'execution_failed', { id: r.by, kind: 'agent' }, {
+      record(r.ok ? 'executed' : 'execution_failed', { id: r.by, kind: 'agent' }, {
         executor: 'agent',
         ok: r.ok,
         output: r.output ?? null,
@@ -421,7 +440,10 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     }
     if (cancelRequest) return finishCancelled();
     setStatus('executing');
-    await record('execution_started', SYSTEM, { executor: 'http', url: spec.url });
+    record('execution_started', SYSTEM, { executor: 'http', url: spec.url });
+    // Written while the executor runs (not before): 'executing' becomes visible without adding
+    // a round trip to the call. The final flush waits for it.
+    flush().catch(() => undefined);
     try {
       const lastApproval = view.approval?.approvals.filter((v) => v.decision === 'approve').at(-1);
       const response = await executor.executeHttp({
@@ -433,13 +455,13 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       });
       view.result = response;
       setStatus('succeeded');
-      await record('executed', SYSTEM, { executor: 'http', ...response });
+      record('executed', SYSTEM, { executor: 'http', ...response });
     } catch (err) {
       const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
       view.error = failure?.message ?? (err as Error).message;
       view.result = failure?.details?.[0] ?? null;
       setStatus('failed');
-      await record('execution_failed', SYSTEM, { executor: 'http', error: view.error, response: view.result });
+      record('execution_failed', SYSTEM, { executor: 'http', error: view.error, response: view.result });
     }
     return snapshot();
   }
@@ -449,7 +471,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     view.outcome = { by: c.role, actor: c.by, reason: c.reason } satisfies OutcomeView;
     clearWaiting();
     setStatus('cancelled');
-    await record('cancelled', { id: c.by, kind: c.role === 'agent' ? 'agent' : 'human' }, { reason: c.reason, role: c.role });
+    record('cancelled', { id: c.by, kind: c.role === 'agent' ? 'agent' : 'human' }, { reason: c.reason, role: c.role });
     return snapshot();
   }
 
@@ -465,6 +487,8 @@ function decisionData(d: PolicyDecision): Record<string, unknown> {
     decision: d.decision,
     ruleIds: d.ruleIds,
     reasons: d.reasons,
+    decidedBy: d.decidedBy,
+    reason: d.reason,
     version: d.version,
     plan: d.plan ?? null,
     errors: d.errors,

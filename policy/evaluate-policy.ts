@@ -1,0 +1,161 @@
+/**
+ * Policy evaluation: the decision for one proposed action. Pure and synchronous; the hot
+ * path is one Map lookup plus one CEL call per rule that can match the action.
+ */
+import type { PolicyDecision, PolicyInput, PolicyOutcome, RuleEvaluationError } from '../domain/policy-types';
+import { type PolicyActivation, celErrorMessage } from './cel-engine';
+import type { CompiledAction, CompiledPolicyBundle, CompiledRule } from './compiled-bundle';
+import { UnknownActionError } from './errors';
+import { type ParamsError, toParamsErrors } from './params-schema';
+
+const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/**
+ * Decide about one action.
+ *
+ * Precedence (DESIGN.md): any matching `deny` wins; else the first matching
+ * `require_approval` in file order gives the approval plan; else any matching `allow`;
+ * else `defaults.decision`. `ruleIds` and `reasons` list every matching rule in file order.
+ *
+ * A CEL runtime error (missing field, wrong type) or a non-boolean `when` result fails
+ * closed: the rule counts as matching when it would deny or require approval, as not
+ * matching when it would allow; either way it is reported in `errors`.
+ *
+ * Params are not schema-validated here; call {@link validateActionParams} first.
+ *
+ * @throws UnknownActionError when `input.action` is not in the bundle's catalog.
+ */
+export function evaluatePolicy(bundle: CompiledPolicyBundle, input: PolicyInput): PolicyDecision {
+  const action = bundle.actions.get(input.action);
+  if (action === undefined) throw new UnknownActionError(input.action);
+
+  const activation: PolicyActivation = {
+    action: input.action,
+    params: input.params,
+    resource: input.resource ?? null,
+    context: input.context ?? EMPTY_CONTEXT,
+    agent: input.agent,
+    onBehalfOf: input.onBehalfOf ?? null,
+  };
+
+  const ruleIds: string[] = [];
+  const reasons: string[] = [];
+  let errors: RuleEvaluationError[] | undefined;
+  let denied = false;
+  let allowed = false;
+  let firstApproval: CompiledRule | undefined;
+  // The rules that made the outcome (all denies, the first approval, or all allows), with their reasons.
+  const decisive: Record<PolicyOutcome, { ids: string[]; reasons: string[] }> = {
+    deny: { ids: [], reasons: [] },
+    require_approval: { ids: [], reasons: [] },
+    allow: { ids: [], reasons: [] },
+  };
+
+  const rules = action.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    let matched = true;
+    if (rule.when !== undefined) {
+      let failure: string | undefined;
+      try {
+        const result = rule.when.evaluate(activation);
+        if (result === true) matched = true;
+        else if (result === false) matched = false;
+        else failure = `"when" evaluated to ${describeResult(result)}, not a boolean`;
+      } catch (err) {
+        failure = celErrorMessage(err);
+      }
+      if (failure !== undefined) {
+        (errors ??= []).push({ ruleId: rule.id, message: failure });
+        // Fail closed: an error may widen deny/approval, never an allow.
+        matched = rule.decision !== 'allow';
+        if (matched) {
+          ruleIds.push(rule.id);
+          reasons.push(`${rule.reason} (rule failed to evaluate: ${failure}; treated as matching)`);
+          decisive[rule.decision].ids.push(rule.id);
+          decisive[rule.decision].reasons.push(reasons[reasons.length - 1]);
+          if (rule.decision === 'deny') denied = true;
+          else if (firstApproval === undefined) firstApproval = rule;
+        }
+        continue;
+      }
+    }
+    if (!matched) continue;
+    ruleIds.push(rule.id);
+    reasons.push(rule.reason);
+    decisive[rule.decision].ids.push(rule.id);
+    decisive[rule.decision].reasons.push(rule.reason);
+    if (rule.decision === 'deny') denied = true;
+    else if (rule.decision === 'require_approval') firstApproval ??= rule;
+    else allowed = true;
+  }
+
+  const decision: PolicyOutcome = denied
+    ? 'deny'
+    : firstApproval !== undefined
+      ? 'require_approval'
+      : allowed
+        ? 'allow'
+        : bundle.defaults.decision;
+  if (!denied && firstApproval === undefined && !allowed) reasons.push(`no rule matched; default ${decision}`);
+  const byRule = !denied && firstApproval === undefined && !allowed ? undefined : decisive[decision];
+  const result: PolicyDecision = {
+    decision,
+    ruleIds,
+    reasons,
+    decidedBy: byRule ? (decision === 'require_approval' ? byRule.ids.slice(0, 1) : byRule.ids) : [],
+    reason: byRule ? (decision === 'require_approval' ? byRule.reasons.slice(0, 1) : byRule.reasons).join('; ') : reasons[reasons.length - 1],
+    version: bundle.version,
+    executor: action.executor,
+    category: action.category,
+    owner: action.owner,
+    errors: errors ?? [],
+  };
+  if (decision === 'require_approval') result.plan = firstApproval?.plan ?? action.defaultPlan;
+  return result;
+}
+
+function describeResult(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'bigint') return `int ${value}`;
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)}`;
+  if (typeof value === 'object') return Array.isArray(value) ? 'a list' : 'a map';
+  return `${typeof value} ${String(value)}`;
+}
+
+/** Look up a catalog action. @throws UnknownActionError */
+function catalogEntry(bundle: CompiledPolicyBundle, action: string): CompiledAction {
+  const entry = bundle.actions.get(action);
+  if (entry === undefined) throw new UnknownActionError(action);
+  return entry;
+}
+
+/** Result of {@link validateActionParams}. */
+export type ParamsValidationResult = { ok: true } | { ok: false; errors: ParamsError[] };
+
+/**
+ * Validate proposed params against the action's JSON Schema (from the catalog).
+ * Every failing field is reported, with a JSON-pointer-ish `path` (`/amount`; `/` for the
+ * params object itself).
+ *
+ * @throws UnknownActionError when the action is not in the catalog.
+ */
+export function validateActionParams(
+  bundle: CompiledPolicyBundle,
+  action: string,
+  params: unknown,
+): ParamsValidationResult {
+  const validate = catalogEntry(bundle, action).validateParams;
+  if (validate(params)) return { ok: true };
+  return { ok: false, errors: toParamsErrors(validate.errors) };
+}
+
+/**
+ * Paths of the action's params marked `x-sensitive: true` in its schema (`/card/number`;
+ * `*` stands for every array item), for redaction in notifications, logs and views.
+ *
+ * @throws UnknownActionError when the action is not in the catalog.
+ */
+export function sensitivePaths(bundle: CompiledPolicyBundle, action: string): readonly string[] {
+  return catalogEntry(bundle, action).sensitivePaths;
+}

@@ -1,0 +1,19 @@
+/**
+ * The policy module: load a bundle (YAML/JSON), validate it with line-precise errors,
+ * compile it, and evaluate actions against it. Pure: no I/O, no clocks, no globals
+ * beyond the CEL engine instance.
+ */
+export { loadPolicyBundle, validatePolicyBundle } from './load-bundle';
+export type { LoadPolicyOptions, PolicyValidationResult } from './load-bundle';
+export { evaluatePolicy, validateActionParams, sensitivePaths } from './evaluate-policy';
+export type { ParamsValidationResult } from './evaluate-policy';
+export type { ParamsError } from './params-schema';
+export type { CompiledPolicyBundle, CompiledAction, CompiledRule } from './compiled-bundle';
+export type { PolicyBundleDocument } from './bundle-schema';
+export { PolicyValidationError, UnknownActionError, CelCompileError } from './errors';
+export type { PolicyIssue } from './errors';
+export { parseDuration } from './duration';
+export { POLICY_CEL_VARIABLES, createCelJsEngine, defaultCelEngine } from './cel-engine';
+export type { CelEngine, CelJsEngineOptions, CelProgram, PolicyActivation } from './cel-engine';
+export { parsePolicyTestSuite, runPolicyTests, policyTestSuiteSchema } from './policy-tests';
+export type { PolicyTestCase, PolicyTestResult, PolicyTestSuiteParseResult } from './policy-tests';

@@ -1,0 +1,295 @@
+/**
+ * Load a policy bundle from YAML or JSON text (JSON is YAML): parse, validate, compile.
+ *
+ * Validation collects *every* problem, each with a line and column, rather than stopping at
+ * the first: an operator fixing a bundle should see the whole list in one `policy lint`.
+ * Structure is checked with zod; cross-references, CEL and JSON Schemas are checked even
+ * where the structure around them is broken, so one typo does not hide the next.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json';
+import type { ApprovalPlan, ExecutorSpec } from '../domain/policy-types';
+import { actionPatternProblem, compileActionPattern, isActionName } from './action-pattern';
+import { type PolicyBundleDocument, type RuleDocument, policyBundleDocumentSchema } from './bundle-schema';
+import { type CelEngine, type CelProgram, POLICY_CEL_VARIABLES, defaultCelEngine } from './cel-engine';
+import type { CompiledAction, CompiledPolicyBundle, CompiledRule } from './compiled-bundle';
+import { parseDuration } from './duration';
+import { CelCompileError, type PolicyIssue, PolicyValidationError } from './errors';
+import { collectSensitivePaths, compileParamsSchema, createParamsAjv } from './params-schema';
+import { type IssueCollector, checkFiniteNumbers, closest, parseSource, reportZodIssue } from './source-document';
+import type { DocPath } from './source-locator';
+import type { ValidateFunction } from 'ajv';
+
+/** Options of {@link loadPolicyBundle} and {@link validatePolicyBundle}. */
+export interface LoadPolicyOptions {
+  /** Shown in every error (`file:line:col`) and kept on the compiled bundle. */
+  filename?: string;
+  /**
+   * CEL implementation to compile `when` expressions with.
+   * @default the module's default engine (`@marcbachmann/cel-js`)
+   */
+  celEngine?: CelEngine;
+}
+
+/** Result of {@link validatePolicyBundle}. */
+export type PolicyValidationResult =
+  | { ok: true; bundle: CompiledPolicyBundle }
+  | { ok: false; errors: PolicyIssue[] };
+
+/**
+ * Parse, validate and compile a policy bundle.
+ *
+ * @param text YAML or JSON source.
+ * @throws PolicyValidationError listing every problem, each with line and column.
+ */
+export function loadPolicyBundle(text: string, options: LoadPolicyOptions = {}): CompiledPolicyBundle {
+  const result = validatePolicyBundle(text, options);
+  if (!result.ok) throw new PolicyValidationError(result.errors);
+  return result.bundle;
+}
+
+/**
+ * Like {@link loadPolicyBundle} but never throws for a bad bundle: returns the compiled
+ * bundle or the complete list of problems.
+ */
+export function validatePolicyBundle(text: string, options: LoadPolicyOptions = {}): PolicyValidationResult {
+  const engine = options.celEngine ?? defaultCelEngine();
+  const { issues, data } = parseSource(text, options.filename, 'policy bundle');
+  if (issues.count > 0) return { ok: false, errors: issues.sorted() };
+
+  checkFiniteNumbers(data, [], issues);
+  const parsed = policyBundleDocumentSchema.safeParse(data);
+  if (!parsed.success) for (const issue of parsed.error.issues) reportZodIssue(issue, data, issues, policyBundleDocumentSchema);
+
+  const compiled = compileParts(data, engine, issues);
+  if (!parsed.success || issues.count > 0) return { ok: false, errors: issues.sorted() };
+
+  let version: string;
+  try {
+    version = createHash('sha256').update(canonicalJson(data)).digest('hex');
+  } catch (err) {
+    issues.addAt({ line: 1, column: 1 }, '(root)', errorText(err), 'a policy bundle must be plain JSON data');
+    return { ok: false, errors: issues.sorted() };
+  }
+  return { ok: true, bundle: buildBundle(parsed.data, version, options.filename, engine, compiled) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Cross-references, CEL and JSON Schemas (checked on the raw data, defensively)
+
+interface CompiledParts {
+  programs: Map<number, CelProgram>;
+  validators: Map<string, ValidateFunction>;
+}
+
+function compileParts(data: unknown, engine: CelEngine, issues: IssueCollector): CompiledParts {
+  const parts: CompiledParts = { programs: new Map(), validators: new Map() };
+  if (!isPlainObject(data)) return parts;
+
+  const catalog = isPlainObject(data.actions) ? Object.keys(data.actions).filter(isActionName) : undefined;
+
+  if (isPlainObject(data.actions)) {
+    const ajv = createParamsAjv();
+    for (const [name, spec] of Object.entries(data.actions)) {
+      if (!isPlainObject(spec) || !isPlainObject(spec.params)) continue;
+      const result = compileParamsSchema(ajv, spec.params);
+      if (result.ok) parts.validators.set(name, result.validate);
+      else for (const p of result.problems) issues.add(['actions', name, 'params', ...p.path], p.message, p.hint, { key: p.key });
+    }
+  }
+
+  if (!Array.isArray(data.rules)) return parts;
+  const firstById = new Map<string, number>();
+  data.rules.forEach((rule: unknown, i: number) => {
+    if (!isPlainObject(rule)) return;
+    if (typeof rule.id === 'string') {
+      const first = firstById.get(rule.id);
+      if (first === undefined) firstById.set(rule.id, i);
+      else {
+        const at = issues.locator?.locate(['rules', first, 'id']);
+        issues.add(['rules', i, 'id'], `duplicate rule id "${rule.id}"`, `rule ids must be unique; "${rule.id}" is already used by rules[${first}]${at ? ` (line ${at.line})` : ''}`);
+      }
+    }
+    if (typeof rule.action === 'string' && catalog && actionPatternProblem(rule.action) === undefined) {
+      const matches = compileActionPattern(rule.action);
+      if (!catalog.some(matches)) {
+        const suggestion = rule.action.includes('*') ? undefined : closest(rule.action, catalog);
+        issues.add(
+          ['rules', i, 'action'],
+          `action pattern "${rule.action}" matches no action in the catalog`,
+          suggestion ? `did you mean "${suggestion}"?` : `add the action under "actions", or use one of: ${catalog.slice(0, 8).join(', ')}${catalog.length > 8 ? ', …' : ''}`,
+        );
+      }
+    }
+    if (rule.approval !== undefined && typeof rule.decision === 'string' && rule.decision !== 'require_approval') {
+      issues.add(['rules', i, 'approval'], `approval is only used by require_approval rules (this rule's decision is ${rule.decision})`, 'remove "approval" or set decision: require_approval');
+    }
+    if (typeof rule.when === 'string' && rule.when.length > 0) {
+      const program = compileWhen(rule.when, ['rules', i, 'when'], engine, issues);
+      if (program) parts.programs.set(i, program);
+    }
+  });
+  return parts;
+}
+
+function compileWhen(source: string, path: DocPath, engine: CelEngine, issues: IssueCollector): CelProgram | undefined {
+  let program: CelProgram;
+  try {
+    program = engine.compile(source);
+  } catch (err) {
+    const e = err instanceof CelCompileError ? err : new CelCompileError(errorText(err));
+    issues.add(path, `CEL: ${e.message}`, celHint(e.message), { offset: celOffset(path, e.offset, issues) });
+    return undefined;
+  }
+  if (program.resultType !== undefined && program.resultType !== 'bool' && program.resultType !== 'dyn') {
+    issues.add(path, `CEL: "when" must be a boolean expression, this one is ${program.resultType}`, 'compare or test something, e.g. params.amount > 100');
+    return undefined;
+  }
+  return program;
+}
+
+function celHint(message: string): string {
+  if (/unknown variable|undeclared reference|unresolved/i.test(message)) {
+    return `"when" may use only these variables: ${POLICY_CEL_VARIABLES.join(', ')}`;
+  }
+  if (/overload/i.test(message)) {
+    return 'check the operand types: JSON numbers are CEL doubles (compare freely, but write 2.0 in arithmetic); agent and action are strings';
+  }
+  return 'check the CEL syntax (https://github.com/google/cel-spec/blob/master/doc/langdef.md)';
+}
+
+/** Absolute source offset of a position inside a `when` expression, when it can be mapped exactly. */
+function celOffset(path: DocPath, offset: number | undefined, issues: IssueCollector): number | undefined {
+  const locator = issues.locator;
+  if (offset === undefined || !locator) return undefined;
+  const scalar = locator.scalarAt(path);
+  if (!scalar) return undefined;
+  const raw = locator.slice(scalar.start, scalar.end);
+  if (raw.includes('\n')) return undefined;
+  switch (scalar.type) {
+    case 'PLAIN':
+      return scalar.start + offset;
+    case 'QUOTE_SINGLE':
+      return raw.includes("''") ? undefined : scalar.start + 1 + offset;
+    case 'QUOTE_DOUBLE':
+      return raw.includes('\\') ? undefined : scalar.start + 1 + offset;
+    default:
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Building the compiled bundle (only reached when there are no issues)
+
+function buildBundle(
+  doc: PolicyBundleDocument,
+  version: string,
+  filename: string | undefined,
+  engine: CelEngine,
+  parts: CompiledParts,
+): CompiledPolicyBundle {
+  const defaultTimeoutMs = parseDuration(doc.defaults.approval.timeout)!;
+  const defaultOnTimeout = doc.defaults.approval.onTimeout;
+
+  const rules: CompiledRule[] = doc.rules.map((rule, index) =>
+    Object.freeze({
+      id: rule.id,
+      index,
+      actionPattern: rule.action,
+      whenSource: rule.when,
+      when: parts.programs.get(index),
+      decision: rule.decision,
+      reason: rule.reason ?? generatedReason(rule),
+      plan: rule.approval ? approvalPlanOf(rule.approval) : undefined,
+    }),
+  );
+
+  // Index: every catalog action gets the rules that can ever match it, in file order, so
+  // evaluation cost depends on the rules for that action, not on the bundle's size.
+  const candidates = new Map<string, CompiledRule[]>(Object.keys(doc.actions).map((name) => [name, []]));
+  for (const rule of rules) {
+    if (!rule.actionPattern.includes('*')) {
+      candidates.get(rule.actionPattern)?.push(rule);
+      continue;
+    }
+    const matches = compileActionPattern(rule.actionPattern);
+    for (const [name, list] of candidates) if (matches(name)) list.push(rule);
+  }
+
+  const actions = new Map<string, CompiledAction>();
+  for (const [name, spec] of Object.entries(doc.actions)) {
+    const executor: ExecutorSpec = spec.executor.type === 'http' ? { type: 'http', url: spec.executor.url } : { type: 'agent' };
+    const defaultPlan: ApprovalPlan = deepFreeze({
+      steps: [{ group: spec.owner, quorum: 1, timeoutMs: defaultTimeoutMs, escalateTo: [] }],
+      onTimeout: defaultOnTimeout,
+    });
+    actions.set(
+      name,
+      Object.freeze({
+        name,
+        owner: spec.owner,
+        category: spec.category,
+        executor: Object.freeze(executor),
+        paramsSchema: spec.params,
+        validateParams: parts.validators.get(name)!,
+        sensitivePaths: Object.freeze(collectSensitivePaths(spec.params)),
+        rules: Object.freeze(candidates.get(name)!),
+        defaultPlan,
+      }),
+    );
+  }
+
+  const webhooks: Record<string, readonly string[]> = {};
+  for (const [group, urls] of Object.entries(doc.notifications?.webhooks ?? {})) webhooks[group] = Object.freeze([...urls]);
+
+  return Object.freeze({
+    version,
+    filename,
+    document: doc,
+    defaults: Object.freeze({
+      decision: doc.defaults.decision,
+      approval: Object.freeze({ timeoutMs: defaultTimeoutMs, onTimeout: defaultOnTimeout }),
+    }),
+    actions,
+    rules: Object.freeze(rules),
+    notifications: Object.freeze({ webhooks: Object.freeze(webhooks) }),
+    celEngine: engine.name,
+  });
+}
+
+function generatedReason(rule: RuleDocument): string {
+  const verb = rule.decision === 'allow' ? 'allowed' : rule.decision === 'deny' ? 'denied' : 'approval required';
+  return `${verb} by rule ${rule.id}`;
+}
+
+function approvalPlanOf(approval: NonNullable<RuleDocument['approval']>): ApprovalPlan {
+  return deepFreeze({
+    steps: approval.steps.map((step) => {
+      const out: ApprovalPlan['steps'][number] = {
+        group: step.group,
+        quorum: step.quorum,
+        timeoutMs: parseDuration(step.timeout)!,
+        escalateTo: (step.escalateTo ?? []).map((e) => ({ group: e.group, timeoutMs: parseDuration(e.timeout)! })),
+      };
+      if (step.remindEvery !== undefined) out.remindEveryMs = parseDuration(step.remindEvery)!;
+      return out;
+    }),
+    onTimeout: approval.onTimeout,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,118 @@
+/**
+ * Policy test suites: example actions with the decision a bundle must give them, kept next
+ * to the bundle as `<name>.test.yaml` and run by `countersign policy test`.
+ *
+ * ```yaml
+ * cases:
+ *   - name: small transfers go through
+ *     input: { action: payments.transfer, params: { amount: 50, currency: USD, to: acme }, agent: bot }
+ *     expect: { decision: allow, ruleIds: [small-transfers] }
+ * ```
+ *
+ * Each case's params must satisfy the action's schema: a case that could never reach policy
+ * evaluation (the API would refuse it with 422) fails, so suites double as schema examples.
+ */
+import { z } from 'zod';
+import type { PolicyDecision } from '../domain/policy-types';
+import { policyOutcomeSchema } from './bundle-schema';
+import type { CompiledPolicyBundle } from './compiled-bundle';
+import type { PolicyIssue } from './errors';
+import { evaluatePolicy, validateActionParams } from './evaluate-policy';
+import { checkFiniteNumbers, parseSource, reportZodIssue } from './source-document';
+
+const testInputSchema = z.strictObject({
+  action: z.string().min(1),
+  params: z.record(z.string(), z.unknown()),
+  resource: z.unknown().optional(),
+  context: z.record(z.string(), z.unknown()).optional(),
+  agent: z.string().min(1),
+  onBehalfOf: z.string().nullable().optional(),
+});
+
+const testCaseSchema = z.strictObject({
+  name: z.string().min(1),
+  input: testInputSchema,
+  expect: z.strictObject({
+    decision: policyOutcomeSchema,
+    ruleIds: z.array(z.string()).optional(),
+  }),
+});
+
+/** The structure of a `<bundle>.test.yaml` file. */
+export const policyTestSuiteSchema = z.strictObject({
+  cases: z.array(testCaseSchema).min(1),
+});
+
+/** One test case, with the line it starts on. */
+export type PolicyTestCase = z.output<typeof testCaseSchema> & { line: number };
+
+/** Result of parsing a test suite file. */
+export type PolicyTestSuiteParseResult = { ok: true; cases: PolicyTestCase[] } | { ok: false; errors: PolicyIssue[] };
+
+/** Parse and validate a test suite; errors carry line and column like bundle errors. */
+export function parsePolicyTestSuite(text: string, options: { filename?: string } = {}): PolicyTestSuiteParseResult {
+  const { issues, data } = parseSource(text, options.filename, 'policy test suite');
+  if (issues.count > 0) return { ok: false, errors: issues.sorted() };
+  checkFiniteNumbers(data, [], issues);
+  const parsed = policyTestSuiteSchema.safeParse(data);
+  if (!parsed.success) for (const issue of parsed.error.issues) reportZodIssue(issue, data, issues, policyTestSuiteSchema);
+  if (!parsed.success || issues.count > 0) return { ok: false, errors: issues.sorted() };
+
+  const names = new Map<string, number>();
+  parsed.data.cases.forEach((c, i) => {
+    const first = names.get(c.name);
+    if (first === undefined) names.set(c.name, i);
+    else issues.add(['cases', i, 'name'], `duplicate case name "${c.name}"`, `cases[${first}] has the same name; names identify cases in the output`);
+  });
+  if (issues.count > 0) return { ok: false, errors: issues.sorted() };
+
+  const cases = parsed.data.cases.map((c, i) => ({ ...c, line: issues.locator?.locate(['cases', i]).line ?? 1 }));
+  return { ok: true, cases };
+}
+
+/** Outcome of one test case. */
+export interface PolicyTestResult {
+  name: string;
+  /** Line of the case in its file. */
+  line: number;
+  passed: boolean;
+  /** Human-readable differences (`decision: expected allow, got deny`); empty when passed. */
+  failures: string[];
+  /** The decision, when evaluation got that far. */
+  actual?: PolicyDecision;
+}
+
+/** Run test cases against a compiled bundle. Never throws for a failing case. */
+export function runPolicyTests(bundle: CompiledPolicyBundle, cases: readonly PolicyTestCase[]): PolicyTestResult[] {
+  return cases.map((c) => {
+    const base = { name: c.name, line: c.line };
+    if (!bundle.actions.has(c.input.action)) {
+      return { ...base, passed: false, failures: [`action "${c.input.action}" is not in the bundle's catalog`] };
+    }
+    const params = validateActionParams(bundle, c.input.action, c.input.params);
+    if (!params.ok) {
+      return {
+        ...base,
+        passed: false,
+        failures: params.errors.map((e) => `params${e.path === '/' ? '' : e.path} ${e.message} (the API would refuse this action with 422)`),
+      };
+    }
+    const actual = evaluatePolicy(bundle, c.input);
+    const failures: string[] = [];
+    if (actual.decision !== c.expect.decision) {
+      failures.push(`decision: expected ${c.expect.decision}, got ${actual.decision}`);
+    }
+    if (c.expect.ruleIds !== undefined && !sameList(c.expect.ruleIds, actual.ruleIds)) {
+      failures.push(`ruleIds: expected ${JSON.stringify(c.expect.ruleIds)}, got ${JSON.stringify(actual.ruleIds)}`);
+    }
+    if (failures.length > 0) {
+      failures.push(`reasons: ${JSON.stringify(actual.reasons)}`);
+      for (const e of actual.errors) failures.push(`rule ${e.ruleId} failed to evaluate: ${e.message}`);
+    }
+    return { ...base, passed: failures.length === 0, failures, actual };
+  });
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

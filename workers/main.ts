@@ -1,0 +1,123 @@
+/**
+ * Worker-only process (production: `node --import tsx workers/main.ts`, N replicas). It runs the
+ * governedAction workflow and its activities against an existing Temporal cluster and Postgres;
+ * the HTTP API runs elsewhere (api/main.ts). Stateless: any number can run side by side.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import pg from 'pg';
+import { createActivities } from '../activities';
+import { migrate } from '../ledger/migrate';
+import { NoActivePolicyError, PolicyStore } from '../ledger/policy-store';
+import { loadOrCreateSigningKey, registerSigningKey } from '../ledger/signing';
+import { loadPolicyBundle } from '../policy';
+import { ConfigError, loadConfig, type Config } from '../runtime/config';
+import { createLogger, type Logger } from '../runtime/logger';
+import { redactUrl, waitForPostgres } from '../runtime/postgres';
+import { loadOrCreateSecret } from '../runtime/secrets';
+import { installTemporalRuntime } from '../runtime/stack';
+import { ledgerCheckpoints } from '../workflows';
+import { createWorker } from './worker';
+
+/**
+ * Run the worker until SIGINT/SIGTERM, then let in-flight tasks finish (the worker's
+ * shutdown grace time) and close its connections. Resolves to the process exit code.
+ */
+export async function runWorker(config: Config = loadConfig(), log: Logger = createLogger(config.logLevel)): Promise<number> {
+  const { databaseUrl, temporalAddress } = config;
+  if (!databaseUrl || !temporalAddress) {
+    // A standalone worker cannot guess them; `npm start` embeds both instead.
+    throw new ConfigError('DATABASE_URL and TEMPORAL_ADDRESS must be set for the standalone worker (npm start runs an embedded stack instead)');
+  }
+  installTemporalRuntime();
+
+  await waitForPostgres(databaseUrl, 60_000);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
+  pool.on('error', (err) => log.warn({ err: err.message }, 'idle postgres client error'));
+  let connection: NativeConnection | undefined;
+  try {
+    // Safe with N processes starting at once: migrations take an advisory lock.
+    const applied = await migrate(pool);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+    const policies = new PolicyStore(pool);
+    await activatePolicyIfNone(policies, config.policyFile, log);
+
+    if (!config.executorSecret) {
+      log.warn('COUNTERSIGN_EXECUTOR_SECRET is not set: using a key from the data dir; every worker must sign with the same key');
+    }
+    const executorSecret = config.executorSecret ?? loadOrCreateSecret(config.dataDir, 'executor-hmac');
+    // Every process signing checkpoints must hold the same key: COUNTERSIGN_SIGNING_KEY(_FILE), or a shared data dir.
+    const signer = loadOrCreateSigningKey(config.dataDir, { keyFile: config.signingKeyFile, keyPem: config.signingKeyPem });
+    await registerSigningKey(pool, signer);
+    const activities = createActivities({ pool, policies, executorSecret, signer, log, publicUrl: config.publicUrl });
+
+    connection = await NativeConnection.connect({ address: temporalAddress });
+    const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, activities });
+    await startCheckpoints(new Client({ connection, namespace: config.temporalNamespace }), config.taskQueue, config.checkpointIntervalSeconds);
+
+    // The SDK's runtime also reacts to these signals; shutting down twice is refused, hence the state check.
+    const stop = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'worker shutting down: finishing in-flight tasks');
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    log.info(
+      { temporal: temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue, postgres: redactUrl(databaseUrl) },
+      'countersign worker running',
+    );
+    await worker.run();
+    log.info('worker stopped');
+    return 0;
+  } finally {
+    await connection?.close().catch(() => {});
+    await pool.end().catch(() => {});
+  }
+}
+
+/**
+ * The ledger checkpoint workflow runs where workers run: one per task queue, under a fixed id
+ * (the same as runtime/stack.ts uses), so every worker start finds the running one.
+ */
+async function startCheckpoints(temporal: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
+  try {
+    await temporal.workflow.start(ledgerCheckpoints, {
+      workflowId: `ledger-checkpoints-${taskQueue}`,
+      taskQueue,
+      args: [intervalSeconds * 1000],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/**
+ * The API owns policy activation (it honours an explicit POLICY_FILE); a worker only fills an
+ * empty database, so a worker that starts first can still evaluate actions.
+ */
+async function activatePolicyIfNone(policies: PolicyStore, file: string, log: Logger): Promise<void> {
+  try {
+    const { version } = await policies.active();
+    log.info({ version }, 'active policy found');
+    return;
+  } catch (err) {
+    if (!(err instanceof NoActivePolicyError)) throw err;
+  }
+  const source = fs.readFileSync(file, 'utf8');
+  const bundle = loadPolicyBundle(source, { filename: path.basename(file) });
+  await policies.activate(bundle, source, 'bootstrap', path.relative(process.cwd(), file) || file);
+  log.info({ version: bundle.version, file }, 'no policy was active: activated POLICY_FILE');
+}
+
+if (require.main === module) {
+  runWorker().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err instanceof ConfigError ? err.message : err);
+      process.exit(1);
+    },
+  );
+}
