@@ -235,7 +235,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
  * Keep one checkpoint workflow running per task queue. Starting it again (every process start)
  * finds the running one: the id is fixed and a conflict means "already there".
  */
-async function startCheckpoints(temporal: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
+export async function startCheckpoints(temporal: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
   try {
     await temporal.workflow.start(ledgerCheckpoints, {
       workflowId: `ledger-checkpoints-${taskQueue}`,
@@ -253,7 +253,7 @@ async function startCheckpoints(temporal: Client, taskQueue: string, intervalSec
  * (`forcePolicy`) and differs from the active one. An operator's later `PUT /v1/policy`
  * survives restarts that do not name a file.
  */
-async function bootstrapPolicy(policies: PolicyStore, file: string, force: boolean, log: Logger): Promise<void> {
+export async function bootstrapPolicy(policies: PolicyStore, file: string, force: boolean, log: Logger): Promise<void> {
   let activeVersion: string | undefined;
   try {
     activeVersion = (await policies.active()).version;

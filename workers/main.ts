@@ -3,22 +3,18 @@
  * governedAction workflow and its activities against an existing Temporal cluster and Postgres;
  * the HTTP API runs elsewhere (api/main.ts). Stateless: any number can run side by side.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import pg from 'pg';
 import { createActivities } from '../activities';
 import { migrate } from '../ledger/migrate';
-import { NoActivePolicyError, PolicyStore } from '../ledger/policy-store';
+import { PolicyStore } from '../ledger/policy-store';
 import { loadOrCreateSigningKey, registerSigningKey } from '../ledger/signing';
-import { loadPolicyBundle } from '../policy';
 import { ConfigError, loadConfig, type Config } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
 import { redactUrl, waitForPostgres } from '../runtime/postgres';
 import { loadOrCreateSecret } from '../runtime/secrets';
-import { installTemporalRuntime } from '../runtime/stack';
-import { ledgerCheckpoints } from '../workflows';
+import { bootstrapPolicy, installTemporalRuntime, startCheckpoints } from '../runtime/stack';
 import { createWorker } from './worker';
 
 /**
@@ -42,7 +38,8 @@ export async function runWorker(config: Config = loadConfig(), log: Logger = cre
     const applied = await migrate(pool);
     if (applied.length) log.info({ applied }, 'migrations applied');
     const policies = new PolicyStore(pool);
-    await activatePolicyIfNone(policies, config.policyFile, log);
+    // The API owns explicit activation (POLICY_FILE); a worker only fills an empty database.
+    await bootstrapPolicy(policies, config.policyFile, false, log);
 
     if (!config.executorSecret) {
       log.warn('COUNTERSIGN_EXECUTOR_SECRET is not set: using a key from the data dir; every worker must sign with the same key');
@@ -77,40 +74,6 @@ export async function runWorker(config: Config = loadConfig(), log: Logger = cre
   }
 }
 
-/**
- * The ledger checkpoint workflow runs where workers run: one per task queue, under a fixed id
- * (the same as runtime/stack.ts uses), so every worker start finds the running one.
- */
-async function startCheckpoints(temporal: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
-  try {
-    await temporal.workflow.start(ledgerCheckpoints, {
-      workflowId: `ledger-checkpoints-${taskQueue}`,
-      taskQueue,
-      args: [intervalSeconds * 1000],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-}
-
-/**
- * The API owns policy activation (it honours an explicit POLICY_FILE); a worker only fills an
- * empty database, so a worker that starts first can still evaluate actions.
- */
-async function activatePolicyIfNone(policies: PolicyStore, file: string, log: Logger): Promise<void> {
-  try {
-    const { version } = await policies.active();
-    log.info({ version }, 'active policy found');
-    return;
-  } catch (err) {
-    if (!(err instanceof NoActivePolicyError)) throw err;
-  }
-  const source = fs.readFileSync(file, 'utf8');
-  const bundle = loadPolicyBundle(source, { filename: path.basename(file) });
-  await policies.activate(bundle, source, 'bootstrap', path.relative(process.cwd(), file) || file);
-  log.info({ version: bundle.version, file }, 'no policy was active: activated POLICY_FILE');
-}
 
 if (require.main === module) {
   runWorker().then(

@@ -23,7 +23,6 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {
   REFUSALS,
-  TERMINAL_STATUSES,
   type ActionProjection,
   type ActionStatus,
   type Actor,
@@ -37,7 +36,7 @@ import {
   type OutcomeView,
   type ResultInput,
 } from '../domain/action-types';
-import type { ApprovalPlan, ApprovalStepPlan, PolicyDecision } from '../domain/policy-types';
+import type { ApprovalPlan, PolicyDecision } from '../domain/policy-types';
 import type { NotificationEvent, NotificationInput } from '../activities/notify';
 import { searchAttributeKeys } from './search-attribute-keys';
 
@@ -108,7 +107,6 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   /** Set once the final status is in Postgres: cancel/result handlers answer only then. */
   let settled = false;
 
-  const isTerminal = () => TERMINAL_STATUSES.includes(view.status);
   const nowIso = () => new Date().toISOString();
 
   /**
@@ -144,10 +142,6 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       { key: searchAttributeKeys.deadline, value: waiting && view.deadline ? new Date(view.deadline) : null },
     ];
     upsertSearchAttributes(pairs);
-  }
-
-  function currentStep(): ApprovalStepPlan | undefined {
-    return plan && view.approval ? plan.steps[view.approval.step - 1] : undefined;
   }
 
   function stepApprovals(step: number): number {
