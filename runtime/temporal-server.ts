@@ -56,7 +56,13 @@ export async function startTemporalDevServer(opts: StartTemporalOptions): Promis
   child.stdout?.on('data', (d: Buffer) => log(d.toString().trimEnd()));
   child.stderr?.on('data', (d: Buffer) => log(d.toString().trimEnd()));
   let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
+  // Never leave an orphaned server behind if this process dies without stopping it.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  child.once('exit', (code) => {
+    exited = code;
+    process.removeListener('exit', killOnExit);
+  });
 
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
