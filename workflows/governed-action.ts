@@ -79,6 +79,12 @@ const notifier = proxyActivities<Activities>({
 
 const SYSTEM: Actor = { id: 'countersign', kind: 'system' };
 
+/**
+ * Reminders per step at most. Each costs a few history events; the cap keeps a step with a
+ * tiny `remindEvery` and a long timeout from growing its history without bound.
+ */
+const MAX_REMINDERS_PER_STEP = 100;
+
 /** Governs one proposed action from policy check to final outcome. */
 export async function governedAction(input: GovernedActionInput): Promise<ActionProjection> {
   const { workflowId, runId } = workflowInfo();
@@ -376,6 +382,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     notify('approval_requested', [step.group]);
 
     let escalation = 0;
+    let reminders = 0;
     let nextReminderMs = step.remindEveryMs ? Date.now() + step.remindEveryMs : Infinity;
     for (;;) {
       const waitMs = Math.max(0, Math.min(deadlineMs, nextReminderMs) - Date.now());
@@ -403,9 +410,10 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
         record('escalated', SYSTEM, { step: index + 1, group: target.group, deadline: view.deadline });
         await flush();
         notify('escalated', view.eligibleGroups);
-        if (step.remindEveryMs) nextReminderMs = Date.now() + step.remindEveryMs;
+        if (step.remindEveryMs && reminders < MAX_REMINDERS_PER_STEP) nextReminderMs = Date.now() + step.remindEveryMs;
       } else {
-        nextReminderMs = Date.now() + (step.remindEveryMs as number);
+        reminders++;
+        nextReminderMs = reminders < MAX_REMINDERS_PER_STEP ? Date.now() + (step.remindEveryMs as number) : Infinity;
         record('reminded', SYSTEM, { step: index + 1, groups: view.eligibleGroups, deadline: view.deadline });
         await flush();
         notify('reminded', view.eligibleGroups);
