@@ -43,12 +43,14 @@ export function createApp(deps: ApiDeps) {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
+  // Metrics and one access-log line per request: never headers or bodies (tokens, params).
   app.use((req, res, next) => {
     const end = metrics.httpDuration.startTimer({ method: req.method });
     res.on('finish', () => {
       const route = (req.route?.path as string | undefined) ?? 'unmatched';
-      end({ route });
+      const seconds = end({ route });
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      deps.log.info({ method: req.method, route, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000), principal: req.principal?.id }, 'request');
     });
     next();
   });

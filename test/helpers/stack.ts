@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { createLogger } from '../../runtime/logger';
+import { createLogger, type Logger } from '../../runtime/logger';
 import { startServices, type Services } from '../../runtime/stack';
 
 /** An HTTP answer, parsed. */
@@ -55,7 +55,7 @@ export interface TestStack {
 }
 
 /** Start services against the global Temporal + Postgres; `policy` is the bundle source to activate. */
-export async function startTestStack(policy: string): Promise<TestStack> {
+export async function startTestStack(policy: string, opts: { log?: Logger } = {}): Promise<TestStack> {
   const suffix = randomBytes(4).toString('hex');
   const baseUrl = inject('databaseUrl');
   const database = `t_${suffix}`;
@@ -80,7 +80,7 @@ export async function startTestStack(policy: string): Promise<TestStack> {
     executorSecret: 'test-executor-secret-0123456789',
     temporalUiUrl: 'http://localhost:8233',
     maxBodyBytes: 1024 * 1024,
-    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    log: opts.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     workflowBundle: { code: fs.readFileSync(inject('workflowBundlePath'), 'utf8') },
   });
   const stack: TestStack = {
