@@ -66,7 +66,8 @@ export class ChangeFeed {
         const value = await check();
         if (value !== undefined) return value;
         const left = deadline - Date.now();
-        if (left <= 0) return undefined;
+        // Closing (the process is draining): answer now with what there is.
+        if (left <= 0 || this.closed) return undefined;
         if (!changed) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, left);

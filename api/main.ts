@@ -32,6 +32,10 @@ export async function runApi(config: Config = loadConfig(), log: Logger = create
     executorSecret: config.executorSecret,
     temporalUiUrl: config.temporalUiUrl,
     maxBodyBytes: config.maxBodyBytes,
+    drainDelayMs: config.drainDelayMs,
+    publicUrl: config.publicUrl,
+    signingKeyFile: config.signingKeyFile,
+    signingKeyPem: config.signingKeyPem,
     log,
     worker: false,
   });

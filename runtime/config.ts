@@ -17,6 +17,7 @@ const envSchema = z.object({
   COUNTERSIGN_SIGNING_KEY_FILE: z.string().min(1).optional(),
   COUNTERSIGN_SIGNING_KEY: z.string().min(1).optional(),
   COUNTERSIGN_CHECKPOINT_INTERVAL: z.coerce.number().int().min(1).default(60),
+  COUNTERSIGN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   COUNTERSIGN_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -47,6 +48,8 @@ export interface Config {
   signingKeyPem?: string;
   /** Seconds between signed ledger checkpoints. @default 60 */
   checkpointIntervalSeconds: number;
+  /** On SIGTERM, how long /readyz says 503 before the listener closes. @default 0 */
+  drainDelayMs: number;
   temporalAddress?: string;
   temporalNamespace: string;
   temporalCli?: string;
@@ -85,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signingKeyFile: e.COUNTERSIGN_SIGNING_KEY_FILE,
     signingKeyPem: e.COUNTERSIGN_SIGNING_KEY,
     checkpointIntervalSeconds: e.COUNTERSIGN_CHECKPOINT_INTERVAL,
+    drainDelayMs: e.COUNTERSIGN_DRAIN_DELAY_MS,
     temporalAddress: e.TEMPORAL_ADDRESS,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     temporalCli: e.TEMPORAL_CLI,

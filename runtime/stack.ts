@@ -113,6 +113,11 @@ export interface ServicesOptions {
   signingKeyPem?: string;
   /** Seconds between ledger checkpoints. @default 60 */
   checkpointIntervalSeconds?: number;
+  /**
+   * On stop, how long /readyz answers 503 while requests are still served, so a load balancer
+   * stops routing here before the listener closes. @default 0
+   */
+  drainDelayMs?: number;
 }
 
 /** The running Countersign processes (API and, optionally, worker) of one stack. */
@@ -217,6 +222,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
     },
     async stop() {
       draining = true;
+      if (opts.drainDelayMs) await new Promise((r) => setTimeout(r, opts.drainDelayMs));
       // Stop accepting, let in-flight requests finish (long polls are woken by closing the feed).
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await feed.close();
@@ -289,6 +295,7 @@ export async function startStack(config: Config, log: Logger): Promise<{ infra: 
       signingKeyFile: config.signingKeyFile,
       signingKeyPem: config.signingKeyPem,
       checkpointIntervalSeconds: config.checkpointIntervalSeconds,
+      drainDelayMs: config.drainDelayMs,
       maxBodyBytes: config.maxBodyBytes,
       log,
     });

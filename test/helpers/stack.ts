@@ -55,7 +55,7 @@ export interface TestStack {
 }
 
 /** Start services against the global Temporal + Postgres; `policy` is the bundle source to activate. */
-export async function startTestStack(policy: string, opts: { log?: Logger } = {}): Promise<TestStack> {
+export async function startTestStack(policy: string, opts: { log?: Logger; drainDelayMs?: number } = {}): Promise<TestStack> {
   const suffix = randomBytes(4).toString('hex');
   const baseUrl = inject('databaseUrl');
   const database = `t_${suffix}`;
@@ -82,6 +82,7 @@ export async function startTestStack(policy: string, opts: { log?: Logger } = {}
     maxBodyBytes: 1024 * 1024,
     log: opts.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     workflowBundle: { code: fs.readFileSync(inject('workflowBundlePath'), 'utf8') },
+    drainDelayMs: opts.drainDelayMs,
   });
   const stack: TestStack = {
     url: services.url,
