@@ -107,6 +107,26 @@ describe('access control and bad input', () => {
     expect(r.body).toMatchObject({ status: 'awaiting_approval', approval: { approvals: [] } });
   });
 
+  it('when /openapi.json is read, then it documents every endpoint of the contract with schemas from the domain', async () => {
+    const doc = (await stack.call(undefined, 'GET', '/openapi.json')).body;
+    expect(doc.openapi).toMatch(/^3\./);
+    const paths = Object.keys(doc.paths);
+    for (const p of [
+      '/v1/principals', '/v1/actions', '/v1/actions/{id}', '/v1/actions/{id}/cancel', '/v1/actions/{id}/result', '/v1/actions/{id}/decisions',
+      '/v1/approvals', '/v1/policy', '/v1/policy/evaluate', '/v1/actions/{id}/evidence', '/v1/ledger/verify', '/healthz', '/readyz', '/metrics',
+    ]) expect(paths).toContain(p);
+    expect(doc.components.schemas.ProposeAction.properties).toHaveProperty('params');
+    expect(doc.components.schemas.ActionView.properties.status.enum).toContain('awaiting_approval');
+  });
+
+  it('when requests have been served, then /metrics exposes them for Prometheus', async () => {
+    const r = await fetch(`${stack.url}/metrics`);
+    const text = await r.text();
+    expect(r.headers.get('content-type')).toMatch(/text\/plain/);
+    expect(text).toMatch(/countersign_http_requests_total\{method="GET",route="\/v1\/actions\/:id",status="200"\} \d+/);
+    expect(text).toContain('countersign_actions_proposed_total');
+  });
+
   it('when a body is over the limit, then 413 problem+json', async () => {
     const big = { action: 'payments.transfer', params: { amount: 1, currency: 'EUR', to: 'x'.repeat(1024 * 1024 + 10) } };
     const r = await stack.call(tokens.agent, 'POST', '/v1/actions', big);
