@@ -1,7 +1,8 @@
 import type { RecordEventInput } from '../domain/action-types';
 import { sensitivePaths, UnknownActionError } from '../policy';
 import { digestValue, redactSensitive } from '../ledger/redact';
-import { appendEvent } from '../ledger/store';
+import { ApplicationFailure } from '@temporalio/activity';
+import { appendEvent, LedgerConflictError } from '../ledger/store';
 import type { PolicyStore } from '../ledger/policy-store';
 import type { ActivityDeps } from './index';
 
@@ -52,8 +53,22 @@ export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps,
         await client.query('BEGIN');
         const hashes: string[] = [];
         for (const { ev, data } of prepared) {
-          const appended = await appendEvent(client, { actionId: ev.actionId, seq: ev.seq, type: ev.type, actor: ev.actor, at: ev.at, data });
-          hashes.push(appended.hash);
+          try {
+            const appended = await appendEvent(client, { actionId: ev.actionId, seq: ev.seq, type: ev.type, actor: ev.actor, at: ev.at, data });
+            hashes.push(appended.hash);
+          } catch (err) {
+            if (!(err instanceof LedgerConflictError)) throw err;
+            // A workflow task that wrote here and then died before Temporal recorded it is run
+            // again with a later workflow time: the same step, another `at`. The first write stands.
+            const { rows } = await client.query<{ type: string; actor_id: string; hash: string }>(
+              'SELECT type, actor_id, hash FROM ledger_events WHERE action_id = $1 AND seq = $2',
+              [ev.actionId, ev.seq],
+            );
+            if (rows[0]?.type !== ev.type || rows[0]?.actor_id !== ev.actor.id) {
+              throw ApplicationFailure.nonRetryable(err.message, 'LedgerConflict');
+            }
+            hashes.push(rows[0].hash);
+          }
         }
         const v = last.view;
         await client.query(

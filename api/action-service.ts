@@ -79,6 +79,28 @@ function refusal(err: unknown): CountersignError | undefined {
   return undefined;
 }
 
+/** How long a call to Temporal may take before the API answers 503 (not the SDK's long retry). */
+const TEMPORAL_DEADLINE_MS = 10_000;
+
+/**
+ * Run an Update, retrying while the workflow refuses with `not-ready`: the read model can be one
+ * workflow task ahead of the workflow right after a worker crash, until Temporal re-runs that
+ * task. A refused Update writes nothing, so retrying is safe.
+ */
+async function updateWhenReady<T>(temporal: Client, run: () => Promise<T>): Promise<T> {
+  const until = Date.now() + TEMPORAL_DEADLINE_MS;
+  for (;;) {
+    try {
+      return await temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, run);
+    } catch (err) {
+      const notReady = err instanceof WorkflowUpdateFailedError && (err.cause as { type?: string } | undefined)?.type === 'not-ready';
+      if (!notReady) throw err;
+      if (Date.now() > until) throw new CountersignError('unavailable', 'the action is still being set up after a restart; retry shortly');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 /** The use cases behind /v1/actions and /v1/approvals. Routes only parse and map. */
 export class ActionService {
   constructor(private readonly deps: ActionServiceDeps) {}
@@ -202,20 +224,24 @@ export class ActionService {
       idempotencyKey: row.idempotency_key,
     };
     try {
-      await this.deps.temporal.workflow.start(governedAction, {
-        workflowId: row.workflow_id,
-        taskQueue: this.deps.taskQueue,
-        args: [input],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: searchAttributeKeys.status, value: 'evaluating' },
-          { key: searchAttributeKeys.action, value: body.action },
-          { key: searchAttributeKeys.agent, value: row.agent },
-        ],
-      });
+      await this.deps.temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => this.startGoverned(row, input, body.action));
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
+  }
+
+  private startGoverned(row: ActionRow, input: GovernedActionInput, action: string) {
+    return this.deps.temporal.workflow.start(governedAction, {
+      workflowId: row.workflow_id,
+      taskQueue: this.deps.taskQueue,
+      args: [input],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: searchAttributeKeys.status, value: 'evaluating' },
+        { key: searchAttributeKeys.action, value: action },
+        { key: searchAttributeKeys.agent, value: row.agent },
+      ],
+    });
   }
 
   private async checkReferences(agent: Principal, body: ProposeAction): Promise<void> {
@@ -319,16 +345,27 @@ export class ActionService {
     return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
   }
 
-  /** `GET /v1/approvals`: what the caller may decide now, oldest deadline first. */
-  async inbox(caller: Principal, limit = 100): Promise<ActionRow[]> {
+  /** `GET /v1/approvals`: what the caller may decide now, oldest deadline first, keyset-paginated. */
+  async inbox(caller: Principal, q: { limit: number; cursor?: string }): Promise<{ items: ActionRow[]; nextCursor: string | null }> {
+    const args: unknown[] = [caller.groups, caller.id];
+    let after = '';
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor);
+      args.push(c.createdAt, c.id);
+      after = 'AND (deadline, id) > ($3::timestamptz, $4)';
+    }
+    args.push(q.limit + 1);
     const { rows } = await this.deps.pool.query<ActionRow>(
       `SELECT * FROM actions
         WHERE status = 'awaiting_approval' AND eligible_groups && $1::text[]
-          AND NOT ($2 = ANY(voters)) AND agent <> $2 AND on_behalf_of IS DISTINCT FROM $2
-        ORDER BY deadline ASC NULLS LAST, created_at ASC LIMIT $3`,
-      [caller.groups, caller.id, limit],
+          AND NOT ($2 = ANY(voters)) AND agent <> $2 AND on_behalf_of IS DISTINCT FROM $2 ${after}
+        ORDER BY deadline ASC, id ASC LIMIT $${args.length}`,
+      args,
     );
-    return rows;
+    const items = rows.slice(0, q.limit);
+    const last = items[items.length - 1];
+    const nextCursor = rows.length > q.limit && last?.deadline ? Buffer.from(JSON.stringify([last.deadline.toISOString(), last.id])).toString('base64url') : null;
+    return { items, nextCursor };
   }
 
   /**
@@ -357,12 +394,14 @@ export class ActionService {
     }
     const handle = this.deps.temporal.workflow.getHandle(row.workflow_id);
     try {
-      await handle.executeUpdate(decideUpdate, {
-        args: [
-          { reviewer: caller.id, reviewerGroups: caller.groups, decision: body.decision, reason: body.reason ?? null, params: body.params, requestId },
-        ],
-        ...(requestId ? { updateId: requestId } : {}),
-      });
+      await updateWhenReady(this.deps.temporal, () =>
+        handle.executeUpdate(decideUpdate, {
+          args: [
+            { reviewer: caller.id, reviewerGroups: caller.groups, decision: body.decision, reason: body.reason ?? null, params: body.params, requestId },
+          ],
+          ...(requestId ? { updateId: requestId } : {}),
+        }),
+      );
     } catch (err) {
       throw refusal(err) ?? err;
     }
@@ -408,9 +447,10 @@ export class ActionService {
       throw new CountersignError('not-cancellable', `action is ${row.status} and can no longer be cancelled`);
     }
     try {
-      await this.deps.temporal.workflow
-        .getHandle(row.workflow_id)
-        .executeUpdate(cancelUpdate, { args: [{ by: caller.id, role: row.agent === caller.id ? 'agent' : 'operator', reason: reason ?? null }] });
+      const handle = this.deps.temporal.workflow.getHandle(row.workflow_id);
+      await updateWhenReady(this.deps.temporal, () =>
+        handle.executeUpdate(cancelUpdate, { args: [{ by: caller.id, role: row.agent === caller.id ? 'agent' : 'operator', reason: reason ?? null }] }),
+      );
     } catch (err) {
       const mapped = refusal(err);
       throw mapped ? new CountersignError('not-cancellable', mapped.message) : err;
@@ -424,9 +464,10 @@ export class ActionService {
     if (row.agent !== caller.id) throw new CountersignError('forbidden', 'only the proposing agent reports the result of its action');
     if (row.status !== 'approved') throw new CountersignError('not-awaiting-result', `action is ${row.status}, not waiting for the agent's result`);
     try {
-      await this.deps.temporal.workflow.getHandle(row.workflow_id).executeUpdate(reportResultUpdate, {
-        args: [{ by: caller.id, ok: body.ok, output: body.output, error: body.error ?? null }],
-      });
+      const handle = this.deps.temporal.workflow.getHandle(row.workflow_id);
+      await updateWhenReady(this.deps.temporal, () =>
+        handle.executeUpdate(reportResultUpdate, { args: [{ by: caller.id, ok: body.ok, output: body.output, error: body.error ?? null }] }),
+      );
     } catch (err) {
       const mapped = refusal(err);
       throw mapped ? new CountersignError('not-awaiting-result', mapped.message) : err;

@@ -173,6 +173,8 @@ export const REFUSALS = {
   alreadyVoted: 'already-voted',
   notCancellable: 'not-cancellable',
   notAwaitingResult: 'not-awaiting-result',
+  /** The workflow is behind the read model (re-running a task after a worker crash): retry shortly. */
+  notReady: 'not-ready',
 } as const;
 
 /** An event the workflow asks the recorder to append, with the projection after it. */

@@ -89,6 +89,12 @@ export const listActionsQuerySchema = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 
+/** Query of `GET /v1/approvals`. */
+export const inboxQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+});
+
 /** `?wait=` (seconds, at most 60) and `?since=<status>` of the long-polling reads. */
 export const waitQuerySchema = z.strictObject({
   wait: z.coerce.number().min(0).max(60).optional(),

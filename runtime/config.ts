@@ -17,6 +17,7 @@ const envSchema = z.object({
   COUNTERSIGN_SIGNING_KEY_FILE: z.string().min(1).optional(),
   COUNTERSIGN_SIGNING_KEY: z.string().min(1).optional(),
   COUNTERSIGN_CHECKPOINT_INTERVAL: z.coerce.number().int().min(1).default(60),
+  COUNTERSIGN_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(1).default(1000),
   COUNTERSIGN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   COUNTERSIGN_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
@@ -48,6 +49,8 @@ export interface Config {
   signingKeyPem?: string;
   /** Seconds between signed ledger checkpoints. @default 60 */
   checkpointIntervalSeconds: number;
+  /** Workflows a worker keeps in memory (the rest replay from history when they wake). @default 1000 */
+  maxCachedWorkflows: number;
   /** On SIGTERM, how long /readyz says 503 before the listener closes. @default 0 */
   drainDelayMs: number;
   temporalAddress?: string;
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signingKeyPem: e.COUNTERSIGN_SIGNING_KEY,
     checkpointIntervalSeconds: e.COUNTERSIGN_CHECKPOINT_INTERVAL,
     drainDelayMs: e.COUNTERSIGN_DRAIN_DELAY_MS,
+    maxCachedWorkflows: e.COUNTERSIGN_MAX_CACHED_WORKFLOWS,
     temporalAddress: e.TEMPORAL_ADDRESS,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     temporalCli: e.TEMPORAL_CLI,

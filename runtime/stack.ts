@@ -296,6 +296,7 @@ export async function startStack(config: Config, log: Logger): Promise<{ infra: 
       signingKeyPem: config.signingKeyPem,
       checkpointIntervalSeconds: config.checkpointIntervalSeconds,
       drainDelayMs: config.drainDelayMs,
+      maxCachedWorkflows: config.maxCachedWorkflows,
       maxBodyBytes: config.maxBodyBytes,
       log,
     });

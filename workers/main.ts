@@ -51,7 +51,13 @@ export async function runWorker(config: Config = loadConfig(), log: Logger = cre
     const activities = createActivities({ pool, policies, executorSecret, signer, log, publicUrl: config.publicUrl });
 
     connection = await NativeConnection.connect({ address: temporalAddress });
-    const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, activities });
+    const worker = await createWorker({
+      connection,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      activities,
+      maxCachedWorkflows: config.maxCachedWorkflows,
+    });
     await startCheckpoints(new Client({ connection, namespace: config.temporalNamespace }), config.taskQueue, config.checkpointIntervalSeconds);
 
     // The SDK's runtime also reacts to these signals; shutting down twice is refused, hence the state check.

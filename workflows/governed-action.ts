@@ -203,6 +203,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     },
     {
       validator: (d) => {
+        if (view.status === 'evaluating') throw ApplicationFailure.nonRetryable('the action is still being evaluated', REFUSALS.notReady);
         if (view.status !== 'awaiting_approval' || !view.approval) {
           throw ApplicationFailure.nonRetryable(`action is ${view.status}, not awaiting approval`, REFUSALS.notPending);
         }
@@ -250,6 +251,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     },
     {
       validator: (_r) => {
+        if (view.status === 'evaluating') throw ApplicationFailure.nonRetryable('the action is still being evaluated', REFUSALS.notReady);
         if (view.status !== 'approved' || view.executor?.type !== 'agent' || report || cancelRequest) {
           throw ApplicationFailure.nonRetryable(`action is ${view.status}, not waiting for the agent's result`, REFUSALS.notAwaitingResult);
         }

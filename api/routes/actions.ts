@@ -2,6 +2,7 @@ import { Router } from 'express';
 import {
   cancelSchema,
   decisionSchema,
+  inboxQuerySchema,
   listActionsQuerySchema,
   proposeActionSchema,
   resultSchema,
@@ -68,8 +69,9 @@ export function actionRoutes(actions: ActionService, metrics: Metrics): Router {
   });
 
   r.get('/v1/approvals', requireRole('reviewer'), async (req, res) => {
-    const rows = await actions.inbox(req.principal as Principal);
-    res.json({ items: rows.map((row) => actions.toView(row)) });
+    const q = parseQuery(inboxQuerySchema, req.query);
+    const page = await actions.inbox(req.principal as Principal, q);
+    res.json({ items: page.items.map((row) => actions.toView(row)), nextCursor: page.nextCursor });
   });
 
   return r;

@@ -237,6 +237,12 @@ describe('approvals', () => {
     expect(ids.indexOf(fast.id)).toBeLessThan(ids.indexOf(slow.id));
     expect(inbox.body.items.find((i: { id: string }) => i.id === slow.id).approval).toMatchObject({ group: 'finance', quorum: 1, approvals: [] });
     expect(inbox.body.items.every((i: { status: string }) => i.status === 'awaiting_approval')).toBe(true);
+    const first = await stack.call(bob, 'GET', '/v1/approvals?limit=1');
+    expect(first.body.items).toHaveLength(1);
+    expect(first.body.items[0].id).toBe(ids[0]);
+    const second = await stack.call(bob, 'GET', `/v1/approvals?limit=1&cursor=${first.body.nextCursor}`);
+    expect(second.body.items[0].id).toBe(ids[1]);
+    expect((await stack.call(bob, 'GET', '/v1/approvals?limit=0')).status).toBe(422);
     const leadInbox = await stack.call(lead, 'GET', '/v1/approvals');
     expect(leadInbox.body.items.map((i: { id: string }) => i.id)).not.toContain(slow.id);
 
