@@ -79,8 +79,13 @@ function refusal(err: unknown): CountersignError | undefined {
   return undefined;
 }
 
-/** How long a call to Temporal may take before the API answers 503 (not the SDK's long retry). */
+/** How long starting a workflow may take before the API answers 503 (not the SDK's long retry). */
 const TEMPORAL_DEADLINE_MS = 10_000;
+/**
+ * How long an Update may wait for a worker to take it (e.g. while workers restart) before the
+ * API answers 503. A retry with the same Idempotency-Key is then applied at most once.
+ */
+const UPDATE_DEADLINE_MS = 60_000;
 
 /**
  * Run an Update, retrying while the workflow refuses with `not-ready`: the read model can be one
@@ -88,10 +93,10 @@ const TEMPORAL_DEADLINE_MS = 10_000;
  * task. A refused Update writes nothing, so retrying is safe.
  */
 async function updateWhenReady<T>(temporal: Client, run: () => Promise<T>): Promise<T> {
-  const until = Date.now() + TEMPORAL_DEADLINE_MS;
+  const until = Date.now() + UPDATE_DEADLINE_MS;
   for (;;) {
     try {
-      return await temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, run);
+      return await temporal.withDeadline(until, run);
     } catch (err) {
       const notReady = err instanceof WorkflowUpdateFailedError && (err.cause as { type?: string } | undefined)?.type === 'not-ready';
       if (!notReady) throw err;

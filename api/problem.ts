@@ -59,7 +59,7 @@ export function sendProblem(res: Response, code: ErrorCode, detail: string, erro
 function isUnavailable(err: unknown): boolean {
   const e = err as { code?: string; name?: string; message?: string };
   const pgDown = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003'].includes(e.code ?? '');
-  const temporalDown = e.name === 'ServiceError' || e.name === 'TransportError' || /UNAVAILABLE|DEADLINE_EXCEEDED|Deadline exceeded|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message ?? '');
+  const temporalDown = e.name === 'ServiceError' || e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError' || e.name === 'TransportError' || /UNAVAILABLE|DEADLINE_EXCEEDED|Deadline exceeded|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message ?? '');
   return pgDown || temporalDown;
 }
 
