@@ -27,6 +27,7 @@ import type { ChangeFeed } from './change-feed';
 export interface ActionServiceDeps {
   pool: Pool;
   temporal: Client;
+  eagerStart?: boolean;
   taskQueue: string;
   namespace: string;
   temporalUiUrl: string;
@@ -241,6 +242,7 @@ export class ActionService {
       taskQueue: this.deps.taskQueue,
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      requestEagerStart: this.deps.eagerStart,
       typedSearchAttributes: [
         { key: searchAttributeKeys.status, value: 'evaluating' },
         { key: searchAttributeKeys.action, value: action },

@@ -20,6 +20,8 @@ import type { LedgerSigner, TrustedKey } from '../ledger/signing';
 export interface ApiDeps {
   pool: Pool;
   temporal: Client;
+  /** Ask for eager workflow starts (a worker shares the client's connection). @default false */
+  eagerStart?: boolean;
   taskQueue: string;
   namespace: string;
   temporalUiUrl: string;
@@ -74,7 +76,7 @@ export function createApp(deps: ApiDeps) {
     if (deps.isReady && !deps.isReady()) return sendProblem(res, 'unavailable', 'draining: this process is shutting down');
     const checks = await Promise.allSettled([
       deps.pool.query('SELECT 1'),
-      withTimeout((deps.temporal.connection as Connection).healthService.check({}), 3000),
+      withTimeout((deps.temporal.connection as unknown as Pick<Connection, 'healthService'>).healthService.check({}), 3000),
     ]);
     const [pg, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : (c.reason as Error).message));
     if (pg !== 'ok' || temporal !== 'ok') return sendProblem(res, 'unavailable', `postgres: ${pg}; temporal: ${temporal}`);

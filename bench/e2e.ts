@@ -213,7 +213,7 @@ function timed<T extends object>(activities: T): T {
         } finally {
           const end = nowMs();
           const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'unknown';
-          const label = name === 'recordEvent' ? `recordEvent(${(args[0] as { type: string }).type})` : name;
+          const label = name === 'recordEvents' ? `recordEvents(${(args[0] as { type: string }[]).map((e) => e.type).join(',')})` : name;
           const list = spans.get(workflowId) ?? [];
           list.push({ label, start, end });
           spans.set(workflowId, list);
@@ -260,7 +260,7 @@ type Phases = [string, number][];
 
 function governedPhases(s: Sample, h: HistoryTimes, sp: Span[]): Phases {
   const find = (label: string) => sp.find((x) => x.label === label) as Span;
-  const executed = find('recordEvent(executed)');
+  const executed = sp.filter((x) => x.label.startsWith('recordEvents(') && x.label.includes('executed')).at(-1) as Span;
   const exec = find('executeHttp');
   const firstTask = sp.filter((x) => x.end <= exec.start).sort((a, b) => a.start - b.start);
   const wft2 = h.wftStarted.find((t) => t >= exec.end) ?? NaN;
@@ -280,8 +280,8 @@ function governedPhases(s: Sample, h: HistoryTimes, sp: Span[]): Phases {
   phases.push(['task 1 complete -> activity started (dispatch)', exec.start - prevEnd]);
   phases.push(['  executeHttp (target round trip)', exec.end - exec.start]);
   phases.push(['activity complete -> workflow task 2 picked up', wft2 - exec.end]);
-  phases.push(['worker: task 2 activation -> recordEvent', executed.start - wft2]);
-  phases.push(['  local recordEvent(executed)', executed.end - executed.start]);
+  phases.push(['worker: task 2 activation -> recordEvents', executed.start - wft2]);
+  phases.push([`  local ${executed.label}`, executed.end - executed.start]);
   phases.push(['commit -> NOTIFY -> API re-read -> response', s.receivedAt - executed.end]);
   return phases;
 }

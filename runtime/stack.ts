@@ -175,7 +175,9 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
   };
   if (opts.worker !== false) await startWorker();
 
-  const connection = await Connection.connect({ address: opts.temporalAddress });
+  // With a worker in this process, the client shares its connection so workflow starts can be
+  // eager: the server hands the first task straight back instead of through the task queue.
+  const connection = workerConnection ?? (await Connection.connect({ address: opts.temporalAddress }));
   const temporal = new Client({ connection, namespace: opts.namespace });
   if (opts.worker !== false) await startCheckpoints(temporal, opts.taskQueue, opts.checkpointIntervalSeconds ?? 60);
   const adminToken = opts.adminToken ?? randomBytes(24).toString('base64url');
@@ -187,6 +189,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
   const app = createApp({
     pool,
     temporal,
+    eagerStart: workerConnection !== undefined,
     taskQueue: opts.taskQueue,
     namespace: opts.namespace,
     temporalUiUrl: opts.temporalUiUrl,
@@ -231,8 +234,8 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       await closed;
       clearTimeout(force);
       await stopWorker();
-      await workerConnection?.close().catch(() => {});
       await connection.close().catch(() => {});
+      if (workerConnection !== connection) await workerConnection?.close().catch(() => {});
       await pool.end().catch(() => {});
     },
   };

@@ -47,6 +47,8 @@ export async function startTemporalDevServer(opts: StartTemporalOptions): Promis
   if (uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_DECLARATIONS)) args.push('--search-attribute', `${name}=${type}`);
+  // Lets an API process that runs a worker (npm start) hand new workflows straight to it.
+  args.push('--dynamic-config-value', 'system.enableEagerWorkflowStart=true');
 
   if (await portInUse(port)) {
     throw new Error(`port ${port} is already in use: another Temporal server is running? Set TEMPORAL_ADDRESS to use it, or TEMPORAL_PORT to pick another port.`);
