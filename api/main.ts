@@ -6,7 +6,7 @@
 import { ConfigError, loadConfig, type Config } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
 import { waitForPostgres } from '../runtime/postgres';
-import { startServices } from '../runtime/stack';
+import { servicesOptionsFromConfig, startServices } from '../runtime/stack';
 
 /**
  * Serve the HTTP API until SIGINT/SIGTERM; then /readyz turns 503, the listener closes, in-flight
@@ -19,26 +19,8 @@ export async function runApi(config: Config = loadConfig(), log: Logger = create
     throw new ConfigError('DATABASE_URL and TEMPORAL_ADDRESS must be set for the standalone API (npm start runs an embedded stack instead)');
   }
   await waitForPostgres(databaseUrl, 60_000);
-  const services = await startServices({
-    databaseUrl,
-    temporalAddress,
-    namespace: config.temporalNamespace,
-    taskQueue: config.taskQueue,
-    dataDir: config.dataDir,
-    port: config.port,
-    policyFile: config.policyFile,
-    forcePolicy: config.policyFileExplicit,
-    adminToken: config.adminToken,
-    executorSecret: config.executorSecret,
-    temporalUiUrl: config.temporalUiUrl,
-    maxBodyBytes: config.maxBodyBytes,
-    drainDelayMs: config.drainDelayMs,
-    publicUrl: config.publicUrl,
-    signingKeyFile: config.signingKeyFile,
-    signingKeyPem: config.signingKeyPem,
-    log,
-    worker: false,
-  });
+  const services = await startServices({ ...servicesOptionsFromConfig(config, { databaseUrl, temporalAddress }, log), worker: false });
+
   log.info({ port: config.port, temporal: temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue }, 'countersign api listening');
   if (!config.adminToken) log.warn('COUNTERSIGN_ADMIN_TOKEN is not set: a random admin token was generated and is not shown; set one to manage principals');
 

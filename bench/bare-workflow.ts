@@ -5,20 +5,12 @@
  * the benchmark reports.
  */
 import { proxyActivities } from '@temporalio/workflow';
+import { EXECUTOR_ACTIVITY_OPTIONS } from '../workflows/governed-action';
 import type { Activities } from '../activities';
 import type { HttpExecutionRequest, HttpExecutionResult } from '../activities/http-executor';
 
-// Keep in step with `executor` in workflows/governed-action.ts, so both paths retry alike.
-const executor = proxyActivities<Pick<Activities, 'executeHttp'>>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: ['ExecutorRejected', 'ExecutionDigestMismatch'],
-  },
-});
+// The same options as the governed workflow's executor, so both paths retry alike.
+const executor = proxyActivities<Pick<Activities, 'executeHttp'>>(EXECUTOR_ACTIVITY_OPTIONS);
 
 /** Execute one http action, ungoverned: no policy, no approval, no evidence. */
 export async function bareHttpAction(req: HttpExecutionRequest): Promise<HttpExecutionResult> {

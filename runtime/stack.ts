@@ -278,31 +278,40 @@ export async function bootstrapPolicy(policies: PolicyStore, file: string, force
   log.info({ version: bundle.version, file }, 'policy activated');
 }
 
+/** The services' options as the configuration says, against the given Postgres and Temporal. */
+export function servicesOptionsFromConfig(
+  config: Config,
+  infra: { databaseUrl: string; temporalAddress: string },
+  log: Logger,
+): ServicesOptions {
+  return {
+    databaseUrl: infra.databaseUrl,
+    temporalAddress: infra.temporalAddress,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    dataDir: config.dataDir,
+    port: config.port,
+    policyFile: config.policyFile,
+    forcePolicy: config.policyFileExplicit,
+    adminToken: config.adminToken,
+    executorSecret: config.executorSecret,
+    temporalUiUrl: config.temporalUiUrl,
+    publicUrl: config.publicUrl,
+    signingKeyFile: config.signingKeyFile,
+    signingKeyPem: config.signingKeyPem,
+    checkpointIntervalSeconds: config.checkpointIntervalSeconds,
+    drainDelayMs: config.drainDelayMs,
+    maxCachedWorkflows: config.maxCachedWorkflows,
+    maxBodyBytes: config.maxBodyBytes,
+    log,
+  };
+}
+
 /** Everything `npm start` runs: infrastructure plus services. */
 export async function startStack(config: Config, log: Logger): Promise<{ infra: Infrastructure; services: Services; stop(): Promise<void> }> {
   const infra = await startInfrastructure(config, log);
   try {
-    const services = await startServices({
-      databaseUrl: infra.databaseUrl,
-      temporalAddress: infra.temporalAddress,
-      namespace: config.temporalNamespace,
-      taskQueue: config.taskQueue,
-      dataDir: config.dataDir,
-      port: config.port,
-      policyFile: config.policyFile,
-      forcePolicy: config.policyFileExplicit,
-      adminToken: config.adminToken,
-      executorSecret: config.executorSecret,
-      temporalUiUrl: config.temporalUiUrl,
-      publicUrl: config.publicUrl,
-      signingKeyFile: config.signingKeyFile,
-      signingKeyPem: config.signingKeyPem,
-      checkpointIntervalSeconds: config.checkpointIntervalSeconds,
-      drainDelayMs: config.drainDelayMs,
-      maxCachedWorkflows: config.maxCachedWorkflows,
-      maxBodyBytes: config.maxBodyBytes,
-      log,
-    });
+    const services = await startServices(servicesOptionsFromConfig(config, infra, log));
     return {
       infra,
       services,

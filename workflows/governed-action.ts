@@ -19,7 +19,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { ActivityOptions, SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {
   REFUSALS,
@@ -59,7 +59,7 @@ const local = proxyLocalActivities<Activities>({
 
 // The executor call is a regular activity: it may be slow, runs on any worker and is retried
 // with backoff; a 4xx answer is final (`ExecutorRejected`).
-const executor = proxyActivities<Activities>({
+export const EXECUTOR_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: {
     initialInterval: '1s',
@@ -68,7 +68,8 @@ const executor = proxyActivities<Activities>({
     maximumAttempts: 10,
     nonRetryableErrorTypes: ['ExecutorRejected', 'ExecutionDigestMismatch'],
   },
-});
+};
+const executor = proxyActivities<Activities>(EXECUTOR_ACTIVITY_OPTIONS);
 
 // Notifications must never hold up or fail an approval: bounded retries, errors swallowed.
 const notifier = proxyActivities<Activities>({
