@@ -17,10 +17,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
@@ -36,6 +34,7 @@ import { startTemporalDevServer, type TemporalServerHandle } from '../runtime/te
 import { startTarget } from '../test/helpers/target';
 import { bundleWorkflows, createWorker } from '../workers/worker';
 import { bareHttpAction } from './bare-workflow';
+import { fmt, freePort, mean, nowMs, percentile, round, table } from './stats';
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -74,39 +73,7 @@ function parseOptions(argv: string[]): BenchOptions {
 // statistics and clocks
 
 /** Wall-clock epoch milliseconds with sub-millisecond resolution (comparable to Temporal event times). */
-const nowMs = () => performance.timeOrigin + performance.now();
-
-/** Nearest-rank percentile of unsorted values. */
-function percentile(values: number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
-const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN);
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
-const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r, i) => {
-    const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
-    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
-}
-
 const progress = (line: string) => process.stderr.write(`[bench:e2e] ${line}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // the system under test
@@ -517,7 +484,7 @@ async function main(): Promise<number> {
       ]),
     );
     out.push('');
-    out.push(`overhead ratio at p50: ${summary.overheadRatioP50} (target <= 1.5: ${summary.overheadRatioP50 <= 1.5 ? 'met' : 'missed'})`);
+    out.push(`overhead ratio at p50: ${summary.overheadRatioP50} (target <= 1.5: ${(summary.overheadRatioP50 ?? Infinity) <= 1.5 ? 'met' : 'missed'})`);
     if (governedProfile && bareProfile) {
       out.push('', `governed path, per phase (${opts.profileSamples} samples, activities timed, history event times):`, table(governedProfile));
       out.push('', 'bare path, per phase:', table(bareProfile));

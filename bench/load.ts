@@ -27,10 +27,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import pino from 'pino';
 import { ACTION_CHANGED_CHANNEL } from '../activities/record-event';
@@ -40,6 +38,9 @@ import { installTemporalRuntime, startServices, type Services } from '../runtime
 import { resolveTemporalCli } from '../runtime/temporal-cli';
 import { startTemporalDevServer, stopChild, type TemporalServerHandle } from '../runtime/temporal-server';
 import { startTarget } from '../test/helpers/target';
+import { fmt, freePort, mean, nowMs, percentile, round, table } from './stats';
+
+const mb = (kb: number) => kb / 1024;
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -105,30 +106,6 @@ function parseOptions(argv: string[]): LoadOptions {
 // statistics, clocks, output
 
 /** Wall-clock epoch milliseconds with sub-millisecond resolution. */
-const nowMs = () => performance.timeOrigin + performance.now();
-
-/** Nearest-rank percentile of unsorted values. */
-function percentile(values: number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
-const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN);
-const round = (n: number, digits = 2) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : null);
-const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-const mb = (kb: number) => kb / 1024;
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows
-    .map((r, i) => {
-      const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
-
 /** A latency row: n, p50, p90, p99, max, mean. */
 const latencyRow = (label: string, values: number[]) => [
   label,
@@ -141,17 +118,6 @@ const latencyRow = (label: string, values: number[]) => [
 ];
 
 const progress = (line: string) => process.stderr.write(`[bench:load ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
