@@ -1,4 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { sensitivePaths, UnknownActionError } from '../policy';
+import { redactSensitive } from '../ledger/redact';
 import type { ActivityDeps } from './index';
 import { signBody } from './http-executor';
 
@@ -15,7 +17,9 @@ export interface NotificationInput {
   groups: string[];
   policyVersion: string;
   deadline: string | null;
-  summary: string;
+  justification: string | null;
+  /** The params as they stand; sensitive ones are replaced by digests before sending. */
+  params: Record<string, unknown>;
   link: string;
 }
 
@@ -28,12 +32,13 @@ export function notificationMessage(n: NotificationInput): Record<string, unknow
     expired: 'Approval expired',
     outcome: `Action ${n.status}`,
   };
+  const summary = (n.justification ? `${n.justification}\n` : '') + `params: ${JSON.stringify(n.params).slice(0, 500)}`;
   const text = `${title[n.event]}: ${n.action} by ${n.agent} (${n.actionId})${n.deadline ? ` — decide before ${n.deadline}` : ''}`;
   return {
     text,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: title[n.event] } },
-      { type: 'section', text: { type: 'mrkdwn', text: `*${n.action}* proposed by *${n.agent}*\n${n.summary}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `*${n.action}* proposed by *${n.agent}*\n${summary}` } },
       {
         type: 'context',
         elements: [{ type: 'mrkdwn', text: `status: ${n.status} · groups: ${n.groups.join(', ')}${n.deadline ? ` · deadline: ${n.deadline}` : ''} · <${n.link}|${n.actionId}>` }],
@@ -58,7 +63,15 @@ export function createNotificationActivities({ policies, executorSecret, publicU
      * errors are retried by Temporal; 4xx is final. The workflow never waits on this for a decision.
      */
     async notifyWebhook(input: { url: string; notification: NotificationInput }): Promise<void> {
-      const n = input.notification;
+      // Webhooks leave the system: sensitive params go as digests, like in the ledger.
+      const bundle = await policies.byVersion(input.notification.policyVersion);
+      let paths: readonly string[] = [];
+      try {
+        paths = sensitivePaths(bundle, input.notification.action).filter((p) => !p.includes('*'));
+      } catch (err) {
+        if (!(err instanceof UnknownActionError)) throw err;
+      }
+      const n = { ...input.notification, params: paths.length ? redactSensitive(input.notification.params, paths) : input.notification.params };
       const body = JSON.stringify(notificationMessage({ ...n, link: n.link.startsWith('/') && publicUrl ? publicUrl + n.link : n.link }));
       let res: Response;
       try {

@@ -284,7 +284,8 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       groups,
       policyVersion: decision.version,
       deadline: view.deadline,
-      summary: (input.justification ? `${input.justification}\n` : '') + `params: ${JSON.stringify(view.params).slice(0, 500)}`,
+      justification: input.justification,
+      params: view.params,
       link: `/v1/actions/${input.actionId}`,
     };
     const sent = local

@@ -1,0 +1,63 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNotificationActivities, type NotificationInput } from '../../activities/notify';
+import type { PolicyStore } from '../../ledger/policy-store';
+import { loadPolicyBundle } from '../../policy';
+import { startTarget } from '../helpers/target';
+
+const bundle = loadPolicyBundle(`
+defaults: { decision: deny }
+notifications:
+  webhooks:
+    finance: ["http://hooks.invalid/finance"]
+actions:
+  payments.transfer:
+    owner: finance
+    category: financial
+    params:
+      type: object
+      properties: { amount: { type: number }, iban: { type: string, x-sensitive: true } }
+    executor: { type: agent }
+rules: []
+`);
+
+describe('reviewer notifications', () => {
+  let hook: Awaited<ReturnType<typeof startTarget>>;
+  const policies = { byVersion: async () => bundle } as unknown as PolicyStore;
+  const acts = createNotificationActivities({ policies, executorSecret: 'unit-secret-0123456789', publicUrl: 'https://cs.example' });
+  const env = new MockActivityEnvironment();
+  const notification: NotificationInput = {
+    event: 'approval_requested',
+    actionId: 'act_1',
+    action: 'payments.transfer',
+    agent: 'agent-1',
+    status: 'awaiting_approval',
+    groups: ['finance'],
+    policyVersion: bundle.version,
+    deadline: '2026-01-01T00:00:00.000Z',
+    justification: 'invoice 7',
+    params: { amount: 5, iban: 'DE-SECRET-IBAN' },
+    link: '/v1/actions/act_1',
+  };
+
+  beforeAll(async () => {
+    hook = await startTarget();
+  });
+  afterAll(() => hook.close());
+
+  it('when a group has webhooks, then their URLs come from the bundle', async () => {
+    expect(await env.run(acts.notificationTargets, { policyVersion: bundle.version, groups: ['finance', 'nobody'] })).toEqual(['http://hooks.invalid/finance']);
+  });
+
+  it('when a notification is posted, then it is Slack-shaped, signed, linked, and sensitive params are digests', async () => {
+    await env.run(acts.notifyWebhook, { url: `${hook.url}/finance`, notification });
+    const [got] = hook.received;
+    expect(got.headers['x-countersign-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(got.headers['x-countersign-event']).toBe('approval_requested');
+    expect(got.body.text).toContain('payments.transfer');
+    expect(got.body.blocks.length).toBe(3);
+    expect(got.rawBody).toContain('https://cs.example/v1/actions/act_1');
+    expect(got.rawBody).not.toContain('DE-SECRET-IBAN');
+    expect(got.rawBody).toContain('$digest');
+  });
+});
