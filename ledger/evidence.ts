@@ -41,17 +41,7 @@ export interface BundleEvent {
  * The latest ledger checkpoint that anchored a head of this action: the checkpoint's signed
  * header plus a Merkle audit path from the action's covered head to `headsRoot`.
  */
-export interface BundleCheckpoint {
-  seq: number;
-  at: string;
-  headCount: number;
-  headsRoot: string;
-  throughGlobalSeq: number;
-  horizon: string;
-  prevHash: string;
-  hash: string;
-  keyId: string;
-  signature: string;
+export interface BundleCheckpoint extends Omit<LedgerCheckpoint, 'covers'> {
   /** The head of this action the checkpoint covered (may be older than the bundle's head). */
   cover: ChainHead;
   /** Position of `cover` among the checkpoint's heads, and its audit path (hex, bottom-up). */
