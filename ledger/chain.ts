@@ -14,10 +14,11 @@
  * writers of different actions never wait for each other.
  */
 import crypto, { createHash } from 'node:crypto';
+import { LEDGER_GENESIS_HASH } from '../domain/action-types';
 import { canonicalJson } from '../domain/canonical-json';
 
 /** prevHash of the first event of every chain: 64 zeros. */
-export const GENESIS_HASH = '0'.repeat(64);
+export const GENESIS_HASH = LEDGER_GENESIS_HASH;
 
 /** Every kind of event the ledger records (DESIGN.md "Evidence bundle"). */
 export const LEDGER_EVENT_TYPES = [
@@ -234,25 +235,17 @@ export function normalizeEventTime(at: Date | string): string {
  */
 export function eventBodyJson(body: LedgerEventBody, dataJson?: string): string {
   // Keys in UTF-16 order: actionId < actor < at < data < seq < type; actor: id < kind.
-  return (
-    '{"actionId":' + quote(body.actionId) +
-    ',"actor":{"id":' + quote(body.actor.id) + ',"kind":' + quote(body.actor.kind) + '}' +
-    ',"at":' + quote(body.at) +
-    ',"data":' + (dataJson ?? canonicalJsonFast(body.data)) +
-    ',"seq":' + (typeof body.seq === 'number' ? canonicalJsonFast(body.seq) : JSON.stringify(body.seq)) +
-    ',"type":' + quote(body.type) +
-    '}'
-  );
+  const seq = Number.isSafeInteger(body.seq) ? String(body.seq) : canonicalJsonFast(body.seq);
+  const data = dataJson ?? canonicalJsonFast(body.data);
+  return `{"actionId":${quote(body.actionId)},"actor":{"id":${quote(body.actor.id)},"kind":${quote(body.actor.kind)}},"at":${quote(body.at)},"data":${data},"seq":${seq},"type":${quote(body.type)}}`;
 }
+
+// Characters JSON.stringify escapes: controls, '"', '\\', and surrogates (lone ones are escaped).
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 /** JSON string literal of `s` (exactly `JSON.stringify(s)`), skipping the call when nothing needs escaping. */
 function quote(s: string): string {
-  if (typeof s !== 'string') return JSON.stringify(s);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // control characters, '"', '\\' and surrogates (lone ones are escaped) take the slow path
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
-  }
+  if (typeof s !== 'string' || NEEDS_ESCAPE.test(s)) return JSON.stringify(s);
   return '"' + s + '"';
 }
 
