@@ -2,7 +2,7 @@ import type { RecordEventInput } from '../domain/action-types';
 import { sensitivePaths, UnknownActionError } from '../policy';
 import { digestValue, redactSensitive } from '../ledger/redact';
 import { ApplicationFailure } from '@temporalio/activity';
-import { appendEvent, LedgerConflictError } from '../ledger/store';
+import { appendEvent, appendEventBatch, LedgerConflictError } from '../ledger/store';
 import type { PolicyStore } from '../ledger/policy-store';
 import type { ActivityDeps } from './index';
 
@@ -42,40 +42,49 @@ export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps,
      * Append a batch of events (one workflow task's worth) to the action's hash chain and set
      * the `actions` read model to the projection of the last one — one transaction, one
      * notification. Idempotent by (actionId, seq): a retried or replayed batch finds its events
-     * already there and changes nothing.
+     * already there and changes nothing. `head` is the hash of the event before the batch as
+     * the workflow knows it (from the previous batch's result); without it (workflows started
+     * before it was passed) or when it does not match, events go in one by one.
      */
-    async recordEvents(events: RecordEventInput[]): Promise<{ hashes: string[] }> {
+    async recordEvents(events: RecordEventInput[], head?: string): Promise<{ hashes: string[] }> {
       if (events.length === 0) return { hashes: [] };
       const prepared = await Promise.all(events.map(async (ev) => ({ ev, data: await redactForLedger(policies, ev) })));
       const last = events[events.length - 1];
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const hashes: string[] = [];
-        for (const { ev, data } of prepared) {
+        const inputs = prepared.map(({ ev, data }) => ({ actionId: ev.actionId, seq: ev.seq, type: ev.type, actor: ev.actor, at: ev.at, data }));
+        // The usual case: the whole batch is new and goes in as one statement.
+        const batch = head === undefined ? null : await appendEventBatch(client, inputs, head);
+        const hashes: string[] = batch ? batch.map((r) => r.hash) : [];
+        // Otherwise (a retried batch, partly or wholly written before) one by one.
+        for (const input of batch ? [] : inputs) {
           try {
-            const appended = await appendEvent(client, { actionId: ev.actionId, seq: ev.seq, type: ev.type, actor: ev.actor, at: ev.at, data });
-            hashes.push(appended.hash);
+            hashes.push((await appendEvent(client, input)).hash);
           } catch (err) {
             if (!(err instanceof LedgerConflictError)) throw err;
             // A workflow task that wrote here and then died before Temporal recorded it is run
             // again with a later workflow time: the same step, another `at`. The first write stands.
             const { rows } = await client.query<{ type: string; actor_id: string; hash: string }>(
               'SELECT type, actor_id, hash FROM ledger_events WHERE action_id = $1 AND seq = $2',
-              [ev.actionId, ev.seq],
+              [input.actionId, input.seq],
             );
-            if (rows[0]?.type !== ev.type || rows[0]?.actor_id !== ev.actor.id) {
+            if (rows[0]?.type !== input.type || rows[0]?.actor_id !== input.actor.id) {
               throw ApplicationFailure.nonRetryable(err.message, 'LedgerConflict');
             }
             hashes.push(rows[0].hash);
           }
         }
         const v = last.view;
+        // Read model and change notification in one round trip.
         await client.query(
-          `UPDATE actions SET status = $2, params = $3, policy = $4, approval = $5, outcome = $6, result = $7,
-                  error = $8, executor = $9, eligible_groups = $10, voters = $11, deadline = $12,
-                  run_id = $13, last_seq = $14, updated_at = $15
-            WHERE id = $1 AND last_seq < $14`,
+          `WITH upd AS (
+             UPDATE actions SET status = $2, params = $3, policy = $4, approval = $5, outcome = $6, result = $7,
+                    error = $8, executor = $9, eligible_groups = $10, voters = $11, deadline = $12,
+                    run_id = $13, last_seq = $14, updated_at = $15
+              WHERE id = $1 AND last_seq < $14
+           )
+           SELECT pg_notify($16, $1)`,
           [
             last.actionId,
             v.status,
@@ -92,9 +101,9 @@ export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps,
             last.runId,
             last.seq,
             last.at,
+            ACTION_CHANGED_CHANNEL,
           ],
         );
-        await client.query('SELECT pg_notify($1, $2)', [ACTION_CHANGED_CHANNEL, last.actionId]);
         await client.query('COMMIT');
         return { hashes };
       } catch (err) {

@@ -178,6 +178,9 @@ export const REFUSALS = {
 } as const;
 
 /** An event the workflow asks the recorder to append, with the projection after it. */
+/** prevHash of the first event of every ledger chain: 64 zeros (see ledger/chain.ts). */
+export const LEDGER_GENESIS_HASH = '0'.repeat(64);
+
 export interface RecordEventInput {
   actionId: string;
   /** Action name (for the catalog's sensitive-field list). */

@@ -97,73 +97,141 @@ function query<R extends object>(db: LedgerDb, text: string | { name: string; te
   return (db as Pool).query<R & QueryResultRow>(text as string, values);
 }
 
-// One round trip: find the previous hash, insert with the hash computed by Postgres from
-// the exact bytes we hashed (prev_hash || canonical body), and report an existing row or a
-// gap — all in one statement, so a refusal never aborts the caller's transaction. Row locks
-// only: appends to different actions never wait for each other.
+// The common path is one INSERT: the previous hash is looked up inside it and Postgres
+// computes the hash from the exact text we hashed (prev_hash || canonical body), so a row
+// can only go in linked to its predecessor. When nothing was inserted (a retry, a different
+// event at that seq, or a gap), a second statement finds out which. Neither raises, so a
+// refusal never aborts the caller's transaction. Row locks only: appends to different
+// actions never wait for each other.
 const APPEND_SQL = `
-WITH prev AS (
-  SELECT CASE WHEN $2::int = 1 THEN '${GENESIS_HASH}'
-              ELSE (SELECT p.hash FROM ledger_events p WHERE p.action_id = $1::text AND p.seq = $2::int - 1) END AS hash
-), ins AS (
-  INSERT INTO ledger_events (action_id, seq, type, actor_id, actor_kind, at, data, prev_hash, hash)
-  SELECT $1::text, $2::int, $3::text, $4::text, $5::text, $6::timestamptz, $7::json, prev.hash,
-         encode(sha256(convert_to(prev.hash, 'UTF8') || $8::bytea), 'hex')
-  FROM prev WHERE prev.hash IS NOT NULL
-  ON CONFLICT (action_id, seq) DO NOTHING
-  RETURNING prev_hash, hash
-)
-SELECT 'inserted' AS outcome, prev_hash, hash FROM ins
-UNION ALL
-SELECT 'existing', e.prev_hash, e.hash FROM ledger_events e
- WHERE NOT EXISTS (SELECT 1 FROM ins) AND e.action_id = $1::text AND e.seq = $2::int
-UNION ALL
-SELECT 'gap', NULL, NULL FROM prev WHERE prev.hash IS NULL`;
+INSERT INTO ledger_events (action_id, seq, type, actor_id, actor_kind, at, data, prev_hash, hash)
+SELECT $1::text, $2::int, $3::text, $4::text, $5::text, $6::timestamptz, $7::json, prev.hash,
+       encode(sha256(convert_to(prev.hash || $8::text, 'UTF8')), 'hex')
+  FROM (SELECT CASE WHEN $2::int = 1 THEN '${GENESIS_HASH}'
+                    ELSE (SELECT p.hash FROM ledger_events p WHERE p.action_id = $1::text AND p.seq = $2::int - 1) END AS hash) prev
+ WHERE prev.hash IS NOT NULL
+ON CONFLICT (action_id, seq) DO NOTHING
+RETURNING prev_hash, hash`;
 
-interface AppendRow {
-  outcome: 'inserted' | 'existing' | 'gap';
-  prev_hash: string | null;
-  hash: string | null;
-}
+// Why nothing was inserted: the row already there (if any), and whether seq-1 exists. A new
+// statement, so it also sees a concurrent writer's row that ON CONFLICT waited for.
+const NOT_INSERTED_SQL = `
+SELECT e.prev_hash, e.hash,
+       ($2::int = 1 OR EXISTS (SELECT 1 FROM ledger_events p WHERE p.action_id = $1::text AND p.seq = $2::int - 1)) AS has_prev
+  FROM (SELECT 1) one
+  LEFT JOIN ledger_events e ON e.action_id = $1::text AND e.seq = $2::int`;
 
 /**
  * Append one event to its action's chain. Idempotent on (actionId, seq): the identical
  * event again returns the stored one with `inserted: false`; a different event there throws
  * {@link LedgerConflictError}; a missing seq-1 throws the retryable {@link LedgerGapError}.
  * Works on a pool (autocommit) or on the caller's client inside BEGIN … COMMIT; the
- * refusals are raised after a successful statement, so they leave that transaction usable.
+ * refusals are raised after successful statements, so they leave that transaction usable.
  */
 export async function appendEvent(db: LedgerDb, ev: AppendEventInput): Promise<AppendEventResult> {
   const { bodyJson, dataJson, at } = prepareEvent(ev);
-  const { rows } = await query<AppendRow>(db, {
-    name: 'countersign_ledger_append_v1',
+  const { rows } = await query<{ prev_hash: string; hash: string }>(db, {
+    name: 'countersign_ledger_append_v2',
     text: APPEND_SQL,
-    values: [ev.actionId, ev.seq, ev.type, ev.actor.id, ev.actor.kind, at, dataJson, Buffer.from(bodyJson, 'utf8')],
+    values: [ev.actionId, ev.seq, ev.type, ev.actor.id, ev.actor.kind, at, dataJson, bodyJson],
   });
-  const inserted = rows.find((r) => r.outcome === 'inserted');
+  const inserted = rows[0];
   if (inserted) {
-    if (chainHash(inserted.prev_hash!, bodyJson) !== inserted.hash) {
+    if (chainHash(inserted.prev_hash, bodyJson) !== inserted.hash) {
       throw new LedgerIntegrityError(`Postgres hashed event ${ev.seq} of ${ev.actionId} differently (${inserted.hash})`);
     }
-    return { seq: ev.seq, hash: inserted.hash!, prevHash: inserted.prev_hash!, inserted: true };
+    return { seq: ev.seq, hash: inserted.hash, prevHash: inserted.prev_hash, inserted: true };
   }
-  const found = rows.find((r) => r.outcome === 'existing');
-  let existing = found ? { prev: found.prev_hash!, hash: found.hash! } : null;
-  if (!existing && rows.some((r) => r.outcome === 'gap')) throw new LedgerGapError(ev.actionId, ev.seq);
-  if (!existing) {
-    // ON CONFLICT waited for a concurrent writer of the same (actionId, seq) that committed
-    // after this statement's snapshot; a new statement sees its row.
-    const again = await query<{ prev_hash: string; hash: string }>(
-      db,
-      'SELECT prev_hash, hash FROM ledger_events WHERE action_id = $1 AND seq = $2',
-      [ev.actionId, ev.seq],
-    );
-    const r = again.rows[0];
-    if (!r) throw new LedgerConcurrentWriteError(ev.actionId, ev.seq);
-    existing = { prev: r.prev_hash, hash: r.hash };
+  const why = await query<{ prev_hash: string | null; hash: string | null; has_prev: boolean }>(db, {
+    name: 'countersign_ledger_not_inserted_v1',
+    text: NOT_INSERTED_SQL,
+    values: [ev.actionId, ev.seq],
+  });
+  const existing = why.rows[0];
+  if (!existing || existing.hash === null || existing.prev_hash === null) {
+    if (existing && !existing.has_prev) throw new LedgerGapError(ev.actionId, ev.seq);
+    // seq-1 is there but so was a row at seq for ON CONFLICT, invisible now: a concurrent
+    // writer's transaction that has not committed (or rolled back) yet.
+    throw new LedgerConcurrentWriteError(ev.actionId, ev.seq);
   }
-  if (chainHash(existing.prev, bodyJson) !== existing.hash) throw new LedgerConflictError(ev.actionId, ev.seq, existing.hash);
-  return { seq: ev.seq, hash: existing.hash, prevHash: existing.prev, inserted: false };
+  if (chainHash(existing.prev_hash, bodyJson) !== existing.hash) throw new LedgerConflictError(ev.actionId, ev.seq, existing.hash);
+  return { seq: ev.seq, hash: existing.hash, prevHash: existing.prev_hash, inserted: false };
+}
+
+// A run of consecutive events of one action in one statement, linked to the head the caller
+// knows: the hashes are computed here, and the rows go in only if seq-1 is stored with
+// exactly that hash (or the run starts the chain from genesis) and none of the seqs is taken.
+// Without ON CONFLICT, a concurrent writer of the same seqs makes the whole statement fail on
+// the primary key instead of half-inserting a run.
+const APPEND_BATCH_SQL = `
+INSERT INTO ledger_events (action_id, seq, type, actor_id, actor_kind, at, data, prev_hash, hash)
+SELECT $1::text, $2::int + n.i::int - 1, n.type, n.actor_id, n.actor_kind, n.at, n.data::json, n.prev_hash, n.hash
+  FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[], $9::text[])
+       WITH ORDINALITY AS n(type, actor_id, actor_kind, at, data, prev_hash, hash, i)
+ WHERE (CASE WHEN $2::int = 1 THEN $10::text = '${GENESIS_HASH}'
+             ELSE EXISTS (SELECT 1 FROM ledger_events p WHERE p.action_id = $1::text AND p.seq = $2::int - 1 AND p.hash = $10::text) END)
+   AND NOT EXISTS (SELECT 1 FROM ledger_events e
+                    WHERE e.action_id = $1::text AND e.seq >= $2::int AND e.seq < $2::int + cardinality($3::text[]))
+RETURNING seq`;
+
+/**
+ * Append a run of consecutive events of one action (seqs k, k+1, …) in one statement — a
+ * workflow task's batch — given `prevHash`, the hash of event k-1 as the caller knows it
+ * ({@link GENESIS_HASH} when k = 1). Returns the stored events when the whole run went in, or
+ * `null` when nothing was inserted: some of those seqs are already there, or event k-1 is
+ * missing or has another hash. Then append them one by one with {@link appendEvent}, which
+ * tells the retry, the conflict and the gap apart. A concurrent writer of the same seqs makes
+ * the statement fail (the retryable {@link LedgerConcurrentWriteError}); inside a transaction,
+ * that aborts it.
+ */
+export async function appendEventBatch(
+  db: LedgerDb,
+  events: readonly AppendEventInput[],
+  prevHash: string,
+): Promise<AppendEventResult[] | null> {
+  if (events.length === 0) return [];
+  const first = events[0]!;
+  let prev = prevHash;
+  const results: AppendEventResult[] = [];
+  const prepared = events.map((ev, i) => {
+    if (ev.actionId !== first.actionId || ev.seq !== first.seq + i) {
+      throw new InvalidLedgerEventError(`a batch must be consecutive events of one action: event ${i} is ${ev.actionId} #${ev.seq}`);
+    }
+    const p = prepareEvent(ev);
+    const hash = chainHash(prev, p.bodyJson);
+    results.push({ seq: ev.seq, hash, prevHash: prev, inserted: true });
+    prev = hash;
+    return p;
+  });
+  let rowCount: number;
+  try {
+    ({ rowCount } = (await query(db, {
+      name: 'countersign_ledger_append_batch_v2',
+      text: APPEND_BATCH_SQL,
+      values: [
+        first.actionId,
+        first.seq,
+        events.map((e) => e.type),
+        events.map((e) => e.actor.id),
+        events.map((e) => e.actor.kind),
+        prepared.map((p) => p.at),
+        prepared.map((p) => p.dataJson),
+        results.map((r) => r.prevHash),
+        results.map((r) => r.hash),
+        prevHash,
+      ],
+    })) as { rowCount: number });
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') {
+      throw new LedgerConcurrentWriteError(first.actionId, first.seq, `events ${first.seq}–${first.seq + events.length - 1} of action ${first.actionId} were written by a concurrent transaction; retry`);
+    }
+    throw err;
+  }
+  if (rowCount === 0) return null;
+  if (rowCount !== events.length) {
+    throw new LedgerIntegrityError(`Postgres inserted ${rowCount} of ${events.length} events of ${first.actionId} from seq ${first.seq}`);
+  }
+  return results;
 }
 
 function prepareEvent(ev: AppendEventInput): { bodyJson: string; dataJson: string; at: string } {
@@ -428,17 +496,24 @@ export async function verifyLedger(
   let chains = 0;
   let verifier: ChainVerifier | null = null;
   let currentAction: string | null = null;
-  let after: [string, number] | null = null;
   const fail = (v: ChainVerifier, actionId: string): LedgerVerification => {
     const r = v.result();
     return { ok: false, events: events + r.events, chains, checkpoints: 0, firstBadSeq: r.firstBadSeq, actionId, reason: r.reason };
   };
-  for (;;) {
-    const params: unknown[] = after ? [after[0], after[1]] : [];
-    const sql = params.length
-      ? `SELECT ${EVENT_COLUMNS} FROM ledger_events WHERE (action_id, seq) > ($1, $2) ORDER BY action_id, seq LIMIT ${batchSize}`
-      : `SELECT ${EVENT_COLUMNS} FROM ledger_events ORDER BY action_id, seq LIMIT ${batchSize}`;
-    const rows: EventRow[] = (await query<EventRow>(db, sql, params)).rows;
+  // The next batch is read while this one is verified.
+  const fetchBatch = (after: [string, number] | null): Promise<EventRow[]> =>
+    query<EventRow>(
+      db,
+      after
+        ? `SELECT ${EVENT_COLUMNS} FROM ledger_events WHERE (action_id, seq) > ($1, $2) ORDER BY action_id, seq LIMIT ${batchSize}`
+        : `SELECT ${EVENT_COLUMNS} FROM ledger_events ORDER BY action_id, seq LIMIT ${batchSize}`,
+      after ?? [],
+    ).then((r) => r.rows);
+  let pending: Promise<EventRow[]> | null = fetchBatch(null);
+  while (pending) {
+    const rows: EventRow[] = await pending;
+    const last = rows.length === batchSize ? rows[rows.length - 1]! : null;
+    pending = last ? fetchBatch([last.action_id, last.seq]) : null;
     for (const row of rows) {
       if (row.action_id !== currentAction) {
         if (verifier) {
@@ -449,11 +524,11 @@ export async function verifyLedger(
         currentAction = row.action_id;
       }
       const event = eventFromRowLazy(row);
-      if (!verifier!.push(event, row.data_json)) return fail(verifier!, row.action_id);
+      if (!verifier!.push(event, row.data_json)) {
+        pending?.catch(() => {});
+        return fail(verifier!, row.action_id);
+      }
     }
-    if (rows.length < batchSize) break;
-    const last: EventRow = rows[rows.length - 1]!;
-    after = [last.action_id, last.seq];
   }
   if (verifier) {
     events += verifier.result().events;

@@ -21,6 +21,8 @@ export interface StartPostgresOptions {
   /** Database created on first start. @default "countersign" */
   database?: string;
   onLog?: (line: string) => void;
+  /** Extra server settings for the embedded server (`-c name=value`), e.g. for benchmarks. */
+  settings?: Record<string, string>;
 }
 
 const EMBEDDED_USER = 'countersign';
@@ -53,7 +55,10 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     persistent: true,
     // Postgres refuses to run as root; the package then runs it as a dedicated user.
     createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on',
+      ...Object.entries(opts.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    ],
     onLog: (m) => log(String(m)),
     onError: (m) => log(String(m)),
   });

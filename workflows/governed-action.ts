@@ -22,6 +22,7 @@ import {
 import type { ActivityOptions, SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {
+  LEDGER_GENESIS_HASH,
   REFUSALS,
   type ActionProjection,
   type ActionStatus,
@@ -111,6 +112,8 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   const notifications: Promise<unknown>[] = [];
   let writes: Promise<unknown> = Promise.resolve();
   let pending: RecordEventInput[] = [];
+  /** Hash of the last event written: the next batch links to it in one statement. */
+  let head = LEDGER_GENESIS_HASH;
   /** Set once the final status is in Postgres: cancel/result handlers answer only then. */
   let settled = false;
 
@@ -129,7 +132,11 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     if (pending.length === 0) return writes;
     const batch = pending;
     pending = [];
-    const write = writes.then(() => local.recordEvents(batch));
+    const write = writes
+      .then(() => local.recordEvents(batch, head))
+      .then((written) => {
+        head = written.hashes[written.hashes.length - 1] ?? head;
+      });
     writes = write.catch(() => undefined);
     return write;
   }

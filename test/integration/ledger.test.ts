@@ -10,14 +10,17 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEvidenceCommand } from '../../cli/commands/evidence';
 import { runLedgerCommand } from '../../cli/commands/ledger';
-import { verifyChain } from '../../ledger/chain';
+import { GENESIS_HASH, verifyChain } from '../../ledger/chain';
 import { buildEvidenceBundle, exportEvidence, verifyEvidenceBundle, verifyEvidenceExport } from '../../ledger/evidence';
 import { migrate } from '../../ledger/migrate';
 import { loadOrCreateSigningKey, rotateSigningKey, signingKeysFromDb, trustedPublicKeys, type LedgerSigner } from '../../ledger/signing';
 import {
+  LedgerConcurrentWriteError,
   LedgerConflictError,
   LedgerGapError,
+  InvalidLedgerEventError,
   appendEvent,
+  appendEventBatch,
   readActionEvents,
   readActionHead,
   verifyLedger,
@@ -89,6 +92,68 @@ function captureIo() {
     err: () => err.join(''),
   };
 }
+
+describe('appendEventBatch', () => {
+  const run = (id: string, seqs: number[]) => seqs.map((seq) => event(id, seq, { n: seq, note: 'ünïcode "quoted"' }));
+
+  it('when a run of new events is appended after the known head, then each links to the one before and the chain verifies', async () => {
+    const id = newActionId();
+    await appendChain(id, 2);
+    const head = (await readActionHead(pool, id))!.hash;
+    const stored = await appendEventBatch(pool, run(id, [3, 4, 5]), head);
+    expect(stored?.map((r) => r.seq)).toEqual([3, 4, 5]);
+    expect(stored![0]!.prevHash).toBe(head);
+    const chain = await readActionEvents(pool, id);
+    expect(chain.slice(2).map((e) => [e.prevHash, e.hash])).toEqual(stored!.map((r) => [r.prevHash, r.hash]));
+    expect(verifyChain(chain)).toEqual({ ok: true, events: 5 });
+    // A run can start a chain from genesis, too.
+    const fresh = newActionId();
+    expect(await appendEventBatch(pool, run(fresh, [1, 2]), GENESIS_HASH)).toHaveLength(2);
+    expect(verifyChain(await readActionEvents(pool, fresh))).toEqual({ ok: true, events: 2 });
+  });
+
+  it('when the head is wrong, seq-1 is missing or any seq is taken, then nothing is inserted and null is returned', async () => {
+    const id = newActionId();
+    await appendChain(id, 2);
+    const head = (await readActionHead(pool, id))!.hash;
+    expect(await appendEventBatch(pool, run(id, [3, 4]), 'f'.repeat(64))).toBeNull();
+    expect(await appendEventBatch(pool, run(id, [1, 2]), 'f'.repeat(64))).toBeNull();
+    expect(await appendEventBatch(pool, run(id, [2, 3]), head)).toBeNull();
+    expect(await appendEventBatch(pool, run(id, [4, 5]), head)).toBeNull();
+    expect(await appendEventBatch(pool, run(newActionId(), [2]), GENESIS_HASH)).toBeNull();
+    expect(await count(id)).toBe(2);
+    // The retry of a whole batch that went in: null, and appendEvent then reports each as existing.
+    const stored = await appendEventBatch(pool, run(id, [3, 4]), head);
+    expect(await appendEventBatch(pool, run(id, [3, 4]), head)).toBeNull();
+    expect(await appendEvent(pool, run(id, [3, 4])[1]!)).toEqual({ ...stored![1]!, inserted: false });
+    expect(await count(id)).toBe(4);
+  });
+
+  it('when the run is not consecutive or mixes actions, then InvalidLedgerEventError and nothing is written', async () => {
+    const id = newActionId();
+    await expect(appendEventBatch(pool, [event(id, 1), event(id, 3)], GENESIS_HASH)).rejects.toBeInstanceOf(InvalidLedgerEventError);
+    await expect(appendEventBatch(pool, [event(id, 1), event(newActionId(), 2)], GENESIS_HASH)).rejects.toBeInstanceOf(InvalidLedgerEventError);
+    expect(await count(id)).toBe(0);
+  });
+
+  it('when two transactions append the same run at once, then one commits it and the other gets the retryable LedgerConcurrentWriteError', async () => {
+    const id = newActionId();
+    const a = await pool.connect();
+    const b = await pool.connect();
+    try {
+      await a.query('BEGIN');
+      const first = await appendEventBatch(a, run(id, [1, 2]), GENESIS_HASH);
+      const second = appendEventBatch(b, run(id, [1, 2]), GENESIS_HASH).catch((e: unknown) => e); // waits on a's rows
+      await new Promise((r) => setTimeout(r, 200));
+      await a.query('COMMIT');
+      expect(await second).toBeInstanceOf(LedgerConcurrentWriteError);
+      expect((await readActionEvents(pool, id)).map((e) => e.hash)).toEqual(first!.map((r) => r.hash));
+    } finally {
+      a.release();
+      b.release();
+    }
+  });
+});
 
 describe('appendEvent', () => {
   it('when the same event is appended twice, then one row exists and the second reports inserted=false', async () => {
