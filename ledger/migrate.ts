@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Pool } from 'pg';
+import pg, { type Pool } from 'pg';
 
 /** Folder of plain SQL migrations, applied in file-name order. */
 export const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
@@ -43,4 +43,43 @@ export async function migrate(pool: Pool, dir: string = MIGRATIONS_DIR): Promise
     client.release();
   }
   return applied;
+}
+
+/** The role the API and the worker run as (ledger/migrations/004_app_role.sql). */
+export const APPLICATION_ROLE = 'countersign_app';
+
+/**
+ * Apply the migrations as the user of `databaseUrl`, then open the pool the application uses:
+ * its connections switch to {@link APPLICATION_ROLE} at start (so UPDATE, DELETE and TRUNCATE
+ * on the ledger are refused by privileges) when that role exists and the user may take it;
+ * otherwise they run as the user itself, whose grants are then the operator's business.
+ */
+export async function openApplicationPool(
+  databaseUrl: string,
+  opts: { max?: number } = {},
+): Promise<{ pool: Pool; applied: string[]; role: string }> {
+  const owner = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  owner.on('error', () => {});
+  let applied: string[];
+  let usable: boolean;
+  let user: string;
+  try {
+    applied = await migrate(owner);
+    const { rows } = await owner.query<{ me: string; usable: boolean }>(
+      `SELECT current_user AS me,
+              CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
+                   THEN pg_has_role(current_user, $1, 'MEMBER') ELSE false END AS usable`,
+      [APPLICATION_ROLE],
+    );
+    user = rows[0]!.me;
+    usable = rows[0]!.usable;
+  } finally {
+    await owner.end();
+  }
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: opts.max ?? 20,
+    ...(usable ? { options: `-c role=${APPLICATION_ROLE}` } : {}),
+  });
+  return { pool, applied, role: usable ? APPLICATION_ROLE : user };
 }

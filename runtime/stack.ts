@@ -10,7 +10,7 @@ import { createApp } from '../api/app';
 import { PrincipalStore } from '../api/auth';
 import { ChangeFeed } from '../api/change-feed';
 import { compileOr422 } from '../api/routes/policy';
-import { migrate } from '../ledger/migrate';
+import { APPLICATION_ROLE, openApplicationPool } from '../ledger/migrate';
 import { NoActivePolicyError, PolicyStore } from '../ledger/policy-store';
 import { loadOrCreateSigningKey, registerSigningKey, trustedPublicKeys } from '../ledger/signing';
 import { ledgerCheckpoints } from '../workflows';
@@ -138,10 +138,10 @@ export interface Services {
 export async function startServices(opts: ServicesOptions): Promise<Services> {
   installTemporalRuntime();
   const log = opts.log;
-  const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 20 });
+  const { pool, applied, role } = await openApplicationPool(opts.databaseUrl, { max: 20 });
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle postgres client error'));
-  const applied = await migrate(pool);
   if (applied.length) log.info({ applied }, 'migrations applied');
+  if (role !== APPLICATION_ROLE) log.warn({ role }, `the application runs as ${role}, not ${APPLICATION_ROLE}: its grants alone must keep the ledger append-only`);
 
   const policies = new PolicyStore(pool);
   await bootstrapPolicy(policies, opts.policyFile, Boolean(opts.forcePolicy), log);

@@ -5,9 +5,8 @@
  */
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import pg from 'pg';
 import { createActivities } from '../activities';
-import { migrate } from '../ledger/migrate';
+import { APPLICATION_ROLE, openApplicationPool } from '../ledger/migrate';
 import { PolicyStore } from '../ledger/policy-store';
 import { loadOrCreateSigningKey, registerSigningKey } from '../ledger/signing';
 import { ConfigError, loadConfig, type Config } from '../runtime/config';
@@ -30,13 +29,13 @@ export async function runWorker(config: Config = loadConfig(), log: Logger = cre
   installTemporalRuntime();
 
   await waitForPostgres(databaseUrl, 60_000);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
+  // Safe with N processes starting at once: migrations take an advisory lock.
+  const { pool, applied, role } = await openApplicationPool(databaseUrl, { max: 20 });
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle postgres client error'));
+  if (applied.length) log.info({ applied }, 'migrations applied');
+  if (role !== APPLICATION_ROLE) log.warn({ role }, `the worker runs as ${role}, not ${APPLICATION_ROLE}: its grants alone must keep the ledger append-only`);
   let connection: NativeConnection | undefined;
   try {
-    // Safe with N processes starting at once: migrations take an advisory lock.
-    const applied = await migrate(pool);
-    if (applied.length) log.info({ applied }, 'migrations applied');
     const policies = new PolicyStore(pool);
     // The API owns explicit activation (POLICY_FILE); a worker only fills an empty database.
     await bootstrapPolicy(policies, config.policyFile, false, log);

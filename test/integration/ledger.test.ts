@@ -12,8 +12,8 @@ import { runEvidenceCommand } from '../../cli/commands/evidence';
 import { runLedgerCommand } from '../../cli/commands/ledger';
 import { GENESIS_HASH, verifyChain } from '../../ledger/chain';
 import { buildEvidenceBundle, exportEvidence, verifyEvidenceBundle, verifyEvidenceExport } from '../../ledger/evidence';
-import { migrate } from '../../ledger/migrate';
-import { loadOrCreateSigningKey, rotateSigningKey, signingKeysFromDb, trustedPublicKeys, type LedgerSigner } from '../../ledger/signing';
+import { APPLICATION_ROLE, migrate, openApplicationPool } from '../../ledger/migrate';
+import { loadOrCreateSigningKey, registerSigningKey, rotateSigningKey, signingKeysFromDb, trustedPublicKeys, type LedgerSigner } from '../../ledger/signing';
 import {
   LedgerConcurrentWriteError,
   LedgerConflictError,
@@ -268,6 +268,46 @@ describe('appendEvent', () => {
     await expect(pool.query('TRUNCATE ledger_checkpoints')).rejects.toThrow(/append-only/);
     await expect(pool.query('DELETE FROM signing_keys')).rejects.toThrow(/append-only/);
     expect(await count(id)).toBe(1);
+  });
+
+  it('when the application role tries UPDATE, DELETE or TRUNCATE, then privileges refuse it while appends, checkpoints and key retirement still work', async () => {
+    const { pool: app, role, applied } = await openApplicationPool(server!.url, { max: 2 });
+    app.on('error', () => {});
+    try {
+      expect(applied).toEqual([]); // beforeAll migrated already
+      expect(role).toBe(APPLICATION_ROLE);
+      expect((await app.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u).toBe(APPLICATION_ROLE);
+      const id = newActionId();
+      await appendEvent(app, event(id, 1));
+      expect(await appendEventBatch(app, [event(id, 2), event(id, 3)], (await readActionHead(app, id))!.hash)).toHaveLength(2);
+      const denied = /permission denied|must be owner/;
+      for (const sql of [
+        "UPDATE ledger_events SET data = '{}'",
+        'DELETE FROM ledger_events',
+        'TRUNCATE ledger_events',
+        'DELETE FROM ledger_checkpoints',
+        'TRUNCATE ledger_checkpoints',
+        "UPDATE signing_keys SET public_key = 'x'",
+        'DELETE FROM signing_keys',
+        "UPDATE policy_versions SET source = 'x'",
+        'DELETE FROM policy_activations',
+        'ALTER TABLE ledger_events DISABLE TRIGGER USER',
+        'SET session_replication_role = replica',
+      ]) {
+        await expect(app.query(sql), sql).rejects.toThrow(denied);
+      }
+      expect(await count(id)).toBe(3);
+      expect(await writeCheckpoint(app, signer)).not.toBeNull();
+      const keysHome = path.join(tmp, 'data-app-role');
+      const first = loadOrCreateSigningKey(keysHome);
+      await registerSigningKey(app, first);
+      const rotation = await rotateSigningKey(keysHome, { db: app });
+      expect(rotation.previousKeyId).toBe(first.keyId);
+      expect((await signingKeysFromDb(app)).find((k) => k.keyId === first.keyId)?.retiredAt).toBeInstanceOf(Date);
+      expect(verifyChain(await readActionEvents(app, id))).toEqual({ ok: true, events: 3 });
+    } finally {
+      await app.end();
+    }
   });
 });
 
