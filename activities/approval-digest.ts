@@ -1,24 +1,11 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../domain/canonical-json';
+import { approvalDigest, type ApprovalSubject } from '../domain/approval-digest';
 
-/** What an approval is bound to. */
-export interface ApprovalSubject {
-  action: string;
-  params: unknown;
-  resource: unknown;
-  policyVersion: string;
-}
+export { approvalDigest, type ApprovalSubject };
 
 /**
- * `sha256:<hex>` of the canonical JSON of (action, params, resource, policy version). Each
- * approval records it; the executor recomputes it and refuses to run anything else.
+ * The digest as a local activity: how workflows recorded before the workflow computed it
+ * itself (patch `leaner-approval-v2`) get it, so their histories still replay.
  */
-export function approvalDigest(s: ApprovalSubject): string {
-  const doc = { action: s.action, params: s.params, resource: s.resource ?? null, policyVersion: s.policyVersion };
-  return 'sha256:' + createHash('sha256').update(canonicalJson(doc)).digest('hex');
-}
-
-/** The digest as an activity, for the (crypto-free) workflow. */
 export function createDigestActivities() {
   return {
     async computeApprovalDigest(s: ApprovalSubject): Promise<string> {

@@ -1,4 +1,4 @@
-import type { PolicyDecision, PolicyInput } from '../domain/policy-types';
+import type { PolicyInput, WorkflowPolicyDecision } from '../domain/policy-types';
 import { evaluatePolicy as evaluate, UnknownActionError } from '../policy';
 import type { ActivityDeps } from './index';
 
@@ -9,10 +9,13 @@ export function createPolicyActivities({ policies }: Pick<ActivityDeps, 'policie
      * Decide an action under the active bundle. An action that left the catalog between the
      * API's check and now is denied (with the reason), never retried forever.
      */
-    async evaluatePolicy(input: PolicyInput): Promise<PolicyDecision> {
+    async evaluatePolicy(input: PolicyInput): Promise<WorkflowPolicyDecision> {
       const { bundle } = await policies.active();
       try {
-        return evaluate(bundle, input);
+        const decision = evaluate(bundle, input);
+        const groups = decision.plan ? decision.plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]) : [];
+        const webhookGroups = [...new Set(groups)].filter((g) => (bundle.notifications.webhooks[g]?.length ?? 0) > 0).sort();
+        return { ...decision, webhookGroups };
       } catch (err) {
         if (!(err instanceof UnknownActionError)) throw err;
         return {
@@ -26,6 +29,7 @@ export function createPolicyActivities({ policies }: Pick<ActivityDeps, 'policie
           category: 'production_change',
           owner: 'unknown',
           errors: [],
+          webhookGroups: [],
         };
       }
     },

@@ -80,3 +80,13 @@ export interface PolicyDecision {
   owner: string;
   errors: RuleEvaluationError[];
 }
+
+/** What the workflow's policy check returns: the decision plus what the workflow needs from the bundle. */
+export interface WorkflowPolicyDecision extends PolicyDecision {
+  /**
+   * The plan's groups (steps and escalations) that have webhooks in this bundle, so the
+   * workflow asks for targets only when there is someone to tell. Absent in histories
+   * recorded before it existed: then every notification asks the bundle.
+   */
+  webhookGroups?: string[];
+}

@@ -15,6 +15,7 @@ import {
   defineUpdate,
   proxyActivities,
   proxyLocalActivities,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -37,8 +38,9 @@ import {
   type OutcomeView,
   type ResultInput,
 } from '../domain/action-types';
-import type { ApprovalPlan, PolicyDecision } from '../domain/policy-types';
+import type { ApprovalPlan, PolicyDecision, WorkflowPolicyDecision } from '../domain/policy-types';
 import type { NotificationEvent, NotificationInput } from '../activities/notify';
+import { approvalDigest } from '../domain/approval-digest';
 import { searchAttributeKeys } from './search-attribute-keys';
 
 /** A reviewer's approve/deny. Validated synchronously, so a refused decision never enters history. */
@@ -82,6 +84,13 @@ const notifier = proxyActivities<Activities>({
 const SYSTEM: Actor = { id: 'countersign', kind: 'system' };
 
 /**
+ * Patch id (one for both changes: each patch costs a marker and a search-attribute upsert):
+ * the approval digest is computed in the workflow task instead of a local activity, and a
+ * status change that leaves the search attributes as they are upserts nothing.
+ */
+const LEANER_APPROVAL = 'leaner-approval-v2';
+
+/**
  * Reminders per step at most. Each costs a few history events; the cap keeps a step with a
  * tiny `remindEvery` and a long timeout from growing its history without bound.
  */
@@ -106,7 +115,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   let plan: ApprovalPlan | undefined;
   let cancelRequest: CancelInput | undefined;
   let report: ResultInput | undefined;
-  let decision: PolicyDecision;
+  let decision: WorkflowPolicyDecision;
   let seq = 0;
   let decisionsInFlight = 0;
   const notifications: Promise<unknown>[] = [];
@@ -147,6 +156,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     return JSON.parse(JSON.stringify(view)) as ActionProjection;
   }
 
+  let upserted = '';
   function setStatus(status: ActionStatus): void {
     view.status = status;
     const waiting = status === 'awaiting_approval';
@@ -155,6 +165,11 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       { key: searchAttributeKeys.waitingGroups, value: waiting ? [...view.eligibleGroups] : [] },
       { key: searchAttributeKeys.deadline, value: waiting && view.deadline ? new Date(view.deadline) : null },
     ];
+    // The same values again (e.g. 'executing' set by the last approval, then by execute()) cost
+    // a command and a visibility write for nothing; histories from before the patch have them.
+    const key = JSON.stringify(pairs.map((p) => p.value));
+    if (key === upserted && patched(LEANER_APPROVAL)) return;
+    upserted = key;
     upsertSearchAttributes(pairs);
   }
 
@@ -198,7 +213,9 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       try {
         if (d.decision === 'approve') {
           // Bind the approval to exactly what was approved; the executor checks it again.
-          vote.digest = await local.computeApprovalDigest({ action: input.action, params: view.params, resource: input.resource ?? null, policyVersion: decision.version });
+          const subject = { action: input.action, params: view.params, resource: input.resource ?? null, policyVersion: decision.version };
+          // Computed here since the patch; histories from before it got it from a local activity.
+          vote.digest = patched(LEANER_APPROVAL) ? approvalDigest(subject) : await local.computeApprovalDigest(subject);
         }
         const reviewer: Actor = { id: d.reviewer, kind: 'human' };
         if (edits) record('edited', reviewer, { step: vote.step, edits, digest: vote.digest ?? null });
@@ -281,7 +298,9 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
 
   /** Tell the groups' webhooks (from the bundle) without waiting: a dead webhook never blocks a decision. */
   function notify(event: NotificationEvent, groups: string[]): void {
-    if (groups.length === 0) return;
+    const known = decision.webhookGroups;
+    const withWebhooks = known ? groups.filter((g) => known.includes(g)) : groups;
+    if (withWebhooks.length === 0) return;
     const notification: NotificationInput = {
       event,
       actionId: input.actionId,
@@ -296,7 +315,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       link: `/v1/actions/${input.actionId}`,
     };
     const sent = local
-      .notificationTargets({ policyVersion: decision.version, groups })
+      .notificationTargets({ policyVersion: decision.version, groups: withWebhooks })
       .then((urls) => Promise.all(urls.map((url) => notifier.notifyWebhook({ url, notification }).catch(() => undefined))))
       .catch(() => undefined);
     notifications.push(sent);
