@@ -8,10 +8,15 @@
  * 1. propose N actions that need one finance approval (C concurrent callers, `?wait=10`), until
  *    all N are `awaiting_approval`;
  * 2. with all N pending: `GET /v1/approvals` latency as a reviewer, sequential and concurrent;
- * 3. approve all N, oldest first: the first `--probe` one at a time (each until it succeeded: the
- *    latency without queueing), the rest with C concurrent callers over R reviewers (throughput,
- *    and latency under that load); each action is timed from the moment its decision is sent to
- *    the commit that makes it `succeeded` (its last change notification), and to the executor call;
+ * 3. approve all N, oldest first, over R reviewers, in three parts:
+ *    a. the first `--probe` one at a time, each until it succeeded: latency without queueing;
+ *    b. the next `--saturate-share` (20%) of the rest with C closed-loop concurrent callers: the
+ *       capacity (approvals/s), and latency when decisions queue behind each other;
+ *    c. the rest open-loop: decisions sent at a steady rate of `--load-factor` (0.67) × that
+ *       capacity, whatever the answers (reviewers do not wait for each other): latency at a
+ *       sustained load the machine can carry. This is `decideToDoneP99Ms`;
+ *    each action is timed from the moment its decision is sent to the commit that makes it
+ *    `succeeded` (its last change notification), and to the executor call;
  * 4. throughout: the worker's RSS (/proc/<pid>/status) and the CPU time of each process.
  *
  * Prints a table; the LAST line is the JSON summary.
@@ -19,6 +24,7 @@
  *   npm run bench:load                        N = 10000, C = 32
  *   npm run bench:load -- --pending 300       a smoke run
  *   options: --pending N --concurrency C --reviewers 4 --inbox-samples 200 --inbox-concurrency 8 --probe 200
+ *            --saturate-share 0.2 --load-factor 0.67
  *            --max-minutes M (whole run; default 15 + N/200)
  *            --worker-env KEY=VALUE (repeatable; extra environment for the worker process)
  *            --temporal-dc KEY=JSON (repeatable; extra dev-server dynamic config)
@@ -54,6 +60,10 @@ interface LoadOptions {
   inboxSamples: number;
   inboxConcurrency: number;
   probe: number;
+  /** Share of the actions after the probe approved with C concurrent callers (capacity). */
+  saturateShare: number;
+  /** The rest arrive open-loop at this share of the capacity measured with C concurrent callers. */
+  loadFactor: number;
   maxMinutes: number;
   workerEnv: Record<string, string>;
   temporalDynamicConfig: Record<string, string>;
@@ -67,6 +77,8 @@ function parseOptions(argv: string[]): LoadOptions {
     inboxSamples: 200,
     inboxConcurrency: 8,
     probe: 200,
+    saturateShare: 0.2,
+    loadFactor: 0.67,
     maxMinutes: NaN,
     workerEnv: {},
     temporalDynamicConfig: {},
@@ -83,7 +95,11 @@ function parseOptions(argv: string[]): LoadOptions {
   const pairs: Record<string, 'workerEnv' | 'temporalDynamicConfig'> = { '--worker-env': 'workerEnv', '--temporal-dc': 'temporalDynamicConfig' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (ints[flag]) {
+    if (flag === '--saturate-share' || flag === '--load-factor') {
+      const value = Number(argv[++i]);
+      if (!(value > 0 && value < 1)) throw new Error(`${flag} needs a number between 0 and 1`);
+      opts[flag === '--load-factor' ? 'loadFactor' : 'saturateShare'] = value;
+    } else if (ints[flag]) {
       const value = Number(argv[++i]);
       if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs a positive integer`);
       opts[ints[flag]] = value;
@@ -252,7 +268,9 @@ class WorkerProcess {
   constructor(env: NodeJS.ProcessEnv) {
     // process.execPath with `--import tsx` directly (not the tsx CLI, which would run the
     // script in a grandchild): child.pid is the process whose memory we read.
-    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'workers', 'main.ts')], {
+    // BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the worker.
+    const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(REPO_ROOT, 'workers', 'main.ts')], {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -610,29 +628,60 @@ async function main(): Promise<number> {
     const probe = completions(probeIds);
     markCpu('probe');
 
-    // 3b. The rest with C concurrent callers over R reviewers: throughput, and latency under it.
+    // 3b. A share of the rest with C closed-loop callers: capacity, and latency when saturated.
     const restIds = ids.slice(opts.probe);
-    progress(`approving ${restIds.length} actions with ${opts.concurrency} concurrent callers over ${opts.reviewers} reviewers`);
+    const satIds = restIds.slice(0, Math.max(1, Math.round(restIds.length * opts.saturateShare)));
+    progress(`approving ${satIds.length} actions with ${opts.concurrency} concurrent callers over ${opts.reviewers} reviewers (capacity)`);
     const decisionLat: number[] = [];
     const approveStart = nowMs();
-    const approveTicker = ticker('decided', () => decisionLat.length, approveStart, restIds.length);
+    const approveTicker = ticker('decided', () => decisionLat.length, approveStart, satIds.length);
     res.timers.push(approveTicker);
     try {
-      await runConcurrently(restIds.length, opts.concurrency, (n, caller) => decide(restIds[n], reviewerTokens[caller % reviewerTokens.length], decisionLat));
+      await runConcurrently(satIds.length, opts.concurrency, (n, caller) => decide(satIds[n], reviewerTokens[caller % reviewerTokens.length], decisionLat));
     } finally {
       clearInterval(approveTicker);
     }
     const decisionsElapsed = nowMs() - approveStart;
+    await waitForCount(services.pool, 'succeeded', decisionSentAt.size, 180_000);
+    await sleep(500);
+    markCpu('saturated');
+    const sat = completions(satIds);
+    const satLastDone = Math.max(sat.lastDone, approveStart);
+    const approvePerSec = (satIds.filter((id) => decisionSentAt.has(id)).length / (satLastDone - approveStart)) * 1000;
+
+    // 3c. The rest open-loop at loadFactor x capacity: each decision leaves on its schedule.
+    const pacedIds = restIds.slice(satIds.length);
+    const pacedRate = approvePerSec * opts.loadFactor;
+    progress(`approving ${pacedIds.length} actions arriving at ${fmt(pacedRate, 1)}/s (${opts.loadFactor} x capacity ${fmt(approvePerSec, 1)}/s)`);
+    const pacedDecisionLat: number[] = [];
+    const pacedStart = nowMs();
+    const pacedTicker = ticker('decided', () => pacedDecisionLat.length, pacedStart, pacedIds.length);
+    res.timers.push(pacedTicker);
+    let maxInFlight = 0;
+    try {
+      let inFlight = 0;
+      const sent: Promise<unknown>[] = [];
+      for (const [k, id] of pacedIds.entries()) {
+        const due = pacedStart + (k * 1000) / pacedRate;
+        const wait = due - nowMs();
+        if (wait > 0) await sleep(wait);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        sent.push(decide(id, reviewerTokens[k % reviewerTokens.length], pacedDecisionLat).finally(() => inFlight--));
+      }
+      await Promise.all(sent);
+    } finally {
+      clearInterval(pacedTicker);
+    }
     const approved = [...decisionSentAt.keys()];
     await waitForCount(services.pool, 'succeeded', approved.length, 180_000);
     // The notification of the last commit can trail what waitForCount saw by a moment.
     await sleep(500);
-    markCpu('approved');
-    const bulk = completions(restIds);
-    const { toDone: decideToDone, toExecutor: decideToExecutor } = bulk;
-    const lastDone = Math.max(bulk.lastDone, approveStart);
-    const approvedInBulk = restIds.filter((id) => decisionSentAt.has(id)).length;
-    const approvePerSec = (approvedInBulk / (lastDone - approveStart)) * 1000;
+    markCpu('paced');
+    const paced = completions(pacedIds);
+    const { toDone: decideToDone, toExecutor: decideToExecutor } = paced;
+    const pacedLastDone = Math.max(paced.lastDone, pacedStart);
+    const pacedPerSec = (pacedIds.filter((id) => decisionSentAt.has(id)).length / (pacedLastDone - pacedStart)) * 1000;
 
     // ---- 4. worker memory at the end (everything finished), then stop
     rss.sample();
@@ -652,11 +701,15 @@ async function main(): Promise<number> {
       inboxP99Ms: round(percentile(inboxSeq, 0.99)),
       decideToDoneP99Ms: round(percentile(decideToDone, 0.99)),
       decideToDoneP50Ms: round(percentile(decideToDone, 0.5)),
+      // Beyond the contract above: the arrival rate of those decisions, the capacity it is a
+      // share of, and the latency one decision at a time (no queueing) and saturated.
+      approveRatePerSec: round(pacedRate, 1),
+      approveCapacityPerSec: round(approvePerSec, 1),
       proposePerSec: round(proposePerSec, 1),
-      approvePerSec: round(approvePerSec, 1),
-      // Beyond the contract above: the same latency one decision at a time (no queueing).
       decideToDoneSeqP50Ms: round(percentile(probe.toDone, 0.5)),
       decideToDoneSeqP99Ms: round(percentile(probe.toDone, 0.99)),
+      decideToDoneSaturatedP50Ms: round(percentile(sat.toDone, 0.5)),
+      decideToDoneSaturatedP99Ms: round(percentile(sat.toDone, 0.99)),
     };
 
     // CPU per phase, also per action: where the machine's two cores go.
@@ -664,7 +717,8 @@ async function main(): Promise<number> {
       proposed: [`propose ${N} (${opts.concurrency} concurrent)`, N, proposeElapsed],
       inbox: [`inbox ${opts.inboxSamples * 2 + 5} calls`, NaN, NaN],
       probe: [`approve ${probeIds.length} one at a time`, probeIds.length, probeElapsed],
-      approved: [`approve ${restIds.length} (${opts.concurrency} concurrent)`, restIds.length, lastDone - approveStart],
+      saturated: [`approve ${satIds.length} (${opts.concurrency} concurrent)`, satIds.length, satLastDone - approveStart],
+      paced: [`approve ${pacedIds.length} (at ${fmt(pacedRate, 1)}/s)`, pacedIds.length, pacedLastDone - pacedStart],
     };
     const perAction = (s: number, n: number) => (Number.isFinite(n) ? ` (${fmt((s * 1000) / n, 0)})` : '');
     const cpuRows = cpuMarks.slice(1).map((m, i) => {
@@ -690,8 +744,11 @@ async function main(): Promise<number> {
         latencyRow('one at a time: decision -> executor called', probe.toExecutor),
         latencyRow('one at a time: decision -> succeeded', probe.toDone),
         latencyRow(`${opts.concurrency} concurrent: POST /decisions`, decisionLat),
-        latencyRow(`${opts.concurrency} concurrent: decision -> executor called`, decideToExecutor),
-        latencyRow(`${opts.concurrency} concurrent: decision -> succeeded`, decideToDone),
+        latencyRow(`${opts.concurrency} concurrent: decision -> executor called`, sat.toExecutor),
+        latencyRow(`${opts.concurrency} concurrent: decision -> succeeded`, sat.toDone),
+        latencyRow(`at ${fmt(pacedRate, 1)}/s: POST /decisions`, pacedDecisionLat),
+        latencyRow(`at ${fmt(pacedRate, 1)}/s: decision -> executor called`, decideToExecutor),
+        latencyRow(`at ${fmt(pacedRate, 1)}/s: decision -> succeeded`, decideToDone),
       ]),
     );
     out.push('');
@@ -700,7 +757,8 @@ async function main(): Promise<number> {
         ['throughput', 'per second', 'seconds'],
         ['proposals (until all awaiting_approval)', fmt(proposePerSec, 1), fmt(proposeElapsed / 1000, 1)],
         [`decisions, ${opts.concurrency} concurrent (HTTP answered)`, fmt((decisionLat.length / decisionsElapsed) * 1000, 1), fmt(decisionsElapsed / 1000, 1)],
-        [`approvals, ${opts.concurrency} concurrent (first sent -> last succeeded)`, fmt(approvePerSec, 1), fmt((lastDone - approveStart) / 1000, 1)],
+        [`approvals, ${opts.concurrency} concurrent (first sent -> last succeeded): capacity`, fmt(approvePerSec, 1), fmt((satLastDone - approveStart) / 1000, 1)],
+        [`approvals arriving at ${opts.loadFactor} x capacity (first sent -> last succeeded; ${maxInFlight} in flight at most)`, fmt(pacedPerSec, 1), fmt((pacedLastDone - pacedStart) / 1000, 1)],
       ]),
     );
     out.push('');
@@ -723,8 +781,9 @@ async function main(): Promise<number> {
     const checks = [
       [`worker RSS <= 1024 MB`, mb(rssPeakKb) <= 1024],
       ['inbox p99 <= 100 ms', percentile(inboxSeq, 0.99) <= 100],
-      [`decide-to-done p99 <= 500 ms (${opts.concurrency} concurrent)`, percentile(decideToDone, 0.99) <= 500],
+      [`decide-to-done p99 <= 500 ms (at ${opts.loadFactor} x capacity)`, percentile(decideToDone, 0.99) <= 500],
       ['(one at a time)', percentile(probe.toDone, 0.99) <= 500],
+      [`(${opts.concurrency} concurrent, saturated)`, percentile(sat.toDone, 0.99) <= 500],
     ] as const;
     out.push(`targets: ${checks.map(([name, ok]) => `${name}: ${ok ? 'met' : 'MISSED'}`).join('; ')}`);
     const problems: string[] = [];
@@ -732,7 +791,7 @@ async function main(): Promise<number> {
     if (decisionFailures.length) problems.push(`${decisionFailures.length} decisions failed, e.g. ${decisionFailures.slice(0, 3).join(' | ')}`);
     if (duplicateExecutions) problems.push(`${duplicateExecutions} duplicate executor calls`);
     if (executedAt.size !== approved.length) problems.push(`${executedAt.size} executor calls for ${approved.length} approved actions`);
-    const timed = decideToDone.length + probe.toDone.length;
+    const timed = decideToDone.length + probe.toDone.length + sat.toDone.length;
     if (timed !== approved.length) problems.push(`${approved.length - timed} approved actions without a completion notification`);
     if (problems.length) {
       out.push(`problems: ${problems.join('; ')}`);
