@@ -1,9 +1,10 @@
 /**
- * `countersign ledger verify [--public-key <file>]... [--batch-size <n>]` and
- * `countersign ledger checkpoint`: check or anchor the whole Postgres evidence ledger.
+ * `countersign ledger verify [--public-key <file>]... [--batch-size <n>]`,
+ * `countersign ledger checkpoint` and `countersign ledger rotate-key`: check, anchor or
+ * re-key the whole Postgres evidence ledger.
  */
 import { parseArgs } from 'node:util';
-import { loadOrCreateSigningKey, type TrustedKey } from '../../ledger/signing';
+import { keysDir, loadOrCreateSigningKey, rotateSigningKey, type TrustedKey } from '../../ledger/signing';
 import { verifyLedger, writeCheckpoint } from '../../ledger/store';
 import { resolveTrustedKeys, signingKeyOptionsFromEnv, type EvidenceCommandDeps, type EvidenceCommandIo } from './evidence';
 
@@ -16,6 +17,10 @@ const USAGE = `usage:
       files, default the keys in $COUNTERSIGN_DATA_DIR/keys)
   countersign ledger checkpoint
       write a signed checkpoint over the chains written since the last one
+  countersign ledger rotate-key
+      replace the signing key in $COUNTERSIGN_DATA_DIR/keys with a new one; the old public key
+      stays there (and in signing_keys, marked retired) so everything it signed still verifies;
+      restart Countersign to sign with the new key
 `;
 
 /**
@@ -76,6 +81,29 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
       return 0;
     } catch (e) {
       err(`ledger checkpoint: ${(e as Error).message}`);
+      return 1;
+    }
+  }
+  if (sub === 'rotate-key') {
+    if (env.COUNTERSIGN_SIGNING_KEY || env.COUNTERSIGN_SIGNING_KEY_FILE) {
+      err(
+        'ledger rotate-key: the signing key comes from COUNTERSIGN_SIGNING_KEY(_FILE), not the data dir. To rotate it, create a new Ed25519 key ' +
+          '(openssl genpkey -algorithm ed25519 -out new.pem), point COUNTERSIGN_SIGNING_KEY_FILE at it and restart every Countersign process; ' +
+          'the old key stays in signing_keys, and verifiers need its public key (--public-key) for what it signed.',
+      );
+      return 1;
+    }
+    try {
+      const pool = await deps.getPool();
+      const { previousKeyId, signer } = await rotateSigningKey(deps.dataDir, { db: pool });
+      out(
+        previousKeyId
+          ? `rotated: new key ${signer.keyId} replaces ${previousKeyId} (retired; its public key stays in ${keysDir(deps.dataDir)}). Restart Countersign processes to sign with the new key.`
+          : `created signing key ${signer.keyId} in ${keysDir(deps.dataDir)}`,
+      );
+      return 0;
+    } catch (e) {
+      err(`ledger rotate-key: ${(e as Error).message}`);
       return 1;
     }
   }

@@ -13,7 +13,7 @@ import { runLedgerCommand } from '../../cli/commands/ledger';
 import { GENESIS_HASH, verifyChain } from '../../ledger/chain';
 import { buildEvidenceBundle, exportEvidence, verifyEvidenceBundle, verifyEvidenceExport } from '../../ledger/evidence';
 import { APPLICATION_ROLE, migrate, openApplicationPool } from '../../ledger/migrate';
-import { loadOrCreateSigningKey, registerSigningKey, rotateSigningKey, signingKeysFromDb, trustedPublicKeys, type LedgerSigner } from '../../ledger/signing';
+import { keysDir, loadOrCreateSigningKey, registerSigningKey, rotateSigningKey, signingKeysFromDb, trustedPublicKeys, type LedgerSigner } from '../../ledger/signing';
 import {
   LedgerConcurrentWriteError,
   LedgerConflictError,
@@ -514,5 +514,46 @@ describe('evidence bundles', () => {
     const io = captureIo();
     expect(await runLedgerCommand(['verify'], { getPool: async () => pool, dataDir, io: io.io, env: {} })).toBe(0);
     expect(io.out()).toMatch(/^ok: ledger holds: \d+ events in \d+ chains, \d+ checkpoints/);
+  });
+
+  it('when `ledger rotate-key` runs, then new checkpoints are signed by the new key and everything signed before still verifies', async () => {
+    const home = path.join(tmp, 'data-rotate-cli');
+    const before = loadOrCreateSigningKey(home);
+    await registerSigningKey(pool, before);
+    await appendChain(newActionId('rot'), 2);
+    const deps = (io: ReturnType<typeof captureIo>) => ({ getPool: async () => pool, dataDir: home, io: io.io, env: {} });
+    const first = captureIo();
+    expect(await runLedgerCommand(['checkpoint'], deps(first))).toBe(0);
+    expect(first.out()).toContain(`key ${before.keyId}`);
+
+    const rotate = captureIo();
+    expect(await runLedgerCommand(['rotate-key'], deps(rotate))).toBe(0);
+    const after = loadOrCreateSigningKey(home);
+    expect(after.keyId).not.toBe(before.keyId);
+    expect(rotate.out()).toContain(`new key ${after.keyId} replaces ${before.keyId}`);
+    expect(trustedPublicKeys(home).map((k) => k.keyId).sort()).toEqual([before.keyId, after.keyId].sort());
+    const rows = await signingKeysFromDb(pool);
+    expect(rows.find((k) => k.keyId === before.keyId)?.retiredAt).toBeInstanceOf(Date);
+    expect(rows.find((k) => k.keyId === after.keyId)?.retiredAt).toBeNull();
+
+    await appendChain(newActionId('rot'), 1);
+    const second = captureIo();
+    expect(await runLedgerCommand(['checkpoint'], deps(second))).toBe(0);
+    expect(second.out()).toContain(`key ${after.keyId}`);
+    // This file's other checkpoints are signed by the shared test key: trust it too.
+    const trusting = () =>
+      [home, dataDir].flatMap((d) => fs.readdirSync(keysDir(d)).filter((f) => f.endsWith('.pub.pem')).flatMap((f) => ['--public-key', path.join(keysDir(d), f)]));
+    const verify = captureIo();
+    expect(await runLedgerCommand(['verify', ...trusting()], deps(verify))).toBe(0);
+    // Without the old public key, its checkpoints no longer verify: the rotation kept it for that.
+    for (const f of fs.readdirSync(keysDir(home)).filter((f) => f.startsWith(before.keyId))) fs.rmSync(path.join(keysDir(home), f));
+    expect(trustedPublicKeys(home).map((k) => k.keyId)).toEqual([after.keyId]);
+    const withoutOld = captureIo();
+    expect(await runLedgerCommand(['verify', ...trusting()], deps(withoutOld))).toBe(1);
+    expect(withoutOld.err()).toContain('checkpoint');
+
+    const envKey = captureIo();
+    expect(await runLedgerCommand(['rotate-key'], { ...deps(envKey), env: { COUNTERSIGN_SIGNING_KEY_FILE: '/etc/countersign/key.pem' } })).toBe(1);
+    expect(envKey.err()).toContain('COUNTERSIGN_SIGNING_KEY_FILE');
   });
 });
