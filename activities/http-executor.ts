@@ -23,7 +23,7 @@ export interface HttpExecutionResult {
 
 /** Largest response body kept in the evidence; the rest is cut. */
 const MAX_KEPT_BODY = 64 * 1024;
-const REQUEST_TIMEOUT_MS = 25_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 25_000;
 
 /** `X-Countersign-Signature` value (executor calls and webhooks): `sha256=<hex HMAC of the raw body>`. */
 export function signBody(secret: string, body: string): string {
@@ -31,7 +31,7 @@ export function signBody(secret: string, body: string): string {
 }
 
 /** The `http` executor. */
-export function createExecutorActivities({ executorSecret }: Pick<ActivityDeps, 'executorSecret'>) {
+export function createExecutorActivities({ executorSecret, executorTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS }: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs'>) {
   return {
     /**
      * POST `{ actionId, action, params }` with `Idempotency-Key: <actionId>` so the target can
@@ -59,9 +59,12 @@ export function createExecutorActivities({ executorSecret }: Pick<ActivityDeps, 
             'x-countersign-signature': signBody(executorSecret, body),
           },
           body,
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          signal: AbortSignal.timeout(executorTimeoutMs),
         });
       } catch (err) {
+        if ((err as Error).name === 'TimeoutError') {
+          throw ApplicationFailure.retryable(`executor ${req.url} did not answer within ${executorTimeoutMs} ms`, 'ExecutorUnavailable');
+        }
         const cause = (err as Error & { cause?: Error }).cause;
         throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, 'ExecutorUnavailable');
       }

@@ -19,6 +19,8 @@ export interface ActivityDeps {
   policies: PolicyStore;
   /** HMAC key for `X-Countersign-Signature` on executor requests. */
   executorSecret: string;
+  /** Per-request timeout of the http executor. @default 25000 */
+  executorTimeoutMs?: number;
   log: Logger;
   /** Signs ledger checkpoints. */
   signer: LedgerSigner;

@@ -12,6 +12,9 @@ const envSchema = z.object({
   COUNTERSIGN_DATA_DIR: z.string().min(1).default('.data'),
   COUNTERSIGN_TASK_QUEUE: z.string().min(1).default('countersign'),
   COUNTERSIGN_EXECUTOR_SECRET: z.string().min(16).optional(),
+  // Below the executor activity's 30 s start-to-close timeout, so a stalled target is an
+  // executor error (retried) rather than an activity timeout.
+  COUNTERSIGN_EXECUTOR_TIMEOUT_MS: z.coerce.number().int().min(100).max(29_000).default(25_000),
   COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
   COUNTERSIGN_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   COUNTERSIGN_SIGNING_KEY_FILE: z.string().min(1).optional(),
@@ -41,6 +44,8 @@ export interface Config {
   dataDir: string;
   taskQueue: string;
   executorSecret?: string;
+  /** How long one executor HTTP call may take before it counts as failed (and is retried). @default 25000 */
+  executorTimeoutMs: number;
   publicUrl: string;
   maxBodyBytes: number;
   pgPort: number;
@@ -85,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.COUNTERSIGN_DATA_DIR),
     taskQueue: e.COUNTERSIGN_TASK_QUEUE,
     executorSecret: e.COUNTERSIGN_EXECUTOR_SECRET,
+    executorTimeoutMs: e.COUNTERSIGN_EXECUTOR_TIMEOUT_MS,
     publicUrl: e.COUNTERSIGN_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     maxBodyBytes: e.COUNTERSIGN_MAX_BODY_BYTES,
     pgPort: e.COUNTERSIGN_PG_PORT,

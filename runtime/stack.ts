@@ -100,6 +100,8 @@ export interface ServicesOptions {
   forcePolicy?: boolean;
   adminToken?: string;
   executorSecret?: string;
+  /** Per-request timeout of the http executor. @default 25000 */
+  executorTimeoutMs?: number;
   temporalUiUrl: string;
   /** Base URL of the API as users reach it (links in notifications). */
   publicUrl?: string;
@@ -149,7 +151,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
   const executorSecret = opts.executorSecret ?? loadOrCreateSecret(opts.dataDir, 'executor-hmac');
   const signer = loadOrCreateSigningKey(opts.dataDir, { keyFile: opts.signingKeyFile, keyPem: opts.signingKeyPem });
   await registerSigningKey(pool, signer);
-  const activities = createActivities({ pool, policies, executorSecret, signer, log, publicUrl: opts.publicUrl });
+  const activities = createActivities({ pool, policies, executorSecret, executorTimeoutMs: opts.executorTimeoutMs, signer, log, publicUrl: opts.publicUrl });
 
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
@@ -295,6 +297,7 @@ export function servicesOptionsFromConfig(
     forcePolicy: config.policyFileExplicit,
     adminToken: config.adminToken,
     executorSecret: config.executorSecret,
+    executorTimeoutMs: config.executorTimeoutMs,
     temporalUiUrl: config.temporalUiUrl,
     publicUrl: config.publicUrl,
     signingKeyFile: config.signingKeyFile,

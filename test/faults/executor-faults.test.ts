@@ -16,7 +16,8 @@ describe('fault: the executor target fails', () => {
 
   beforeAll(async () => {
     target = await startIdempotentTarget(FAULT_EXECUTOR_SECRET, (_id, attempt, body) => scripts.get(body?.params?.amount)?.(attempt));
-    stack = await startFaultStack({ policy: testPolicy(target.url) });
+    // A short executor timeout, so a stalled target is a real client timeout in seconds, not 25.
+    stack = await startFaultStack({ policy: testPolicy(target.url), executorTimeoutMs: 2000 });
     agent = await stack.principal('agent-1', 'agent', ['agent']);
   });
   afterAll(async () => {
@@ -25,16 +26,17 @@ describe('fault: the executor target fails', () => {
   });
   printLogsOnFailure(() => stack);
 
-  it('when the target answers 500, then stalls and drops the connection, then performs but the answer is lost, then the action succeeds and was performed once', async () => {
-    // Arrange: attempt 1 -> 500; 2 -> 2 s stall then reset (the network-error stand-in for a
-    // timeout: a real 25 s client timeout would make this case slow); 3 -> performed, answer
-    // lost; 4 -> the target recognises the key and answers with the stored receipt.
+  it('when the target answers 500, then times out, then drops the connection, then performs but the answer is lost, then the action succeeds and was performed once', async () => {
+    // Arrange: attempt 1 -> 500; 2 -> never answers (the executor's 2 s timeout fires);
+    // 3 -> 1 s stall then reset; 4 -> performed, answer lost; 5 -> the target recognises the
+    // key and answers with the stored receipt.
     scripts.set(42, (attempt) =>
       (
         ({
           1: { kind: 'answer', status: 500, body: { error: 'database is on fire' } },
-          2: { kind: 'reset', afterMs: 2000 },
-          3: { kind: 'perform-then-reset' },
+          2: { kind: 'hold' },
+          3: { kind: 'reset', afterMs: 1000 },
+          4: { kind: 'perform-then-reset' },
         }) as Record<number, Behaviour>
       )[attempt],
     );
@@ -47,7 +49,7 @@ describe('fault: the executor target fails', () => {
     expect(r.body.status).toBe('succeeded');
     const deliveries = target.deliveriesOf(r.body.id);
     console.info(`executor faults: ${deliveries.length} deliveries of ${r.body.id}: ${deliveries.map((d) => d.behaviour).join(', ')}`);
-    expect(deliveries.map((d) => d.behaviour)).toEqual(['answer', 'reset', 'perform-then-reset', 'perform']);
+    expect(deliveries.map((d) => d.behaviour)).toEqual(['answer', 'hold', 'reset', 'perform-then-reset', 'perform']);
     expect(deliveries.every((d) => d.signatureValid && d.idempotencyKey === r.body.id)).toBe(true);
     expect(target.performedCount(r.body.id)).toBe(1);
     expect(r.body.result).toMatchObject({ status: 200, body: { receipt: target.receiptOf(r.body.id), replayed: true } });

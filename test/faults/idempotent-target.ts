@@ -21,6 +21,7 @@ export type Behaviour =
   | { kind: 'answer'; status: number; body?: unknown }
   /** Drop the connection without doing anything (a network error). */
   | { kind: 'reset'; afterMs?: number }
+  | { kind: 'hold' }
   /** Perform, then drop the connection instead of answering (the answer is lost). */
   | { kind: 'perform-then-reset'; afterMs?: number }
   /** Perform, then never answer (until the caller goes away or the target closes). */
@@ -84,6 +85,8 @@ export async function startIdempotentTarget(secret: string, script?: (actionId: 
         case 'perform-then-reset':
           perform();
           return void setTimeout(() => req.socket.destroy(), behaviour.afterMs ?? 0);
+        case 'hold':
+          return; // never answered, nothing done: the client times out
         case 'perform-then-hold':
           perform();
           return; // never answered

@@ -217,6 +217,8 @@ export interface FaultStackOptions {
   policy: string;
   /** Seconds between ledger checkpoints. @default 15 */
   checkpointIntervalSeconds?: number;
+  /** COUNTERSIGN_EXECUTOR_TIMEOUT_MS for the worker (default: the product's 25 s). */
+  executorTimeoutMs?: number;
   /** Connect the worker to Temporal through a {@link FreezableLink} (`stack.workerLink`). */
   workerLink?: boolean;
 }
@@ -336,6 +338,7 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
       COUNTERSIGN_DATA_DIR: dataDir,
       COUNTERSIGN_TASK_QUEUE: taskQueue,
       COUNTERSIGN_CHECKPOINT_INTERVAL: String(opts.checkpointIntervalSeconds ?? 15),
+      ...(opts.executorTimeoutMs ? { COUNTERSIGN_EXECUTOR_TIMEOUT_MS: String(opts.executorTimeoutMs) } : {}),
       POLICY_FILE: policyFile,
       LOG_LEVEL: 'warn',
     });

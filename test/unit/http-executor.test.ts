@@ -52,6 +52,25 @@ describe('http executor', () => {
     expect(err.nonRetryable).toBe(false);
   });
 
+  it('when the target does not answer within the configured timeout, then the call is abandoned with a retryable failure', async () => {
+    const http = await import('node:http');
+    const silent = http.createServer(() => {}); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = silent.address() as { port: number };
+      const slow = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', executorTimeoutMs: 300 });
+      const started = Date.now();
+      const err: any = await env.run(slow.executeHttp, request({ url: `http://127.0.0.1:${port}/transfers` })).catch((e: unknown) => e);
+      expect(err.type).toBe('ExecutorUnavailable');
+      expect(err.nonRetryable).toBe(false);
+      expect(err.message).toMatch(/did not answer within 300 ms/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
   it('when the target is unreachable, then the failure is retryable', async () => {
     const err: any = await run(request({ url: 'http://127.0.0.1:1/transfers' })).catch((e: unknown) => e);
     expect(err.type).toBe('ExecutorUnavailable');
