@@ -58,7 +58,7 @@ export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps,
         const batch = head === undefined ? null : await appendEventBatch(client, inputs, head);
         const hashes: string[] = batch ? batch.map((r) => r.hash) : [];
         // Otherwise (a retried batch, partly or wholly written before) one by one.
-        for (const input of batch ? [] : inputs) {
+        for (const input of batch === null ? inputs : []) {
           try {
             hashes.push((await appendEvent(client, input)).hash);
           } catch (err) {

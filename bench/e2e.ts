@@ -31,6 +31,7 @@ import { startPostgres, type PostgresHandle } from '../runtime/postgres';
 import { installTemporalRuntime, startServices, type Services } from '../runtime/stack';
 import { resolveTemporalCli } from '../runtime/temporal-cli';
 import { startTemporalDevServer, type TemporalServerHandle } from '../runtime/temporal-server';
+import { transferAction } from '../test/fixtures/policy';
 import { startTarget } from '../test/helpers/target';
 import { bundleWorkflows, createWorker } from '../workers/worker';
 import { bareHttpAction } from './bare-workflow';
@@ -90,18 +91,7 @@ defaults:
   decision: deny
   approval: { timeout: 1h, onTimeout: deny }
 actions:
-  ${ACTION}:
-    owner: bench
-    category: financial
-    params:
-      type: object
-      required: [amount, currency, to]
-      additionalProperties: false
-      properties:
-        amount: { type: number, exclusiveMinimum: 0 }
-        currency: { type: string }
-        to: { type: string }
-    executor: { type: http, url: "${targetUrl}/transfers" }
+${transferAction(targetUrl, ACTION, 'bench')}
 rules:
   - id: small-transfers
     action: ${ACTION}

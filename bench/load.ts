@@ -43,6 +43,7 @@ import { startPostgres, type PostgresHandle } from '../runtime/postgres';
 import { installTemporalRuntime, startServices, type Services } from '../runtime/stack';
 import { resolveTemporalCli } from '../runtime/temporal-cli';
 import { startTemporalDevServer, stopChild, type TemporalServerHandle } from '../runtime/temporal-server';
+import { transferAction } from '../test/fixtures/policy';
 import { startTarget } from '../test/helpers/target';
 import { fmt, freePort, mean, nowMs, percentile, round, table } from './stats';
 
@@ -210,18 +211,7 @@ defaults:
   decision: deny
   approval: { timeout: 24h, onTimeout: deny }
 actions:
-  ${ACTION}:
-    owner: bench
-    category: financial
-    params:
-      type: object
-      required: [amount, currency, to]
-      additionalProperties: false
-      properties:
-        amount: { type: number, exclusiveMinimum: 0 }
-        currency: { type: string }
-        to: { type: string }
-    executor: { type: http, url: "${targetUrl}/transfers" }
+${transferAction(targetUrl, ACTION, 'bench')}
 rules:
   - id: needs-finance
     action: ${ACTION}

@@ -147,9 +147,10 @@ export async function appendEvent(db: LedgerDb, ev: AppendEventInput): Promise<A
     text: NOT_INSERTED_SQL,
     values: [ev.actionId, ev.seq],
   });
-  const existing = why.rows[0];
-  if (!existing || existing.hash === null || existing.prev_hash === null) {
-    if (existing && !existing.has_prev) throw new LedgerGapError(ev.actionId, ev.seq);
+  // One row always (LEFT JOIN from a single row); hash is null when nothing is at that seq.
+  const existing = why.rows[0]!;
+  if (existing.hash === null || existing.prev_hash === null) {
+    if (!existing.has_prev) throw new LedgerGapError(ev.actionId, ev.seq);
     // seq-1 is there but so was a row at seq for ON CONFLICT, invisible now: a concurrent
     // writer's transaction that has not committed (or rolled back) yet.
     throw new LedgerConcurrentWriteError(ev.actionId, ev.seq);
