@@ -12,9 +12,10 @@
  *    a. the first `--probe` one at a time, each until it succeeded: latency without queueing;
  *    b. the next `--saturate-share` (20%) of the rest with C closed-loop concurrent callers: the
  *       capacity (approvals/s), and latency when decisions queue behind each other;
- *    c. the rest open-loop: decisions sent at a steady rate of `--load-factor` (0.67) × that
- *       capacity, whatever the answers (reviewers do not wait for each other): latency at a
- *       sustained load the machine can carry. This is `decideToDoneP99Ms`;
+ *    c. the rest open-loop, in equal parts: decisions sent at a steady rate of each
+ *       `--load-factor` (0.5, then 0.67) × that capacity, whatever the answers (reviewers do not
+ *       wait for each other): latency at sustained loads the machine can carry. The last part
+ *       (0.67) is `decideToDoneP99Ms`;
  *    each action is timed from the moment its decision is sent to the commit that makes it
  *    `succeeded` (its last change notification), and to the executor call;
  * 4. throughout: the worker's RSS (/proc/<pid>/status) and the CPU time of each process.
@@ -24,7 +25,7 @@
  *   npm run bench:load                        N = 10000, C = 32
  *   npm run bench:load -- --pending 300       a smoke run
  *   options: --pending N --concurrency C --reviewers 4 --inbox-samples 200 --inbox-concurrency 8 --probe 200
- *            --saturate-share 0.2 --load-factor 0.67
+ *            --saturate-share 0.2 --load-factor 0.5,0.67
  *            --max-minutes M (whole run; default 15 + N/200)
  *            --worker-env KEY=VALUE (repeatable; extra environment for the worker process)
  *            --temporal-dc KEY=JSON (repeatable; extra dev-server dynamic config)
@@ -63,8 +64,11 @@ interface LoadOptions {
   probe: number;
   /** Share of the actions after the probe approved with C concurrent callers (capacity). */
   saturateShare: number;
-  /** The rest arrive open-loop at this share of the capacity measured with C concurrent callers. */
-  loadFactor: number;
+  /**
+   * The rest arrive open-loop, in equal parts, at these shares of the capacity measured with C
+   * concurrent callers, lowest first. The last one is the headline `decideToDoneP99Ms`.
+   */
+  loadFactors: number[];
   maxMinutes: number;
   workerEnv: Record<string, string>;
   temporalDynamicConfig: Record<string, string>;
@@ -79,7 +83,7 @@ function parseOptions(argv: string[]): LoadOptions {
     inboxConcurrency: 8,
     probe: 200,
     saturateShare: 0.2,
-    loadFactor: 0.67,
+    loadFactors: [0.5, 0.67],
     maxMinutes: NaN,
     workerEnv: {},
     temporalDynamicConfig: {},
@@ -96,10 +100,14 @@ function parseOptions(argv: string[]): LoadOptions {
   const pairs: Record<string, 'workerEnv' | 'temporalDynamicConfig'> = { '--worker-env': 'workerEnv', '--temporal-dc': 'temporalDynamicConfig' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (flag === '--saturate-share' || flag === '--load-factor') {
+    if (flag === '--saturate-share') {
       const value = Number(argv[++i]);
       if (!(value > 0 && value < 1)) throw new Error(`${flag} needs a number between 0 and 1`);
-      opts[flag === '--load-factor' ? 'loadFactor' : 'saturateShare'] = value;
+      opts.saturateShare = value;
+    } else if (flag === '--load-factor') {
+      const values = (argv[++i] ?? '').split(',').map(Number);
+      if (!values.every((v) => v > 0 && v < 1)) throw new Error(`${flag} needs numbers between 0 and 1, comma-separated`);
+      opts.loadFactors = values.sort((a, b) => a - b);
     } else if (ints[flag]) {
       const value = Number(argv[++i]);
       if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs a positive integer`);
@@ -249,6 +257,23 @@ function temporalWrapper(dir: string, cliPath: string, dynamicConfig: Record<str
   return file;
 }
 
+/** One open-loop part of the approvals: decisions sent at `rate` (= loadFactor x capacity). */
+interface PacedPart {
+  loadFactor: number;
+  rate: number;
+  ids: string[];
+  /** POST /decisions answered. */
+  decisionLatencies: number[];
+  /** Decision sent -> `succeeded` committed. */
+  toDone: number[];
+  /** Decision sent -> executor target called. */
+  toExecutor: number[];
+  start: number;
+  elapsedMs: number;
+  perSec: number;
+  maxInFlight: number;
+}
+
 /** The worker child process, with the tail of its output kept for a failure report. */
 class WorkerProcess {
   readonly child: ChildProcess;
@@ -265,8 +290,11 @@ class WorkerProcess {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // BENCH_WORKER_LOG=<file> keeps all of it (e.g. with --trace-gc in BENCH_WORKER_NODE_ARGS).
+    const logFile = process.env.BENCH_WORKER_LOG;
     const keep = (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-32_768);
+      if (logFile) fs.appendFileSync(logFile, d);
     };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
@@ -639,39 +667,61 @@ async function main(): Promise<number> {
     const satLastDone = Math.max(sat.lastDone, approveStart);
     const approvePerSec = (satIds.filter((id) => decisionSentAt.has(id)).length / (satLastDone - approveStart)) * 1000;
 
-    // 3c. The rest open-loop at loadFactor x capacity: each decision leaves on its schedule.
+    // 3c. The rest open-loop, in equal parts at each loadFactor x capacity, lowest first: each
+    // decision leaves on its schedule.
     const pacedIds = restIds.slice(satIds.length);
-    const pacedRate = approvePerSec * opts.loadFactor;
-    progress(`approving ${pacedIds.length} actions arriving at ${fmt(pacedRate, 1)}/s (${opts.loadFactor} x capacity ${fmt(approvePerSec, 1)}/s)`);
-    const pacedDecisionLat: number[] = [];
-    const pacedStart = nowMs();
-    const pacedTicker = ticker('decided', () => pacedDecisionLat.length, pacedStart, pacedIds.length);
-    res.timers.push(pacedTicker);
-    let maxInFlight = 0;
-    try {
-      let inFlight = 0;
-      const sent: Promise<unknown>[] = [];
-      for (const [k, id] of pacedIds.entries()) {
-        const due = pacedStart + (k * 1000) / pacedRate;
-        const wait = due - nowMs();
-        if (wait > 0) await sleep(wait);
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        sent.push(decide(id, reviewerTokens[k % reviewerTokens.length], pacedDecisionLat).finally(() => inFlight--));
+    const partSize = Math.ceil(pacedIds.length / opts.loadFactors.length);
+    const paced: PacedPart[] = [];
+    for (const [p, loadFactor] of opts.loadFactors.entries()) {
+      const partIds = pacedIds.slice(p * partSize, (p + 1) * partSize);
+      if (partIds.length === 0) break;
+      const rate = approvePerSec * loadFactor;
+      progress(`approving ${partIds.length} actions arriving at ${fmt(rate, 1)}/s (${loadFactor} x capacity ${fmt(approvePerSec, 1)}/s)`);
+      const decisionLatencies: number[] = [];
+      const start = nowMs();
+      const partTicker = ticker('decided', () => decisionLatencies.length, start, partIds.length);
+      res.timers.push(partTicker);
+      let maxInFlight = 0;
+      try {
+        let inFlight = 0;
+        const sent: Promise<unknown>[] = [];
+        for (const [k, id] of partIds.entries()) {
+          const due = start + (k * 1000) / rate;
+          const wait = due - nowMs();
+          if (wait > 0) await sleep(wait);
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          sent.push(decide(id, reviewerTokens[k % reviewerTokens.length], decisionLatencies).finally(() => inFlight--));
+        }
+        await Promise.all(sent);
+      } finally {
+        clearInterval(partTicker);
       }
-      await Promise.all(sent);
-    } finally {
-      clearInterval(pacedTicker);
+      await waitForCount(services.pool, 'succeeded', decisionSentAt.size, 180_000);
+      // The notification of the last commit can trail what waitForCount saw by a moment.
+      await sleep(500);
+      markCpu(`paced${p}`);
+      const { toDone, toExecutor, lastDone } = completions(partIds);
+      const end = Math.max(lastDone, start);
+      const perSec = (partIds.filter((id) => decisionSentAt.has(id)).length / (end - start)) * 1000;
+      paced.push({ loadFactor, rate, ids: partIds, decisionLatencies, toDone, toExecutor, start, elapsedMs: end - start, perSec, maxInFlight });
     }
     const approved = [...decisionSentAt.keys()];
-    await waitForCount(services.pool, 'succeeded', approved.length, 180_000);
-    // The notification of the last commit can trail what waitForCount saw by a moment.
-    await sleep(500);
-    markCpu('paced');
-    const paced = completions(pacedIds);
-    const { toDone: decideToDone, toExecutor: decideToExecutor } = paced;
-    const pacedLastDone = Math.max(paced.lastDone, pacedStart);
-    const pacedPerSec = (pacedIds.filter((id) => decisionSentAt.has(id)).length / (pacedLastDone - pacedStart)) * 1000;
+    // The headline: the highest load factor.
+    const headline = paced[paced.length - 1];
+    const { toDone: decideToDone } = headline;
+    // BENCH_SAMPLES_FILE=<file>: one line per paced decision (seconds since its part began, ms
+    // to succeeded, load factor), to see whether the slow ones cluster in time.
+    if (process.env.BENCH_SAMPLES_FILE) {
+      const lines = paced.flatMap((part) =>
+        part.ids.flatMap((id) => {
+          const sentAt = decisionSentAt.get(id);
+          const done = changedAt.get(id);
+          return sentAt !== undefined && done !== undefined ? [`${((sentAt - part.start) / 1000).toFixed(3)} ${(done - sentAt).toFixed(1)} ${part.loadFactor}`] : [];
+        }),
+      );
+      fs.writeFileSync(process.env.BENCH_SAMPLES_FILE, lines.join('\n') + '\n');
+    }
 
     // ---- 4. worker memory at the end (everything finished), then stop
     rss.sample();
@@ -693,8 +743,15 @@ async function main(): Promise<number> {
       decideToDoneP50Ms: round(percentile(decideToDone, 0.5)),
       // Beyond the contract above: the arrival rate of those decisions, the capacity it is a
       // share of, and the latency one decision at a time (no queueing) and saturated.
-      approveRatePerSec: round(pacedRate, 1),
+      approveRatePerSec: round(headline.rate, 1),
       approveCapacityPerSec: round(approvePerSec, 1),
+      // Each paced part: its share of the capacity, arrival rate and decide-to-done p50/p99.
+      paced: paced.map((part) => ({
+        loadFactor: part.loadFactor,
+        ratePerSec: round(part.rate, 1),
+        p50Ms: round(percentile(part.toDone, 0.5)),
+        p99Ms: round(percentile(part.toDone, 0.99)),
+      })),
       proposePerSec: round(proposePerSec, 1),
       decideToDoneSeqP50Ms: round(percentile(probe.toDone, 0.5)),
       decideToDoneSeqP99Ms: round(percentile(probe.toDone, 0.99)),
@@ -708,7 +765,9 @@ async function main(): Promise<number> {
       inbox: [`inbox ${opts.inboxSamples * 2 + 5} calls`, NaN, NaN],
       probe: [`approve ${probeIds.length} one at a time`, probeIds.length, probeElapsed],
       saturated: [`approve ${satIds.length} (${opts.concurrency} concurrent)`, satIds.length, satLastDone - approveStart],
-      paced: [`approve ${pacedIds.length} (at ${fmt(pacedRate, 1)}/s)`, pacedIds.length, pacedLastDone - pacedStart],
+      ...Object.fromEntries(
+        paced.map((part, p) => [`paced${p}`, [`approve ${part.ids.length} (at ${fmt(part.rate, 1)}/s)`, part.ids.length, part.elapsedMs] as [string, number, number]]),
+      ),
     };
     const perAction = (s: number, n: number) => (Number.isFinite(n) ? ` (${fmt((s * 1000) / n, 0)})` : '');
     const cpuRows = cpuMarks.slice(1).map((m, i) => {
@@ -736,9 +795,11 @@ async function main(): Promise<number> {
         latencyRow(`${opts.concurrency} concurrent: POST /decisions`, decisionLat),
         latencyRow(`${opts.concurrency} concurrent: decision -> executor called`, sat.toExecutor),
         latencyRow(`${opts.concurrency} concurrent: decision -> succeeded`, sat.toDone),
-        latencyRow(`at ${fmt(pacedRate, 1)}/s: POST /decisions`, pacedDecisionLat),
-        latencyRow(`at ${fmt(pacedRate, 1)}/s: decision -> executor called`, decideToExecutor),
-        latencyRow(`at ${fmt(pacedRate, 1)}/s: decision -> succeeded`, decideToDone),
+        ...paced.flatMap((part) => [
+          latencyRow(`at ${fmt(part.rate, 1)}/s (${part.loadFactor} x capacity): POST /decisions`, part.decisionLatencies),
+          latencyRow(`at ${fmt(part.rate, 1)}/s: decision -> executor called`, part.toExecutor),
+          latencyRow(`at ${fmt(part.rate, 1)}/s: decision -> succeeded`, part.toDone),
+        ]),
       ]),
     );
     out.push('');
@@ -748,7 +809,11 @@ async function main(): Promise<number> {
         ['proposals (until all awaiting_approval)', fmt(proposePerSec, 1), fmt(proposeElapsed / 1000, 1)],
         [`decisions, ${opts.concurrency} concurrent (HTTP answered)`, fmt((decisionLat.length / decisionsElapsed) * 1000, 1), fmt(decisionsElapsed / 1000, 1)],
         [`approvals, ${opts.concurrency} concurrent (first sent -> last succeeded): capacity`, fmt(approvePerSec, 1), fmt((satLastDone - approveStart) / 1000, 1)],
-        [`approvals arriving at ${opts.loadFactor} x capacity (first sent -> last succeeded; ${maxInFlight} in flight at most)`, fmt(pacedPerSec, 1), fmt((pacedLastDone - pacedStart) / 1000, 1)],
+        ...paced.map((part) => [
+          `approvals arriving at ${part.loadFactor} x capacity (first sent -> last succeeded; ${part.maxInFlight} in flight at most)`,
+          fmt(part.perSec, 1),
+          fmt(part.elapsedMs / 1000, 1),
+        ]),
       ]),
     );
     out.push('');
@@ -771,7 +836,7 @@ async function main(): Promise<number> {
     const checks = [
       [`worker RSS <= 1024 MB`, mb(rssPeakKb) <= 1024],
       ['inbox p99 <= 100 ms', percentile(inboxSeq, 0.99) <= 100],
-      [`decide-to-done p99 <= 500 ms (at ${opts.loadFactor} x capacity)`, percentile(decideToDone, 0.99) <= 500],
+      ...paced.map((part) => [`decide-to-done p99 <= 500 ms (at ${part.loadFactor} x capacity)`, percentile(part.toDone, 0.99) <= 500] as const),
       ['(one at a time)', percentile(probe.toDone, 0.99) <= 500],
       [`(${opts.concurrency} concurrent, saturated)`, percentile(sat.toDone, 0.99) <= 500],
     ] as const;
@@ -781,7 +846,7 @@ async function main(): Promise<number> {
     if (decisionFailures.length) problems.push(`${decisionFailures.length} decisions failed, e.g. ${decisionFailures.slice(0, 3).join(' | ')}`);
     if (duplicateExecutions) problems.push(`${duplicateExecutions} duplicate executor calls`);
     if (executedAt.size !== approved.length) problems.push(`${executedAt.size} executor calls for ${approved.length} approved actions`);
-    const timed = decideToDone.length + probe.toDone.length + sat.toDone.length;
+    const timed = paced.reduce((n, part) => n + part.toDone.length, 0) + probe.toDone.length + sat.toDone.length;
     if (timed !== approved.length) problems.push(`${approved.length - timed} approved actions without a completion notification`);
     if (problems.length) {
       out.push(`problems: ${problems.join('; ')}`);
