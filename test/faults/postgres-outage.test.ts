@@ -21,12 +21,13 @@ interface Attempt {
   id?: string;
 }
 
-// Postgres stops for 20 s in the middle of a burst of proposals. While it is down the API must
-// say so at once (503 problem+json, Retry-After), not hang and not answer 500; workflows in
-// flight wait for it (ledger writes retry). Once it is back, the agents retry what was refused,
-// with the same keys, and everything ends exactly once: one action per key, each final, each
-// performed once by the target, each ledger chain whole and verifiable. The API's pool and its
-// LISTEN connection come back without a restart.
+// Postgres crashes (an immediate shutdown: no checkpoint, crash recovery from the WAL when it
+// starts again) and stays down for 20 s in the middle of a burst of proposals. While it is down
+// the API must say so at once (503 problem+json, Retry-After), not hang and not answer 500;
+// workflows in flight wait for it (ledger writes retry). Once it is back, the agents retry what
+// was refused, with the same keys, and everything ends exactly once: one action per key, each
+// final, each performed once by the target, each ledger chain whole and verifiable. The API's
+// pool and its LISTEN connection come back without a restart.
 describe('fault: Postgres goes away during a burst', () => {
   let stack: FaultStack;
   let target: IdempotentTarget;
@@ -50,7 +51,7 @@ describe('fault: Postgres goes away during a burst', () => {
   });
   printLogsOnFailure(() => stack);
 
-  it('when Postgres stops for 20 s mid-burst, then the API answers 503 quickly meanwhile, and afterwards every proposal ends exactly once with a whole ledger', async () => {
+  it('when Postgres crashes and stays down for 20 s mid-burst, then the API answers 503 quickly meanwhile, and afterwards every proposal ends exactly once with a whole ledger', async () => {
     // Arrange: one action already pending (for decisions during the outage).
     const a0 = agents[0];
     const pending = await stack.call(a0.token, 'POST', '/v1/actions?wait=20', { action: 'payments.transfer', params: { amount: 900, currency: 'EUR', to: 'p-0' } });
@@ -103,7 +104,8 @@ describe('fault: Postgres goes away during a burst', () => {
     const fault = async () => {
       while (attempts.length < 8) await sleep(100);
       outage.stopping = Date.now();
-      await stack.postgres.stop();
+      // A crash, not a shutdown: no checkpoint, so what was committed must come back from the WAL.
+      await stack.postgres.stop('crash');
       outage.down = Date.now();
       await sleep(OUTAGE_MS);
       outage.starting = Date.now();
@@ -172,7 +174,9 @@ describe('fault: Postgres goes away during a burst', () => {
         `${ids.length} actions; held proposal answered in ${heldMs} ms; ${target.deliveries.length} deliveries for ${target.performedKeys().length} performed actions`,
     );
 
-    // Assert: during the outage, quick 503 problems everywhere; never a 500 (or a dropped connection).
+    // Assert: it was a crash: Postgres recovered from its WAL when it came back.
+    expect(stack.logs()).toMatch(/automatic recovery in progress/);
+    // During the outage, quick 503 problems everywhere; never a 500 (or a dropped connection).
     expect(during.length).toBeGreaterThanOrEqual(10);
     expect(probesDuring.length).toBeGreaterThanOrEqual(20);
     for (const a of [...during, ...probesDuring]) {

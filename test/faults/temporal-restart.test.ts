@@ -5,9 +5,10 @@ import { FAULT_EXECUTOR_SECRET, printLogsOnFailure, sleep, startFaultStack, type
 import { startIdempotentTarget, type IdempotentTarget } from './idempotent-target';
 import { expectSoundLedger, typesOf } from './checks';
 
-// The Temporal dev server goes away and comes back on the same port with the same SQLite file
-// while approvals are pending. Its timers and the pending workflows are in that file: a
-// deadline that passed while it was down fires after the restart, and decisions still work.
+// The Temporal dev server is killed (SIGKILL: no shutdown) while approvals are pending and comes
+// back on the same port with the same SQLite file. Its timers and the pending workflows are in
+// that file: a deadline that passed while it was down fires after the restart, and decisions
+// still work.
 describe('fault: the Temporal server restarts', () => {
   let stack: FaultStack;
   let target: IdempotentTarget;
@@ -32,7 +33,7 @@ describe('fault: the Temporal server restarts', () => {
   const propose = (amount: number, headers: Record<string, string> = {}) =>
     stack.call(agent, 'POST', '/v1/actions?wait=20', { action: 'payments.transfer', params: { amount, currency: 'EUR', to: 'acct-1' } }, headers);
 
-  it('when the server is down across an approval deadline and comes back, then that action expires, a pending vote completes the other, and new proposals run', async () => {
+  it('when the server is killed, stays down across an approval deadline and comes back, then that action expires, a pending vote completes the other, and new proposals run', async () => {
     // Arrange: A expires 10 s after it was proposed; B needs two approvals and has one.
     const a = await propose(500);
     const b = await propose(20_000);
@@ -43,8 +44,8 @@ describe('fault: the Temporal server restarts', () => {
       await eventually(async () => (await stack.recordedStatus(`action-${id}`)) === 'awaiting_approval', 20_000, `Temporal to record ${id} as pending`);
     }
 
-    // Act: stop Temporal until A's deadline has passed.
-    await stack.temporal.stop();
+    // Act: kill Temporal (SIGKILL: no shutdown) and keep it down until A's deadline has passed.
+    await stack.temporal.stop('crash');
     const down = Date.now();
     const readyWhileDown = await stack.call(undefined, 'GET', '/readyz');
     const proposeStarted = Date.now();

@@ -242,14 +242,18 @@ export interface FaultStack {
   temporal: {
     /** The dev server process id (for SIGSTOP/SIGCONT). */
     readonly pid: number | undefined;
-    /** SIGTERM the dev server and wait for it to exit. */
-    stop(): Promise<void>;
+    /** Stop the dev server and wait for it to exit: SIGTERM, or with 'crash' SIGKILL (no shutdown at all). */
+    stop(how?: StopHow): Promise<void>;
     /** Start it again on the same port and SQLite file. */
     start(): Promise<void>;
   };
   postgres: {
-    /** Stop the cluster (fast shutdown: sessions are terminated). */
-    stop(): Promise<void>;
+    /**
+     * Stop the cluster: a fast shutdown (sessions terminated, then a checkpoint), or with
+     * 'crash' an immediate one (SIGQUIT to the postmaster: no checkpoint, crash recovery from
+     * the WAL on the next start).
+     */
+    stop(how?: StopHow): Promise<void>;
     /** Start it again on the same dir and port. */
     start(): Promise<void>;
   };
@@ -265,6 +269,23 @@ export interface FaultStack {
   /** Everything the processes printed, interleaved by time of arrival. */
   logs(): string;
   stop(): Promise<void>;
+}
+
+/** 'graceful': the process's own shutdown; 'crash': it is given no chance to clean up. */
+export type StopHow = 'graceful' | 'crash';
+
+/** Resolve once process `pid` is gone (polled; it need not be our child). */
+async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`process ${pid} still running after ${timeoutMs} ms`);
+    await sleep(50);
+  }
 }
 
 /** Children still running when the test process exits are killed with it. */
@@ -387,9 +408,16 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
         get pid() {
           return temporal?.process.pid;
         },
-        async stop() {
-          await temporal?.stop(10_000);
-          logBuffers.temporal.add('--- stopped by the test ---');
+        async stop(how: StopHow = 'graceful') {
+          const child = temporal?.process;
+          if (how === 'crash' && child?.pid && child.exitCode === null && child.signalCode === null) {
+            const exited = new Promise((resolve) => child.once('exit', resolve));
+            child.kill('SIGKILL');
+            await exited;
+          } else {
+            await temporal?.stop(10_000);
+          }
+          logBuffers.temporal.add(`--- stopped by the test (${how}) ---`);
         },
         async start() {
           await startTemporal();
@@ -397,9 +425,17 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
         },
       },
       postgres: {
-        async stop() {
-          await postgres?.stop();
-          logBuffers.postgres.add('--- stopped by the test ---');
+        async stop(how: StopHow = 'graceful') {
+          if (how === 'crash') {
+            // The first line of postmaster.pid is the postmaster's pid; SIGQUIT is pg_ctl's
+            // "immediate" mode: every backend exits at once, nothing is flushed or checkpointed.
+            const pid = Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+            process.kill(pid, 'SIGQUIT');
+            await waitForExit(pid, 30_000);
+          } else {
+            await postgres?.stop();
+          }
+          logBuffers.postgres.add(`--- stopped by the test (${how}) ---`);
         },
         async start() {
           await startPg();
