@@ -101,11 +101,46 @@ describe('fault: the API is killed mid-proposal', () => {
     expect(typesOf(await expectSoundLedger(stack, actionId))).toEqual(['proposed', 'policy_decided', 'execution_started', 'executed']);
   });
 
-  it('when the API was killed twice, then the worker never noticed and the whole ledger verifies', async () => {
+  it('when the API is killed before it recorded a proposal, then nothing of it remains and the retry with the same key creates the action once', async () => {
+    // Arrange: Postgres is frozen (SIGSTOP, connections stay open), so the proposal hangs on
+    // its first query, before anything is written.
+    const key = 'invoice-4713';
+    const thaw = stack.postgres.freeze();
+    let lost: Answer | Error;
+    let exit;
+    try {
+      const first = propose(key, 63);
+      await sleep(1000);
+
+      // Act
+      exit = await stack.api.kill('SIGKILL');
+      lost = await first;
+    } finally {
+      thaw();
+    }
+    const recordedByTheDeadApi = await actionsWithKey(key);
+    await stack.api.start();
+    const retry = await propose(key, 63, 30);
+    const again = await propose(key, 63, 30);
+
+    // Assert: the dead API's request left nothing; the retry created the action, once.
+    expect(exit.signal).toBe('SIGKILL');
+    expect(lost).toBeInstanceOf(Error);
+    expect(recordedByTheDeadApi).toEqual([]);
+    expect(retry).toMatchObject({ status: 201, body: { status: 'succeeded' } });
+    const actionId = (retry as Answer).body.id;
+    expect(again).toMatchObject({ status: 200, body: { id: actionId, status: 'succeeded' } });
+    expect(await actionsWithKey(key)).toEqual([expect.objectContaining({ id: actionId })]);
+    expect(target.performedCount(actionId)).toBe(1);
+    expect(target.deliveriesOf(actionId)).toHaveLength(1);
+    expect(typesOf(await expectSoundLedger(stack, actionId))).toEqual(['proposed', 'policy_decided', 'execution_started', 'executed']);
+  });
+
+  it('when the API was killed three times, then the worker never noticed and the whole ledger verifies', async () => {
     const verify = await stack.call(stack.admin, 'GET', '/v1/ledger/verify');
 
     expect(verify.body).toMatchObject({ ok: true });
-    expect(stack.api.pids).toHaveLength(3);
+    expect(stack.api.pids).toHaveLength(4);
     expect(stack.worker.unexpectedExits).toEqual([]);
     expect(stack.api.unexpectedExits).toEqual([]);
   });

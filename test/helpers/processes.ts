@@ -254,6 +254,11 @@ export interface FaultStack {
      * the WAL on the next start).
      */
     stop(how?: StopHow): Promise<void>;
+    /**
+     * Freeze the postmaster and every backend (SIGSTOP): connections stay open, queries hang.
+     * Returns the function that thaws them (SIGCONT).
+     */
+    freeze(): () => void;
     /** Start it again on the same dir and port. */
     start(): Promise<void>;
   };
@@ -273,6 +278,19 @@ export interface FaultStack {
 
 /** 'graceful': the process's own shutdown; 'crash': it is given no chance to clean up. */
 export type StopHow = 'graceful' | 'crash';
+
+/** The pid and the direct children's pids of process `pid` (from /proc). */
+function withChildren(pid: number): number[] {
+  const children = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((e) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid ? [Number(e)] : [];
+    } catch {
+      return [];
+    }
+  });
+  return [pid, ...children];
+}
 
 /** Resolve once process `pid` is gone (polled; it need not be our child). */
 async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
@@ -319,6 +337,8 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
     temporal = await startTemporalDevServer({ cliPath, dbFile, port: temporalPort, uiPort: null, log: (l) => logBuffers.temporal.add(l) });
     living.add(temporal.process);
   };
+  // The first line of postmaster.pid is the postmaster's pid.
+  const postmasterPid = () => Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
   const startPg = async () => {
     postgres = await startPostgres({ dir: path.join(dir, 'pg'), port: pgPort, onLog: (l) => logBuffers.postgres.add(l) });
   };
@@ -427,15 +447,30 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
       postgres: {
         async stop(how: StopHow = 'graceful') {
           if (how === 'crash') {
-            // The first line of postmaster.pid is the postmaster's pid; SIGQUIT is pg_ctl's
-            // "immediate" mode: every backend exits at once, nothing is flushed or checkpointed.
-            const pid = Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+            // SIGQUIT to the postmaster is pg_ctl's "immediate" mode: every backend exits at
+            // once, nothing is flushed or checkpointed.
+            const pid = postmasterPid();
             process.kill(pid, 'SIGQUIT');
             await waitForExit(pid, 30_000);
           } else {
             await postgres?.stop();
           }
           logBuffers.postgres.add(`--- stopped by the test (${how}) ---`);
+        },
+        freeze() {
+          const pids = withChildren(postmasterPid());
+          for (const pid of pids) process.kill(pid, 'SIGSTOP');
+          logBuffers.postgres.add(`--- frozen by the test (${pids.length} processes) ---`);
+          return () => {
+            for (const pid of pids) {
+              try {
+                process.kill(pid, 'SIGCONT');
+              } catch {
+                // gone meanwhile
+              }
+            }
+            logBuffers.postgres.add('--- thawed by the test ---');
+          };
         },
         async start() {
           await startPg();
