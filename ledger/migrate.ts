@@ -56,7 +56,11 @@ export const APPLICATION_ROLE = 'countersign_app';
  */
 export async function openApplicationPool(
   databaseUrl: string,
-  opts: { max?: number } = {},
+  opts: {
+    max?: number;
+    /** Errors a connection of the pool reports outside a query (Postgres went away or restarted). */
+    onClientError?: (err: Error) => void;
+  } = {},
 ): Promise<{ pool: Pool; applied: string[]; role: string }> {
   const owner = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   owner.on('error', () => {});
@@ -81,5 +85,14 @@ export async function openApplicationPool(
     max: opts.max ?? 20,
     ...(usable ? { options: `-c role=${APPLICATION_ROLE}` } : {}),
   });
+  // pg-pool listens for a connection's 'error' only while it sits idle. A connection that dies
+  // while checked out (Postgres crashed or restarted between two queries of a transaction)
+  // would emit an 'error' nobody handles, and that kills the process. So every connection gets
+  // a listener for its whole life. The query in flight still rejects on its own, and
+  // release() drops the dead connection. Idle errors reach the same listener, so the pool's
+  // own 'error' event only needs to be absorbed.
+  const onClientError = opts.onClientError ?? (() => {});
+  pool.on('connect', (client) => client.on('error', onClientError));
+  pool.on('error', () => {});
   return { pool, applied, role: usable ? APPLICATION_ROLE : user };
 }

@@ -140,8 +140,10 @@ export interface Services {
 export async function startServices(opts: ServicesOptions): Promise<Services> {
   installTemporalRuntime();
   const log = opts.log;
-  const { pool, applied, role } = await openApplicationPool(opts.databaseUrl, { max: 20 });
-  pool.on('error', (err) => log.warn({ err: err.message }, 'idle postgres client error'));
+  const { pool, applied, role } = await openApplicationPool(opts.databaseUrl, {
+    max: 20,
+    onClientError: (err) => log.warn({ err: err.message }, 'postgres connection error'),
+  });
   if (applied.length) log.info({ applied }, 'migrations applied');
   if (role !== APPLICATION_ROLE) log.warn({ role }, `the application runs as ${role}, not ${APPLICATION_ROLE}: its grants alone must keep the ledger append-only`);
 

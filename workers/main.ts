@@ -30,8 +30,10 @@ export async function runWorker(config: Config = loadConfig(), log: Logger = cre
 
   await waitForPostgres(databaseUrl, 60_000);
   // Safe with N processes starting at once: migrations take an advisory lock.
-  const { pool, applied, role } = await openApplicationPool(databaseUrl, { max: 20 });
-  pool.on('error', (err) => log.warn({ err: err.message }, 'idle postgres client error'));
+  const { pool, applied, role } = await openApplicationPool(databaseUrl, {
+    max: 20,
+    onClientError: (err) => log.warn({ err: err.message }, 'postgres connection error'),
+  });
   if (applied.length) log.info({ applied }, 'migrations applied');
   if (role !== APPLICATION_ROLE) log.warn({ role }, `the worker runs as ${role}, not ${APPLICATION_ROLE}: its grants alone must keep the ledger append-only`);
   let connection: NativeConnection | undefined;

@@ -309,6 +309,32 @@ describe('appendEvent', () => {
       await app.end();
     }
   });
+
+  it('when a checked-out connection dies between two queries, then the error is reported, the process lives on and the pool serves the next query', async () => {
+    // Arrange: a connection held between two queries of a transaction, as the ledger holds one.
+    const errors: Error[] = [];
+    const { pool: app } = await openApplicationPool(server!.url, { max: 2, onClientError: (err) => errors.push(err) });
+    try {
+      const held = await app.connect();
+      await held.query('BEGIN');
+      const { rows } = await held.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+
+      // Act: its backend goes away (as when Postgres crashes or restarts); without a listener
+      // on the held client this 'error' would be unhandled and end the process.
+      await pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      for (const until = Date.now() + 5000; errors.length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+      held.release();
+      const after = await app.query<{ one: number }>('SELECT 1 AS one');
+
+      // Assert
+      expect(errors.length).toBeGreaterThanOrEqual(1);
+      expect(errors[0]!.message).toMatch(/terminat/i);
+      expect(after.rows).toEqual([{ one: 1 }]);
+      expect(app.totalCount).toBe(1);
+    } finally {
+      await app.end();
+    }
+  });
 });
 
 describe('checkpoints and verification', () => {
