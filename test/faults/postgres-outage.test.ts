@@ -134,6 +134,10 @@ describe('fault: Postgres goes away during a burst', () => {
       );
       retries.push(retry);
     }
+    // Neither process may have died with Postgres (the checks at the end say so too; here the
+    // failure names the cause instead of a later 503).
+    expect(stack.worker.unexpectedExits, 'the worker exited during the outage').toEqual([]);
+    expect(stack.api.unexpectedExits, 'the API exited during the outage').toEqual([]);
     // Reviewers approve what waits for them (the one pending from before included).
     const keys = [...new Set(attempts.map((a) => a.key))];
     const idOf = new Map<string, string>();
