@@ -105,7 +105,7 @@ describe('fault: Postgres goes away during a burst', () => {
       while (attempts.length < 8) await sleep(100);
       outage.stopping = Date.now();
       // A crash, not a shutdown: no checkpoint, so what was committed must come back from the WAL.
-      await stack.postgres.stop('crash');
+      await stack.postgres.crash();
       outage.down = Date.now();
       await sleep(OUTAGE_MS);
       outage.starting = Date.now();

@@ -45,7 +45,7 @@ describe('fault: the Temporal server restarts', () => {
     }
 
     // Act: kill Temporal (SIGKILL: no shutdown) and keep it down until A's deadline has passed.
-    await stack.temporal.stop('crash');
+    await stack.temporal.kill();
     const down = Date.now();
     const readyWhileDown = await stack.call(undefined, 'GET', '/readyz');
     const proposeStarted = Date.now();

@@ -242,18 +242,17 @@ export interface FaultStack {
   temporal: {
     /** The dev server process id (for SIGSTOP/SIGCONT). */
     readonly pid: number | undefined;
-    /** Stop the dev server and wait for it to exit: SIGTERM, or with 'crash' SIGKILL (no shutdown at all). */
-    stop(how?: StopHow): Promise<void>;
+    /** SIGKILL the dev server (no shutdown at all) and wait for it to exit. */
+    kill(): Promise<void>;
     /** Start it again on the same port and SQLite file. */
     start(): Promise<void>;
   };
   postgres: {
     /**
-     * Stop the cluster: a fast shutdown (sessions terminated, then a checkpoint), or with
-     * 'crash' an immediate one (SIGQUIT to the postmaster: no checkpoint, crash recovery from
-     * the WAL on the next start).
+     * Crash the cluster: an immediate shutdown (SIGQUIT to the postmaster: no checkpoint, crash
+     * recovery from the WAL on the next start), and wait for it to exit.
      */
-    stop(how?: StopHow): Promise<void>;
+    crash(): Promise<void>;
     /**
      * Freeze the postmaster and every backend (SIGSTOP): connections stay open, queries hang.
      * Returns the function that thaws them (SIGCONT).
@@ -275,9 +274,6 @@ export interface FaultStack {
   logs(): string;
   stop(): Promise<void>;
 }
-
-/** 'graceful': the process's own shutdown; 'crash': it is given no chance to clean up. */
-export type StopHow = 'graceful' | 'crash';
 
 /** The pid and the direct children's pids of process `pid` (from /proc). */
 function withChildren(pid: number): number[] {
@@ -428,16 +424,14 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
         get pid() {
           return temporal?.process.pid;
         },
-        async stop(how: StopHow = 'graceful') {
+        async kill() {
           const child = temporal?.process;
-          if (how === 'crash' && child?.pid && child.exitCode === null && child.signalCode === null) {
+          if (child && child.exitCode === null && child.signalCode === null) {
             const exited = new Promise((resolve) => child.once('exit', resolve));
             child.kill('SIGKILL');
             await exited;
-          } else {
-            await temporal?.stop(10_000);
           }
-          logBuffers.temporal.add(`--- stopped by the test (${how}) ---`);
+          logBuffers.temporal.add('--- killed by the test ---');
         },
         async start() {
           await startTemporal();
@@ -445,17 +439,13 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
         },
       },
       postgres: {
-        async stop(how: StopHow = 'graceful') {
-          if (how === 'crash') {
-            // SIGQUIT to the postmaster is pg_ctl's "immediate" mode: every backend exits at
-            // once, nothing is flushed or checkpointed.
-            const pid = postmasterPid();
-            process.kill(pid, 'SIGQUIT');
-            await waitForExit(pid, 30_000);
-          } else {
-            await postgres?.stop();
-          }
-          logBuffers.postgres.add(`--- stopped by the test (${how}) ---`);
+        async crash() {
+          // SIGQUIT to the postmaster is pg_ctl's "immediate" mode: every backend exits at once,
+          // nothing is flushed or checkpointed.
+          const pid = postmasterPid();
+          process.kill(pid, 'SIGQUIT');
+          await waitForExit(pid, 30_000);
+          logBuffers.postgres.add('--- crashed by the test ---');
         },
         freeze() {
           const pids = withChildren(postmasterPid());
