@@ -708,7 +708,8 @@ async function main(): Promise<number> {
     }
     const approved = [...decisionSentAt.keys()];
     // The headline: the highest load factor.
-    const headline = paced[paced.length - 1];
+    const headline = paced.at(-1);
+    if (!headline) throw new BenchFailure(`no actions left for the paced part: raise --pending (now ${N})`);
     const { toDone: decideToDone } = headline;
     // BENCH_SAMPLES_FILE=<file>: one line per paced decision (seconds since its part began, ms
     // to succeeded, load factor), to see whether the slow ones cluster in time.

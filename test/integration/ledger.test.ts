@@ -272,7 +272,6 @@ describe('appendEvent', () => {
 
   it('when the application role tries UPDATE, DELETE or TRUNCATE, then privileges refuse it while appends, checkpoints and key retirement still work', async () => {
     const { pool: app, role, applied } = await openApplicationPool(server!.url, { max: 2 });
-    app.on('error', () => {});
     try {
       expect(applied).toEqual([]); // beforeAll migrated already
       expect(role).toBe(APPLICATION_ROLE);
