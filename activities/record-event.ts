@@ -9,7 +9,6 @@ import type { ActivityDeps } from './index';
 /** Postgres channel that carries `<actionId>` whenever an action's read model changes. */
 export const ACTION_CHANGED_CHANNEL = 'countersign_action_changed';
 
-/** Recording: ledger events + read model + change notification, in one transaction. */
 /**
  * Params marked `x-sensitive: true` in the action schema go into the ledger as digests (the
  * ledger can never be edited, so it must never hold them); the executor request has them.
@@ -36,6 +35,40 @@ async function redactForLedger(policies: PolicyStore, ev: RecordEventInput): Pro
   return data;
 }
 
+/**
+ * The `actions` read model set to the projection of an action's last event, unless a later one
+ * is there, and a change notification when it was set: {@link projectionValues} are its values.
+ */
+function projectionSql(p: (i: number) => string, condition = ''): string {
+  return `UPDATE actions SET status = ${p(2)}, params = ${p(3)}, policy = ${p(4)}, approval = ${p(5)}, outcome = ${p(6)},
+                 result = ${p(7)}, error = ${p(8)}, executor = ${p(9)}, eligible_groups = ${p(10)}, voters = ${p(11)},
+                 deadline = ${p(12)}, run_id = ${p(13)}, last_seq = ${p(14)}, updated_at = ${p(15)}
+           WHERE id = ${p(1)} AND last_seq < ${p(14)} ${condition}
+       RETURNING pg_notify(${p(16)}, id)`;
+}
+
+function projectionValues(last: RecordEventInput): unknown[] {
+  const v = last.view;
+  return [
+    last.actionId,
+    v.status,
+    JSON.stringify(v.params),
+    JSON.stringify(v.policy),
+    JSON.stringify(v.approval),
+    JSON.stringify(v.outcome),
+    JSON.stringify(v.result ?? null),
+    v.error,
+    JSON.stringify(v.executor),
+    v.eligibleGroups,
+    v.voters,
+    v.deadline,
+    last.runId,
+    last.seq,
+    last.at,
+    ACTION_CHANGED_CHANNEL,
+  ];
+}
+
 export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps, 'pool' | 'policies'>) {
   return {
     /**
@@ -49,16 +82,25 @@ export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps,
     async recordEvents(events: RecordEventInput[], head?: string): Promise<{ hashes: string[] }> {
       if (events.length === 0) return { hashes: [] };
       const prepared = await Promise.all(events.map(async (ev) => ({ ev, data: await redactForLedger(policies, ev) })));
-      const last = events[events.length - 1];
+      const inputs = prepared.map(({ ev, data }) => ({ actionId: ev.actionId, seq: ev.seq, type: ev.type, actor: ev.actor, at: ev.at, data }));
+      const projection = projectionValues(events[events.length - 1]);
+      // The usual case: the whole batch is new. It goes in with the read model and the change
+      // notification in one statement: one round trip, atomic without BEGIN/COMMIT.
+      if (head !== undefined) {
+        const batch = await appendEventBatch(pool, inputs, head, {
+          name: 'countersign_record_events_v1',
+          text: (p) => projectionSql(p, 'AND EXISTS (SELECT 1 FROM appended)'),
+          values: projection,
+        });
+        if (batch) return { hashes: batch.map((r) => r.hash) };
+      }
+      // Otherwise (a retried batch, partly or wholly written before, or a workflow from before
+      // `head` was passed) one by one, then the read model, in one transaction.
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const inputs = prepared.map(({ ev, data }) => ({ actionId: ev.actionId, seq: ev.seq, type: ev.type, actor: ev.actor, at: ev.at, data }));
-        // The usual case: the whole batch is new and goes in as one statement.
-        const batch = head === undefined ? null : await appendEventBatch(client, inputs, head);
-        const hashes: string[] = batch ? batch.map((r) => r.hash) : [];
-        // Otherwise (a retried batch, partly or wholly written before) one by one.
-        for (const input of batch === null ? inputs : []) {
+        const hashes: string[] = [];
+        for (const input of inputs) {
           try {
             hashes.push((await appendEvent(client, input)).hash);
           } catch (err) {
@@ -75,35 +117,7 @@ export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps,
             hashes.push(rows[0].hash);
           }
         }
-        const v = last.view;
-        // Read model and change notification in one round trip.
-        await client.query(
-          `WITH upd AS (
-             UPDATE actions SET status = $2, params = $3, policy = $4, approval = $5, outcome = $6, result = $7,
-                    error = $8, executor = $9, eligible_groups = $10, voters = $11, deadline = $12,
-                    run_id = $13, last_seq = $14, updated_at = $15
-              WHERE id = $1 AND last_seq < $14
-           )
-           SELECT pg_notify($16, $1)`,
-          [
-            last.actionId,
-            v.status,
-            JSON.stringify(v.params),
-            JSON.stringify(v.policy),
-            JSON.stringify(v.approval),
-            JSON.stringify(v.outcome),
-            JSON.stringify(v.result ?? null),
-            v.error,
-            JSON.stringify(v.executor),
-            v.eligibleGroups,
-            v.voters,
-            v.deadline,
-            last.runId,
-            last.seq,
-            last.at,
-            ACTION_CHANGED_CHANNEL,
-          ],
-        );
+        await client.query({ name: 'countersign_record_projection_v1', text: projectionSql((i) => `$${i}`), values: projection });
         await client.query('COMMIT');
         return { hashes };
       } catch (err) {

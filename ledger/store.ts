@@ -175,6 +175,23 @@ SELECT $1::text, $2::int + n.i::int - 1, n.type, n.actor_id, n.actor_kind, n.at,
                     WHERE e.action_id = $1::text AND e.seq >= $2::int AND e.seq < $2::int + cardinality($3::text[]))
 RETURNING seq`;
 
+/** Parameters of {@link APPEND_BATCH_SQL}. */
+const APPEND_BATCH_PARAMS = 10;
+
+/**
+ * A data-modifying statement (e.g. updating a read model) that {@link appendEventBatch} runs in
+ * the same SQL statement as the batch: both or neither. It must read the CTE `appended` (the
+ * inserted seqs), e.g. `… WHERE … AND EXISTS (SELECT 1 FROM appended)`, to take effect only
+ * when the batch went in, and return a row for each one it changed (RETURNING), so that it runs.
+ */
+export interface AlongsideStatement {
+  /** Prepared-statement name: one per distinct text. */
+  name: string;
+  /** The SQL, given the placeholder of its i-th (1-based) value. */
+  text: (param: (i: number) => string) => string;
+  values: unknown[];
+}
+
 /**
  * Append a run of consecutive events of one action (seqs k, k+1, …) in one statement — a
  * workflow task's batch — given `prevHash`, the hash of event k-1 as the caller knows it
@@ -183,12 +200,14 @@ RETURNING seq`;
  * missing or has another hash. Then append them one by one with {@link appendEvent}, which
  * tells the retry, the conflict and the gap apart. A concurrent writer of the same seqs makes
  * the statement fail (the retryable {@link LedgerConcurrentWriteError}); inside a transaction,
- * that aborts it.
+ * that aborts it. With `alongside`, that statement runs in the same SQL statement (see
+ * {@link AlongsideStatement}).
  */
 export async function appendEventBatch(
   db: LedgerDb,
   events: readonly AppendEventInput[],
   prevHash: string,
+  alongside?: AlongsideStatement,
 ): Promise<AppendEventResult[] | null> {
   if (events.length === 0) return [];
   const first = events[0]!;
@@ -206,9 +225,17 @@ export async function appendEventBatch(
   });
   let rowCount: number;
   try {
-    ({ rowCount } = (await query(db, {
-      name: 'countersign_ledger_append_batch_v2',
-      text: APPEND_BATCH_SQL,
+    const statement = alongside
+      ? {
+          name: alongside.name,
+          // Both in one statement: atomic without a transaction, and one round trip. The
+          // alongside statement reads `appended` to run only when the batch went in.
+          text: `WITH appended AS (${APPEND_BATCH_SQL}), alongside AS (${alongside.text((i) => `$${APPEND_BATCH_PARAMS + i}`)})
+                 SELECT (SELECT count(*) FROM appended)::int AS appended, (SELECT count(*) FROM alongside)::int AS alongside`,
+        }
+      : { name: 'countersign_ledger_append_batch_v2', text: APPEND_BATCH_SQL };
+    const result = await query<{ appended: number }>(db, {
+      ...statement,
       values: [
         first.actionId,
         first.seq,
@@ -220,8 +247,10 @@ export async function appendEventBatch(
         results.map((r) => r.prevHash),
         results.map((r) => r.hash),
         prevHash,
+        ...(alongside?.values ?? []),
       ],
-    })) as { rowCount: number });
+    });
+    rowCount = alongside ? result.rows[0]!.appended : (result.rowCount ?? 0);
   } catch (err) {
     if ((err as { code?: string }).code === '23505') {
       throw new LedgerConcurrentWriteError(first.actionId, first.seq, `events ${first.seq}–${first.seq + events.length - 1} of action ${first.actionId} were written by a concurrent transaction; retry`);

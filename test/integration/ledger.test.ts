@@ -21,6 +21,7 @@ import {
   InvalidLedgerEventError,
   appendEvent,
   appendEventBatch,
+  type AlongsideStatement,
   readActionEvents,
   readActionHead,
   verifyLedger,
@@ -127,6 +128,26 @@ describe('appendEventBatch', () => {
     expect(await appendEventBatch(pool, run(id, [3, 4]), head)).toBeNull();
     expect(await appendEvent(pool, run(id, [3, 4])[1]!)).toEqual({ ...stored![1]!, inserted: false });
     expect(await count(id)).toBe(4);
+  });
+
+  it('when a statement goes alongside the batch, then it takes effect with the batch and only with it', async () => {
+    await pool.query('CREATE TABLE IF NOT EXISTS batch_alongside (action_id text, seqs int)');
+    const id = newActionId();
+    const alongside = (name: string, expr: string): AlongsideStatement => ({
+      name,
+      text: (p) => `INSERT INTO batch_alongside SELECT ${p(1)}::text, ${expr} FROM appended a RETURNING 1`,
+      values: [id],
+    });
+    const rows = async () => (await pool.query('SELECT seqs FROM batch_alongside WHERE action_id = $1', [id])).rows;
+    const stored = await appendEventBatch(pool, run(id, [1, 2]), GENESIS_HASH, alongside('test_alongside_seq', 'a.seq'));
+    expect(stored).toHaveLength(2);
+    expect(await rows()).toEqual([{ seqs: 1 }, { seqs: 2 }]);
+    // A refused batch (here the retry): the statement sees no appended rows and changes nothing.
+    expect(await appendEventBatch(pool, run(id, [1, 2]), GENESIS_HASH, alongside('test_alongside_seq', 'a.seq'))).toBeNull();
+    expect(await rows()).toHaveLength(2);
+    // A statement that fails takes the batch with it: one statement, both or neither.
+    await expect(appendEventBatch(pool, run(id, [3]), stored![1]!.hash, alongside('test_alongside_fail', '1 / (a.seq - a.seq)'))).rejects.toThrow(/division by zero/);
+    expect(await count(id)).toBe(2);
   });
 
   it('when the run is not consecutive or mixes actions, then InvalidLedgerEventError and nothing is written', async () => {
