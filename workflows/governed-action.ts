@@ -91,6 +91,17 @@ const SYSTEM: Actor = { id: 'countersign', kind: 'system' };
 const LEANER_APPROVAL = 'leaner-approval-v2';
 
 /**
+ * Patch id: the decisive approval of an action with an HTTP executor writes `decision_recorded`
+ * and `execution_started` in one ledger write (one local activity, one transaction) instead of
+ * two in a row. It includes {@link LEANER_APPROVAL}'s changes: new workflows record only this
+ * marker, so an approval still costs one patch marker.
+ */
+const ONE_WRITE_DECISION = 'one-write-decision-v3';
+
+/** Whether this run has {@link LEANER_APPROVAL}'s changes (directly or through the v3 patch). */
+const leaner = () => patched(ONE_WRITE_DECISION) || patched(LEANER_APPROVAL);
+
+/**
  * Reminders per step at most. Each costs a few history events; the cap keeps a step with a
  * tiny `remindEvery` and a long timeout from growing its history without bound.
  */
@@ -125,6 +136,8 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   let head = LEDGER_GENESIS_HASH;
   /** Set once the final status is in Postgres: cancel/result handlers answer only then. */
   let settled = false;
+  /** `execution_started` is recorded (by the decisive approval since the v3 patch, else by execute()). */
+  let executionAnnounced = false;
 
   const nowIso = () => new Date().toISOString();
 
@@ -168,7 +181,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     // The same values again (e.g. 'executing' set by the last approval, then by execute()) cost
     // a command and a visibility write for nothing; histories from before the patch have them.
     const key = JSON.stringify(pairs.map((p) => p.value));
-    if (key === upserted && patched(LEANER_APPROVAL)) return;
+    if (key === upserted && leaner()) return;
     upserted = key;
     upsertSearchAttributes(pairs);
   }
@@ -215,11 +228,15 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
           // Bind the approval to exactly what was approved; the executor checks it again.
           const subject = { action: input.action, params: view.params, resource: input.resource ?? null, policyVersion: decision.version };
           // Computed here since the patch; histories from before it got it from a local activity.
-          vote.digest = patched(LEANER_APPROVAL) ? approvalDigest(subject) : await local.computeApprovalDigest(subject);
+          vote.digest = leaner() ? approvalDigest(subject) : await local.computeApprovalDigest(subject);
         }
         const reviewer: Actor = { id: d.reviewer, kind: 'human' };
         if (edits) record('edited', reviewer, { step: vote.step, edits, digest: vote.digest ?? null });
         record('decision_recorded', reviewer, { ...vote, edited: Boolean(edits) });
+        // The decisive approval of an HTTP executor: what execute() would write next goes into
+        // the same ledger write. No cancel can come in now: 'executing' refuses it.
+        const spec = decision.executor;
+        if (view.status === 'executing' && !cancelRequest && spec.type === 'http' && patched(ONE_WRITE_DECISION)) announceExecution(spec.url);
         await flush();
       } finally {
         decisionsInFlight--;
@@ -470,9 +487,11 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       });
       return snapshot();
     }
-    if (cancelRequest) return finishCancelled();
-    setStatus('executing');
-    record('execution_started', SYSTEM, { executor: 'http', url: spec.url });
+    if (!executionAnnounced) {
+      if (cancelRequest) return finishCancelled();
+      setStatus('executing');
+      announceExecution(spec.url);
+    }
     // Written while the executor runs (not before): 'executing' becomes visible without adding
     // a round trip to the call. The final flush waits for it.
     flush().catch(() => undefined);
@@ -496,6 +515,12 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       record('execution_failed', SYSTEM, { executor: 'http', error: view.error, response: view.result });
     }
     return snapshot();
+  }
+
+  /** Record `execution_started` for the HTTP executor, once. */
+  function announceExecution(url: string): void {
+    executionAnnounced = true;
+    record('execution_started', SYSTEM, { executor: 'http', url });
   }
 
   async function finishCancelled(): Promise<ActionProjection> {

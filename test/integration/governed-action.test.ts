@@ -41,6 +41,19 @@ describe('governed actions over HTTP', () => {
       (r) => r.type,
     );
 
+  /** recordEvents local activities in the action's workflow history, once the workflow is done. */
+  const ledgerWrites = async (actionId: string) => {
+    const handle = stack.services.temporal.workflow.getHandle(`action-${actionId}`);
+    // `succeeded` is in Postgres before the workflow task that wrote it completes.
+    await handle.result();
+    const { events: history } = await handle.fetchHistory();
+    return (history ?? []).filter((e) => {
+      const m = e.markerRecordedEventAttributes;
+      const data = m?.markerName === 'core_local_activity' ? m.details?.data?.payloads?.[0]?.data : undefined;
+      return data && JSON.parse(Buffer.from(data).toString('utf8')).activity_type === 'recordEvents';
+    }).length;
+  };
+
   it('when an action is allowed by policy, then it is executed exactly once with a signed idempotent request', async () => {
     const r = await propose({ amount: 50, currency: 'EUR', to: 'acct-1' });
     recorded.push(`allowed=action-${r.body.id}`);
@@ -87,6 +100,9 @@ describe('governed actions over HTTP', () => {
     expect(done.body.status).toBe('succeeded');
     expect(target.forAction(r.body.id)).toHaveLength(1);
     expect(await events(r.body.id)).toEqual(['proposed', 'policy_decided', 'approval_requested', 'decision_recorded', 'execution_started', 'executed']);
+    // Three ledger writes: up to the approval request; the decision with execution_started
+    // (one write since the one-write-decision-v3 patch); the outcome.
+    expect(await ledgerWrites(r.body.id)).toBe(3);
   });
 
   it('when quorum is 2, then one approval keeps it pending and the second executes it', async () => {
