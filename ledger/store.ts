@@ -182,7 +182,7 @@ const APPEND_BATCH_PARAMS = 10;
  * A data-modifying statement (e.g. updating a read model) that {@link appendEventBatch} runs in
  * the same SQL statement as the batch: both or neither. It must read the CTE `appended` (the
  * inserted seqs), e.g. `… WHERE … AND EXISTS (SELECT 1 FROM appended)`, to take effect only
- * when the batch went in, and return a row for each one it changed (RETURNING), so that it runs.
+ * when the batch went in, and have a RETURNING clause (the statement counts its rows).
  */
 export interface AlongsideStatement {
   /** Prepared-statement name: one per distinct text. */
