@@ -253,7 +253,9 @@ function temporalWrapper(dir: string, cliPath: string, dynamicConfig: Record<str
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const extra = Object.entries(dynamicConfig).map(([k, v]) => `--dynamic-config-value ${quote(`${k}=${v}`)}`);
   const file = path.join(dir, 'temporal-with-config.sh');
-  fs.writeFileSync(file, `#!/bin/sh\nexec ${quote(cliPath)} "$@" ${extra.join(' ')}\n`, { mode: 0o755 });
+  // BENCH_TEMPORAL_LOG=<file> keeps the server's stderr (e.g. with GODEBUG=gctrace=1).
+  const keepLog = process.env.BENCH_TEMPORAL_LOG ? ` 2>>${quote(process.env.BENCH_TEMPORAL_LOG)}` : '';
+  fs.writeFileSync(file, `#!/bin/sh\nexec ${quote(cliPath)} "$@" ${extra.join(' ')}${keepLog}\n`, { mode: 0o755 });
   return file;
 }
 
@@ -434,7 +436,15 @@ async function main(): Promise<number> {
     const [temporalPort, pgPort] = [await freePort(), await freePort()];
     const [temporal, postgres] = await Promise.all([
       startTemporalDevServer({ cliPath, port: temporalPort, uiPort: null }),
-      startPostgres({ dir: path.join(res.dir, 'pg'), port: pgPort }),
+      // BENCH_PG_LOG=<file> keeps Postgres' log, with checkpoints and autovacuum runs in it.
+      startPostgres({
+        dir: path.join(res.dir, 'pg'),
+        port: pgPort,
+        ...(process.env.BENCH_PG_LOG && {
+          settings: { log_checkpoints: 'on', log_autovacuum_min_duration: '0', log_line_prefix: '%m ' },
+          onLog: (line: string) => fs.appendFileSync(process.env.BENCH_PG_LOG!, line + '\n'),
+        }),
+      }),
     ]);
     res.temporal = temporal;
     res.postgres = postgres;
@@ -509,6 +519,29 @@ async function main(): Promise<number> {
         postgres: cpuSeconds(postmasterPid, true),
       });
     };
+
+    // BENCH_TIMELINE_FILE=<file>: every second, the CPU seconds and RSS (MB) of each process
+    // ("epochMs worker temporal postgres bench workerRss temporalRss"), to line slow decisions
+    // up with what the machine was doing at the time.
+    if (process.env.BENCH_TIMELINE_FILE) {
+      const file = process.env.BENCH_TIMELINE_FILE;
+      fs.writeFileSync(file, '');
+      res.timers.push(
+        setInterval(() => {
+          const own = process.cpuUsage();
+          const row = [
+            Date.now(),
+            cpuSeconds(worker.pid),
+            cpuSeconds(temporal.process.pid),
+            cpuSeconds(postmasterPid, true),
+            (own.user + own.system) / 1e6,
+            mb(memoryKb(worker.pid)?.rss ?? NaN),
+            mb(memoryKb(temporal.process.pid ?? 0)?.rss ?? NaN),
+          ];
+          fs.appendFileSync(file, row.map((v) => (Number.isInteger(v) ? v : v.toFixed(2))).join(' ') + '\n');
+        }, 1000),
+      );
+    }
 
     // When each action's read model last changed: the commit that made it `succeeded` is the
     // last notification of its run, so this is when an agent's long poll would be woken.
@@ -712,13 +745,15 @@ async function main(): Promise<number> {
     if (!headline) throw new BenchFailure(`no actions left for the paced part: raise --pending (now ${N})`);
     const { toDone: decideToDone } = headline;
     // BENCH_SAMPLES_FILE=<file>: one line per paced decision (seconds since its part began, ms
-    // to succeeded, load factor), to see whether the slow ones cluster in time.
+    // to succeeded, load factor, epoch ms sent), to see whether the slow ones cluster in time.
     if (process.env.BENCH_SAMPLES_FILE) {
       const lines = paced.flatMap((part) =>
         part.ids.flatMap((id) => {
           const sentAt = decisionSentAt.get(id);
           const done = changedAt.get(id);
-          return sentAt !== undefined && done !== undefined ? [`${((sentAt - part.start) / 1000).toFixed(3)} ${(done - sentAt).toFixed(1)} ${part.loadFactor}`] : [];
+          return sentAt !== undefined && done !== undefined
+            ? [`${((sentAt - part.start) / 1000).toFixed(3)} ${(done - sentAt).toFixed(1)} ${part.loadFactor} ${Math.round(sentAt)}`]
+            : [];
         }),
       );
       fs.writeFileSync(process.env.BENCH_SAMPLES_FILE, lines.join('\n') + '\n');
