@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import type { PolicyStore } from '../ledger/policy-store';
 import type { LedgerSigner } from '../ledger/signing';
 import type { Logger } from '../runtime/logger';
+import type { ChangeNotifier } from './change-notifier';
 import { createPolicyActivities } from './policy';
 import { createRecordingActivities } from './record-event';
 import { createExecutorActivities } from './http-executor';
@@ -16,6 +17,8 @@ import { createCheckpointActivities } from './checkpoint';
 /** What the activities need from the process that hosts them. */
 export interface ActivityDeps {
   pool: Pool;
+  /** Tells API processes (LISTEN) that an action's read model changed, after each ledger write. */
+  notifier: ChangeNotifier;
   policies: PolicyStore;
   /** HMAC key for `X-Countersign-Signature` on executor requests. */
   executorSecret: string;

@@ -6,9 +6,6 @@ import { appendEvent, appendEventBatch, LedgerConflictError } from '../ledger/st
 import type { PolicyStore } from '../ledger/policy-store';
 import type { ActivityDeps } from './index';
 
-/** Postgres channel that carries `<actionId>` whenever an action's read model changes. */
-export const ACTION_CHANGED_CHANNEL = 'countersign_action_changed';
-
 /**
  * Params marked `x-sensitive: true` in the action schema go into the ledger as digests (the
  * ledger can never be edited, so it must never hold them); the executor request has them.
@@ -37,14 +34,15 @@ async function redactForLedger(policies: PolicyStore, ev: RecordEventInput): Pro
 
 /**
  * The `actions` read model set to the projection of an action's last event, unless a later one
- * is there, and a change notification when it was set: {@link projectionValues} are its values.
+ * is there: {@link projectionValues} are its values. The change notification goes out after the
+ * commit ({@link ChangeNotifier}).
  */
 function projectionSql(p: (i: number) => string, condition = ''): string {
   return `UPDATE actions SET status = ${p(2)}, params = ${p(3)}, policy = ${p(4)}, approval = ${p(5)}, outcome = ${p(6)},
                  result = ${p(7)}, error = ${p(8)}, executor = ${p(9)}, eligible_groups = ${p(10)}, voters = ${p(11)},
                  deadline = ${p(12)}, run_id = ${p(13)}, last_seq = ${p(14)}, updated_at = ${p(15)}
            WHERE id = ${p(1)} AND last_seq < ${p(14)} ${condition}
-       RETURNING pg_notify(${p(16)}, id)`;
+       RETURNING id`;
 }
 
 function projectionValues(last: RecordEventInput): unknown[] {
@@ -65,17 +63,16 @@ function projectionValues(last: RecordEventInput): unknown[] {
     last.runId,
     last.seq,
     last.at,
-    ACTION_CHANGED_CHANNEL,
   ];
 }
 
-export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps, 'pool' | 'policies'>) {
+export function createRecordingActivities({ pool, policies, notifier }: Pick<ActivityDeps, 'pool' | 'policies' | 'notifier'>) {
   return {
     /**
      * Append a batch of events (one workflow task's worth) to the action's hash chain and set
-     * the `actions` read model to the projection of the last one — one transaction, one
-     * notification. Idempotent by (actionId, seq): a retried or replayed batch finds its events
-     * already there and changes nothing. `head` is the hash of the event before the batch as
+     * the `actions` read model to the projection of the last one in one transaction, then
+     * notify listeners that the action changed. Idempotent by (actionId, seq): a retried or
+     * replayed batch finds its events already there and changes nothing. `head` is the hash of the event before the batch as
      * the workflow knows it (from the previous batch's result); without it (workflows started
      * before it was passed) or when it does not match, events go in one by one.
      */
@@ -84,22 +81,26 @@ export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps,
       const prepared = await Promise.all(events.map(async (ev) => ({ ev, data: await redactForLedger(policies, ev) })));
       const inputs = prepared.map(({ ev, data }) => ({ actionId: ev.actionId, seq: ev.seq, type: ev.type, actor: ev.actor, at: ev.at, data }));
       const projection = projectionValues(events[events.length - 1]);
-      // The usual case: the whole batch is new. It goes in with the read model and the change
-      // notification in one statement: one round trip, atomic without BEGIN/COMMIT.
+      // The usual case: the whole batch is new. It goes in with the read model in one
+      // statement: one round trip, atomic without BEGIN/COMMIT.
       if (head !== undefined) {
         const batch = await appendEventBatch(pool, inputs, head, {
-          name: 'countersign_record_events_v1',
+          name: 'countersign_record_events_v2',
           text: (p) => projectionSql(p, 'AND EXISTS (SELECT 1 FROM appended)'),
           values: projection,
         });
-        if (batch) return { hashes: batch.map((r) => r.hash) };
+        if (batch) {
+          await notifier.actionChanged(events[0].actionId);
+          return { hashes: batch.map((r) => r.hash) };
+        }
       }
       // Otherwise (a retried batch, partly or wholly written before, or a workflow from before
       // `head` was passed) one by one, then the read model, in one transaction.
       const client = await pool.connect();
+      const hashes: string[] = [];
+      let changed: boolean;
       try {
         await client.query('BEGIN');
-        const hashes: string[] = [];
         for (const input of inputs) {
           try {
             hashes.push((await appendEvent(client, input)).hash);
@@ -117,15 +118,17 @@ export function createRecordingActivities({ pool, policies }: Pick<ActivityDeps,
             hashes.push(rows[0].hash);
           }
         }
-        await client.query({ name: 'countersign_record_projection_v1', text: projectionSql((i) => `$${i}`), values: projection });
+        const updated = await client.query({ name: 'countersign_record_projection_v2', text: projectionSql((i) => `$${i}`), values: projection });
         await client.query('COMMIT');
-        return { hashes };
+        changed = (updated.rowCount ?? 0) > 0;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
         throw err;
       } finally {
         client.release();
       }
+      if (changed) await notifier.actionChanged(events[0].actionId);
+      return { hashes };
     },
   };
 }

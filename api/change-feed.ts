@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import { ACTION_CHANGED_CHANNEL } from '../activities/record-event';
+import { ACTION_CHANGED_CHANNEL } from '../activities/change-notifier';
 import type { Logger } from '../runtime/logger';
 
 /**

@@ -24,6 +24,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../activities';
+import { ChangeNotifier } from '../activities/change-notifier';
 import { createExecutorActivities, type HttpExecutionRequest } from '../activities/http-executor';
 import { loadOrCreateSigningKey } from '../ledger/signing';
 import type { Logger } from '../runtime/logger';
@@ -411,11 +412,13 @@ async function main(): Promise<number> {
       await services.stopWorker();
       const governedWorkerConnection = await NativeConnection.connect({ address: temporal.address });
       res.connections.push(governedWorkerConnection);
+      const notifier = new ChangeNotifier(services.pool, log);
+      res.connections.push({ close: () => notifier.end() });
       const profiledGoverned = await createWorker({
         connection: governedWorkerConnection,
         namespace: 'default',
         taskQueue: GOVERNED_QUEUE,
-        activities: timed(createActivities({ pool: services.pool, policies: services.policies, executorSecret: EXECUTOR_SECRET, signer: loadOrCreateSigningKey(res.dir), log })),
+        activities: timed(createActivities({ pool: services.pool, notifier, policies: services.policies, executorSecret: EXECUTOR_SECRET, signer: loadOrCreateSigningKey(res.dir), log })),
         workflowBundle: governedBundle,
       });
       const governedEntry = { worker: profiledGoverned, run: profiledGoverned.run() };

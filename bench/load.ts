@@ -38,7 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
-import { ACTION_CHANGED_CHANNEL } from '../activities/record-event';
+import { ACTION_CHANGED_CHANNEL } from '../activities/change-notifier';
 import type { Logger } from '../runtime/logger';
 import { startPostgres, type PostgresHandle } from '../runtime/postgres';
 import { installTemporalRuntime, startServices, type Services } from '../runtime/stack';

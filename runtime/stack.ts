@@ -6,6 +6,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@tempo
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import pg from 'pg';
 import { createActivities } from '../activities';
+import { ChangeNotifier } from '../activities/change-notifier';
 import { createApp } from '../api/app';
 import { PrincipalStore } from '../api/auth';
 import { ChangeFeed } from '../api/change-feed';
@@ -153,7 +154,8 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
   const executorSecret = opts.executorSecret ?? loadOrCreateSecret(opts.dataDir, 'executor-hmac');
   const signer = loadOrCreateSigningKey(opts.dataDir, { keyFile: opts.signingKeyFile, keyPem: opts.signingKeyPem });
   await registerSigningKey(pool, signer);
-  const activities = createActivities({ pool, policies, executorSecret, executorTimeoutMs: opts.executorTimeoutMs, signer, log, publicUrl: opts.publicUrl });
+  const notifier = new ChangeNotifier(pool, log);
+  const activities = createActivities({ pool, notifier, policies, executorSecret, executorTimeoutMs: opts.executorTimeoutMs, signer, log, publicUrl: opts.publicUrl });
 
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
@@ -240,6 +242,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       await stopWorker();
       await connection.close().catch(() => {});
       if (workerConnection !== connection) await workerConnection?.close().catch(() => {});
+      await notifier.end().catch(() => {});
       await pool.end().catch(() => {});
     },
   };

@@ -6,6 +6,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { ChangeNotifier } from '../activities/change-notifier';
 import { APPLICATION_ROLE, openApplicationPool } from '../ledger/migrate';
 import { PolicyStore } from '../ledger/policy-store';
 import { loadOrCreateSigningKey, registerSigningKey } from '../ledger/signing';
@@ -37,6 +38,7 @@ export async function runWorker(config: Config = loadConfig(), log: Logger = cre
   if (applied.length) log.info({ applied }, 'migrations applied');
   if (role !== APPLICATION_ROLE) log.warn({ role }, `the worker runs as ${role}, not ${APPLICATION_ROLE}: its grants alone must keep the ledger append-only`);
   let connection: NativeConnection | undefined;
+  const notifier = new ChangeNotifier(pool, log);
   try {
     const policies = new PolicyStore(pool);
     // The API owns explicit activation (POLICY_FILE); a worker only fills an empty database.
@@ -49,7 +51,7 @@ export async function runWorker(config: Config = loadConfig(), log: Logger = cre
     // Every process signing checkpoints must hold the same key: COUNTERSIGN_SIGNING_KEY(_FILE), or a shared data dir.
     const signer = loadOrCreateSigningKey(config.dataDir, { keyFile: config.signingKeyFile, keyPem: config.signingKeyPem });
     await registerSigningKey(pool, signer);
-    const activities = createActivities({ pool, policies, executorSecret, executorTimeoutMs: config.executorTimeoutMs, signer, log, publicUrl: config.publicUrl });
+    const activities = createActivities({ pool, notifier, policies, executorSecret, executorTimeoutMs: config.executorTimeoutMs, signer, log, publicUrl: config.publicUrl });
 
     connection = await NativeConnection.connect({ address: temporalAddress });
     const worker = await createWorker({
@@ -77,6 +79,7 @@ export async function runWorker(config: Config = loadConfig(), log: Logger = cre
     return 0;
   } finally {
     await connection?.close().catch(() => {});
+    await notifier.end().catch(() => {});
     await pool.end().catch(() => {});
   }
 }

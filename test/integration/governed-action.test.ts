@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACTION_CHANGED_CHANNEL } from '../../activities/change-notifier';
 import { testPolicy } from '../fixtures/policy';
 import { eventually, saveReplayFixtures, startTestStack, type TestStack } from '../helpers/stack';
 import { startTarget } from '../helpers/target';
@@ -70,6 +72,37 @@ describe('governed actions over HTTP', () => {
     expect(calls[0].headers['x-countersign-signature']).toBe(expected);
     expect(calls[0].body).toEqual({ actionId: r.body.id, action: 'payments.transfer', params: { amount: 50, currency: 'EUR', to: 'acct-1' } });
     expect(await events(r.body.id)).toEqual(['proposed', 'policy_decided', 'execution_started', 'executed']);
+  });
+
+  it('when an action changes, then listeners are notified after each change has committed', async () => {
+    const listener = new pg.Client({ connectionString: stack.pool.options.connectionString });
+    await listener.connect();
+    // What a listener reads when it is woken: the notification must follow the commit it announces.
+    const seen: { id: string; status: string; lastSeq: number }[] = [];
+    const reads: Promise<void>[] = [];
+    listener.on('notification', ({ payload }) => {
+      if (!payload) return;
+      reads.push(
+        stack.pool.query<{ status: string; last_seq: number }>('SELECT status, last_seq FROM actions WHERE id = $1', [payload]).then(({ rows }) => {
+          if (rows[0]) seen.push({ id: payload, status: rows[0].status, lastSeq: rows[0].last_seq });
+        }),
+      );
+    });
+    try {
+      await listener.query(`LISTEN ${ACTION_CHANGED_CHANNEL}`);
+      const r = await stack.call(agent, 'POST', '/v1/actions', { action: 'payments.transfer', params: { amount: 500, currency: 'EUR', to: 'acct-n' } });
+      expect(r.status).toBe(201);
+      const id: string = r.body.id;
+      await eventually(async () => (await stack.call(agent, 'GET', `/v1/actions/${id}`)).body.status === 'awaiting_approval');
+      expect((await stack.call(alice, 'POST', `/v1/actions/${id}/decisions`, { decision: 'approve', reason: 'ok' })).status).toBe(200);
+      // Reads may finish out of order; the one after the last write must see it.
+      const last = await eventually(async () => (await Promise.all(reads), seen.find((s) => s.id === id && s.lastSeq === 6)));
+      expect(last).toEqual({ id, status: 'succeeded', lastSeq: 6 });
+      // One notification per ledger write; `awaiting_approval` was announced by its own.
+      expect(seen.filter((s) => s.id === id).map((s) => s.status)).toContain('awaiting_approval');
+    } finally {
+      await listener.end();
+    }
   });
 
   it('when policy denies an action, then it is never executed and the reason is returned', async () => {

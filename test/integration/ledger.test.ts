@@ -603,3 +603,24 @@ describe('evidence bundles', () => {
     expect(envKey.err()).toContain('COUNTERSIGN_SIGNING_KEY_FILE');
   });
 });
+
+describe('planner statistics', () => {
+  it('when the tables are analyzed, then the document and hash columns get no statistics and the columns queries filter on do', async () => {
+    const id = newActionId('stats');
+    await appendChain(id, 2);
+    await pool.query(
+      `INSERT INTO actions (id, agent, request_hash, action, status, params, policy, approval, workflow_id)
+       VALUES ($1, 'agent-1', 'h', 'payments.transfer', 'awaiting_approval', '{"amount": 5}', '{"decision": "require_approval"}', '{"step": 1}', $1)`,
+      [id],
+    );
+    await pool.query('ANALYZE actions, ledger_events');
+    const analyzed = async (table: string) =>
+      (await pool.query<{ attname: string }>('SELECT attname FROM pg_stats WHERE schemaname = $1 AND tablename = $2', ['public', table])).rows.map((r) => r.attname);
+    const actions = await analyzed('actions');
+    expect(actions).toEqual(expect.arrayContaining(['id', 'status', 'agent', 'action', 'eligible_groups', 'deadline', 'created_at']));
+    for (const document of ['params', 'policy', 'approval', 'request_hash', 'workflow_id']) expect(actions).not.toContain(document);
+    const events = await analyzed('ledger_events');
+    expect(events).toEqual(expect.arrayContaining(['action_id', 'seq', 'tx_id', 'at']));
+    for (const document of ['data', 'hash', 'prev_hash']) expect(events).not.toContain(document);
+  });
+});
