@@ -11,6 +11,10 @@
  *   workflow task: appendEventBatch with the chain head the writer knows from its previous
  *   batch, as recordEvents is called by the workflow; the baseline is one multi-row INSERT per
  *   batch). `appendPerSec` is this figure; `appendSinglePerSec` the one above;
+ * - the product batches again, each followed by the action's change notification: sent after
+ *   the commit on its own connection without waiting for the disk (ChangeNotifier, what
+ *   recordEvents does), and `pg_notify` inside the append statement (what it did before), with
+ *   a LISTEN connection consuming them;
  * - chain verification, pure CPU, of every chain read back: on the stored canonical text of
  *   `data` (what `verifyLedger` hashes; this is `verifyPerSec`) and on parsed events, whose
  *   `data` is re-serialised (what the offline bundle verifier does);
@@ -28,6 +32,7 @@ import { migrate } from '../ledger/migrate';
 import { loadOrCreateSigningKey, trustedPublicKeys } from '../ledger/signing';
 import { appendEvent, appendEventBatch, readActionEvents, verifyLedger, writeCheckpoint, type AppendEventInput } from '../ledger/store';
 import { startPostgres } from '../runtime/postgres';
+import { ACTION_CHANGED_CHANNEL, ChangeNotifier } from '../activities/change-notifier';
 
 const { values } = parseArgs({ options: { events: { type: 'string' }, writers: { type: 'string' }, 'pg-setting': { type: 'string', multiple: true } } });
 const TOTAL = Number(values.events ?? 24_000);
@@ -128,12 +133,33 @@ async function main(): Promise<void> {
       if (!written) throw new Error(`batch for ${actionId} was not inserted`);
       heads.set(actionId, written[written.length - 1]!.hash);
     };
+    // Change notifications, consumed like the API's change feed does.
+    const notifier = new ChangeNotifier(pool);
+    const listener = new pg.Client({ connectionString: server.url });
+    await listener.connect();
+    await listener.query(`LISTEN ${ACTION_CHANGED_CHANNEL}`);
+    const notifyAfter = async (batch: AppendEventInput[]) => {
+      await appendKnownHead(batch);
+      await notifier.actionChanged(batch[0]!.actionId);
+    };
+    const notifyInside = async (batch: AppendEventInput[]) => {
+      const actionId = batch[0]!.actionId;
+      const written = await appendEventBatch(pool, batch, heads.get(actionId) ?? GENESIS_HASH, {
+        name: 'bench_append_notify_inside',
+        text: (p) => `SELECT pg_notify(${p(1)}, ${p(2)}) FROM (SELECT 1 FROM appended LIMIT 1) a`,
+        values: [ACTION_CHANGED_CHANNEL, actionId],
+      });
+      if (!written) throw new Error(`batch for ${actionId} was not inserted`);
+      heads.set(actionId, written[written.length - 1]!.hash);
+    };
     const phases = [
       { phase: 'plain INSERT, 1 event per commit (baseline)', batches: SINGLE_BATCHES, write: plainInsert },
       { phase: 'appendEvent, 1 event per commit', batches: SINGLE_BATCHES, write: (b: AppendEventInput[]) => appendEvent(pool, b[0]!) },
       { phase: 'appendEventBatch, 1 event per commit', batches: SINGLE_BATCHES, write: appendKnownHead },
       { phase: 'plain INSERT, product batches (baseline)', batches: PRODUCT_BATCHES, write: plainInsert },
       { phase: 'appendEventBatch, product batches', batches: PRODUCT_BATCHES, write: appendKnownHead },
+      { phase: '  + notification after commit (ChangeNotifier)', batches: PRODUCT_BATCHES, write: notifyAfter },
+      { phase: '  + pg_notify inside the statement', batches: PRODUCT_BATCHES, write: notifyInside },
     ];
     const totals = phases.map((p) => ({ phase: p.phase, events: 0, seconds: 0, actions: [] as string[] }));
     // The phases alternate in rounds, so load from other processes on this shared machine hits
@@ -147,6 +173,8 @@ async function main(): Promise<void> {
       }
     }
     rows.push(...totals);
+    await notifier.end();
+    await listener.end();
     const appended = { actions: totals.filter((t) => !t.phase.startsWith('plain')).flatMap((t) => t.actions) };
 
     // Read everything back (not timed), then time the pure verification: once on the rows as
@@ -205,7 +233,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`${'phase'.padEnd(46)} ${'events'.padStart(8)} ${'seconds'.padStart(8)} ${'events/s'.padStart(10)}`);
   for (const r of rows) console.log(`${r.phase.padEnd(46)} ${String(r.events).padStart(8)} ${r.seconds.toFixed(2).padStart(8)} ${String(rate(r)).padStart(10)}`);
-  const [baseline, single, singleKnownHead, batchBaseline, batched, verify, verifyParsed, verifyLedgerRow] = rows;
+  const [baseline, single, singleKnownHead, batchBaseline, batched, notifyAfterRow, notifyInsideRow, verify, verifyParsed, verifyLedgerRow] = rows;
   console.log(`appendEvent reaches ${Math.round((100 * rate(single!)) / rate(baseline!))}% of plain INSERTs one event per commit; appendEventBatch ${Math.round((100 * rate(batched!)) / rate(batchBaseline!))}% of plain INSERTs in the same batches`);
   console.log(
     JSON.stringify({
@@ -215,6 +243,8 @@ async function main(): Promise<void> {
       appendSingleKnownHeadPerSec: rate(singleKnownHead!),
       baselineBatchInsertPerSec: rate(batchBaseline!),
       baselineInsertPerSec: rate(baseline!),
+      appendNotifyAfterPerSec: rate(notifyAfterRow!),
+      appendNotifyInsidePerSec: rate(notifyInsideRow!),
       verifyParsedPerSec: rate(verifyParsed!),
       verifyLedgerPerSec: rate(verifyLedgerRow!),
     }),

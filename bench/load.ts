@@ -29,6 +29,10 @@
  *            --max-minutes M (whole run; default 15 + N/200)
  *            --worker-env KEY=VALUE (repeatable; extra environment for the worker process)
  *            --temporal-dc KEY=JSON (repeatable; extra dev-server dynamic config)
+ *   diagnostics (environment, each a file to write): BENCH_SAMPLES_FILE (every paced decision),
+ *            BENCH_TIMELINE_FILE (CPU and RSS of each process every second), BENCH_PG_LOG
+ *            (Postgres log with checkpoints and autovacuum), BENCH_TEMPORAL_LOG (the dev server's
+ *            stderr), BENCH_WORKER_LOG (the worker's output; BENCH_WORKER_NODE_ARGS adds node flags)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
