@@ -35,7 +35,7 @@ async function redactForLedger(policies: PolicyStore, ev: RecordEventInput): Pro
 /**
  * The `actions` read model set to the projection of an action's last event, unless a later one
  * is there: {@link projectionValues} are its values. The change notification goes out after the
- * commit ({@link ChangeNotifier}).
+ * commit (ChangeNotifier).
  */
 function projectionSql(p: (i: number) => string, condition = ''): string {
   return `UPDATE actions SET status = ${p(2)}, params = ${p(3)}, policy = ${p(4)}, approval = ${p(5)}, outcome = ${p(6)},
@@ -72,9 +72,10 @@ export function createRecordingActivities({ pool, policies, notifier }: Pick<Act
      * Append a batch of events (one workflow task's worth) to the action's hash chain and set
      * the `actions` read model to the projection of the last one in one transaction, then
      * notify listeners that the action changed. Idempotent by (actionId, seq): a retried or
-     * replayed batch finds its events already there and changes nothing. `head` is the hash of the event before the batch as
-     * the workflow knows it (from the previous batch's result); without it (workflows started
-     * before it was passed) or when it does not match, events go in one by one.
+     * replayed batch finds its events already there and changes nothing. `head` is the hash
+     * of the event before the batch as the workflow knows it (from the previous batch's
+     * result); without it (workflows started before it was passed) or when it does not match,
+     * events go in one by one.
      */
     async recordEvents(events: RecordEventInput[], head?: string): Promise<{ hashes: string[] }> {
       if (events.length === 0) return { hashes: [] };
@@ -90,6 +91,7 @@ export function createRecordingActivities({ pool, policies, notifier }: Pick<Act
           values: projection,
         });
         if (batch) {
+          // The batch went in, so the read model moved to it (its row exists since the proposal).
           await notifier.actionChanged(events[0].actionId);
           return { hashes: batch.map((r) => r.hash) };
         }
