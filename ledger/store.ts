@@ -179,10 +179,11 @@ RETURNING seq`;
 const APPEND_BATCH_PARAMS = 10;
 
 /**
- * A data-modifying statement (e.g. updating a read model) that {@link appendEventBatch} runs in
- * the same SQL statement as the batch: both or neither. It must read the CTE `appended` (the
- * inserted seqs), e.g. `… WHERE … AND EXISTS (SELECT 1 FROM appended)`, to take effect only
- * when the batch went in, and have a RETURNING clause (the statement counts its rows).
+ * A statement (e.g. updating a read model) that {@link appendEventBatch} runs in the same SQL
+ * statement as the batch: both or neither. It must read the CTE `appended` (the inserted seqs),
+ * e.g. `… WHERE … AND EXISTS (SELECT 1 FROM appended)`, to take effect only when the batch went
+ * in, and return rows (RETURNING, or a SELECT): the combined statement counts them, which is
+ * what makes Postgres evaluate a SELECT in a CTE at all.
  */
 export interface AlongsideStatement {
   /** Prepared-statement name: one per distinct text. */
