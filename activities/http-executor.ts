@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './index';
+import { INLINE_EXECUTOR_BUDGET_MS } from '../domain/action-types';
 import { approvalDigest } from './approval-digest';
 
 /** What the http executor posts. */
@@ -30,50 +31,138 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-/** The `http` executor. */
-export function createExecutorActivities({ executorSecret, executorTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS }: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs'>) {
+/** What {@link createExecutorActivities}' `tryExecuteHttpInline` did. */
+export type InlineExecution = { sent: true; response: HttpExecutionResult } | { sent: false; reason: string };
+
+/** Options of {@link ExecutorHealth}. */
+export interface ExecutorHealthOptions {
+  /** An answer (below 500) within this time counts as fast. @default 1000 */
+  fastMs?: number;
+  /** After a slow answer, a 5xx, a timeout or a network error: how long calls stay off the inline path. @default 30000 */
+  coolDownMs?: number;
+  /** Clock (tests). @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * How this process's recent calls to each executor URL went, so that only a target that has
+ * been answering fast is called inline (a local activity, which holds its workflow task open
+ * while it runs). A target becomes "known fast" with a fast answer and stops being it at the
+ * first slow or failed call, or as soon as a call in flight has taken longer than `fastMs`:
+ * a target that starts to hang holds at most the calls already under way, for the inline
+ * budget, and the rest go through the task queue as regular activities.
+ */
+export class ExecutorHealth {
+  private readonly fastMs: number;
+  private readonly coolDownMs: number;
+  private readonly now: () => number;
+  private readonly byUrl = new Map<string, { lastFastAt: number; lastTroubleAt: number; inFlight: Map<number, number> }>();
+  private nextCall = 0;
+
+  constructor(opts: ExecutorHealthOptions = {}) {
+    this.fastMs = opts.fastMs ?? 1000;
+    this.coolDownMs = opts.coolDownMs ?? 30_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Whether the last call to `url` that ended answered fast, none went wrong within the cool-down, and none in flight is slow yet. */
+  knownFast(url: string): boolean {
+    const entry = this.byUrl.get(url);
+    if (!entry) return false;
+    const now = this.now();
+    if (entry.lastTroubleAt >= entry.lastFastAt || now - entry.lastTroubleAt < this.coolDownMs) return false;
+    // Calls are kept in the order they started: the first one is the oldest.
+    const oldest = entry.inFlight.values().next();
+    return oldest.done || now - oldest.value <= this.fastMs;
+  }
+
+  /** A call to `url` starts; call the returned function with its outcome when it ends. */
+  begin(url: string): (outcome: 'answered' | 'failed') => void {
+    let entry = this.byUrl.get(url);
+    if (!entry) this.byUrl.set(url, (entry = { lastFastAt: -Infinity, lastTroubleAt: -Infinity, inFlight: new Map() }));
+    const id = this.nextCall++;
+    const startedAt = this.now();
+    entry.inFlight.set(id, startedAt);
+    const e = entry;
+    return (outcome) => {
+      e.inFlight.delete(id);
+      const now = this.now();
+      if (outcome === 'answered' && now - startedAt <= this.fastMs) e.lastFastAt = now;
+      else e.lastTroubleAt = now;
+    };
+  }
+}
+
+/**
+ * The `http` executor. `health` is shared by the process's calls: a worker builds one set of
+ * activities, so one {@link ExecutorHealth} sees all of its calls.
+ */
+export function createExecutorActivities({
+  executorSecret,
+  executorTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  health = new ExecutorHealth(),
+}: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs'> & { health?: ExecutorHealth }) {
+  /**
+   * POST `{ actionId, action, params }` with `Idempotency-Key: <actionId>` so the target can
+   * make our at-least-once delivery exactly-once. 2xx succeeds; 4xx is final
+   * (`ExecutorRejected`, with the target's answer); 5xx and network errors are retryable.
+   */
+  async function send(req: HttpExecutionRequest, timeoutMs: number): Promise<HttpExecutionResult> {
+    if (req.approved) {
+      const actual = approvalDigest({ action: req.action, params: req.params, resource: req.approved.resource, policyVersion: req.approved.policyVersion });
+      if (actual !== req.approved.digest) {
+        throw ApplicationFailure.nonRetryable(
+          `refusing to execute: params digest ${actual} differs from the approved ${req.approved.digest}`,
+          'ExecutionDigestMismatch',
+        );
+      }
+    }
+    const body = JSON.stringify({ actionId: req.actionId, action: req.action, params: req.params });
+    const done = health.begin(req.url);
+    let res: Response;
+    try {
+      res = await fetch(req.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': req.actionId,
+          'x-countersign-signature': signBody(executorSecret, body),
+        },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      done('failed');
+      if ((err as Error).name === 'TimeoutError') {
+        throw ApplicationFailure.retryable(`executor ${req.url} did not answer within ${timeoutMs} ms`, 'ExecutorUnavailable');
+      }
+      const cause = (err as Error & { cause?: Error }).cause;
+      throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, 'ExecutorUnavailable');
+    }
+    done(res.status < 500 ? 'answered' : 'failed');
+    const answer = { status: res.status, body: await readBody(res), requestDigest: `sha256:${createHash('sha256').update(body).digest('hex')}` };
+    if (res.ok) return answer;
+    if (res.status >= 400 && res.status < 500) {
+      throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${res.status}`, 'ExecutorRejected', answer);
+    }
+    throw ApplicationFailure.retryable(`executor answered HTTP ${res.status}`, 'ExecutorUnavailable', answer);
+  }
+
   return {
-    /**
-     * POST `{ actionId, action, params }` with `Idempotency-Key: <actionId>` so the target can
-     * make our at-least-once delivery exactly-once. 2xx succeeds; 4xx is final
-     * (`ExecutorRejected`, with the target's answer); 5xx and network errors are retried.
-     */
+    /** The executor call as a regular activity: retried by Temporal with backoff; 4xx is final. */
     async executeHttp(req: HttpExecutionRequest): Promise<HttpExecutionResult> {
-      if (req.approved) {
-        const actual = approvalDigest({ action: req.action, params: req.params, resource: req.approved.resource, policyVersion: req.approved.policyVersion });
-        if (actual !== req.approved.digest) {
-          throw ApplicationFailure.nonRetryable(
-            `refusing to execute: params digest ${actual} differs from the approved ${req.approved.digest}`,
-            'ExecutionDigestMismatch',
-          );
-        }
-      }
-      const body = JSON.stringify({ actionId: req.actionId, action: req.action, params: req.params });
-      let res: Response;
-      try {
-        res = await fetch(req.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'idempotency-key': req.actionId,
-            'x-countersign-signature': signBody(executorSecret, body),
-          },
-          body,
-          signal: AbortSignal.timeout(executorTimeoutMs),
-        });
-      } catch (err) {
-        if ((err as Error).name === 'TimeoutError') {
-          throw ApplicationFailure.retryable(`executor ${req.url} did not answer within ${executorTimeoutMs} ms`, 'ExecutorUnavailable');
-        }
-        const cause = (err as Error & { cause?: Error }).cause;
-        throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, 'ExecutorUnavailable');
-      }
-      const answer = { status: res.status, body: await readBody(res), requestDigest: `sha256:${createHash('sha256').update(body).digest('hex')}` };
-      if (res.ok) return answer;
-      if (res.status >= 400 && res.status < 500) {
-        throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${res.status}`, 'ExecutorRejected', answer);
-      }
-      throw ApplicationFailure.retryable(`executor answered HTTP ${res.status}`, 'ExecutorUnavailable', answer);
+      return send(req, executorTimeoutMs);
+    },
+
+    /**
+     * The first executor call, as a local activity: sent only when this worker has seen the
+     * target answer fast ({@link ExecutorHealth}), and given at most {@link INLINE_EXECUTOR_BUDGET_MS}
+     * (or the executor timeout, if shorter). Otherwise nothing is sent, and the workflow calls
+     * {@link executeHttp} as a regular activity. A failure is the same as `executeHttp`'s.
+     */
+    async tryExecuteHttpInline(req: HttpExecutionRequest): Promise<InlineExecution> {
+      if (!health.knownFast(req.url)) return { sent: false, reason: 'the target has not been answering fast' };
+      return { sent: true, response: await send(req, Math.min(executorTimeoutMs, INLINE_EXECUTOR_BUDGET_MS)) };
     },
   };
 }

@@ -177,10 +177,19 @@ export const REFUSALS = {
   notReady: 'not-ready',
 } as const;
 
-/** An event the workflow asks the recorder to append, with the projection after it. */
 /** prevHash of the first event of every ledger chain: 64 zeros (see ledger/chain.ts). */
 export const LEDGER_GENESIS_HASH = '0'.repeat(64);
 
+/**
+ * Longest an inline executor call (the first call, as a local activity, to a target known to
+ * answer within a second) may take. It holds its workflow task open meanwhile, so it stays well
+ * under the SDK's 5 s warning for a long workflow task and its 8 s task heartbeat (80% of the
+ * 10 s workflow task timeout). A call cut off here is retried as a regular activity (at least
+ * once, idempotent by the key, like any executor timeout).
+ */
+export const INLINE_EXECUTOR_BUDGET_MS = 3_000;
+
+/** An event the workflow asks the recorder to append, with the projection after it. */
 export interface RecordEventInput {
   actionId: string;
   /** Action name (for the catalog's sensitive-field list). */

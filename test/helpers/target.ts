@@ -10,9 +10,9 @@ export interface ReceivedRequest {
 
 /**
  * The executor target: the one thing outside the system, so the one thing the tests fake.
- * `respond` decides each answer (default 200 with a JSON receipt).
+ * `respond` decides each answer; undefined (or no `respond`) is the default, 200 with a JSON receipt.
  */
-export async function startTarget(respond?: (req: ReceivedRequest, n: number) => { status: number; body?: unknown; delayMs?: number }) {
+export async function startTarget(respond?: (req: ReceivedRequest, n: number) => { status: number; body?: unknown; delayMs?: number } | undefined) {
   const received: ReceivedRequest[] = [];
   const server = http.createServer((req, res) => {
     let raw = '';

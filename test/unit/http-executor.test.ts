@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvalDigest } from '../../activities/approval-digest';
-import { createExecutorActivities } from '../../activities/http-executor';
+import { createExecutorActivities, ExecutorHealth } from '../../activities/http-executor';
 import { startTarget } from '../helpers/target';
 
 describe('http executor', () => {
@@ -86,5 +86,104 @@ describe('http executor', () => {
     expect(target.forAction(req.actionId)).toHaveLength(0);
     const ok: any = await run({ ...req, approved: { digest: approvalDigest({ action: req.action, params: req.params, resource: null, policyVersion: 'v1' }), resource: null, policyVersion: 'v1' } });
     expect(ok.status).toBe(200);
+  });
+
+  it('when the worker has not seen the target answer, then the inline attempt sends nothing; once it answered fast, the inline attempt sends', async () => {
+    status = 200;
+    const fresh = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', health: new ExecutorHealth() });
+    const first = request();
+    expect(await env.run(fresh.tryExecuteHttpInline, first)).toEqual({ sent: false, reason: expect.any(String) });
+    expect(target.forAction(first.actionId)).toHaveLength(0);
+
+    await env.run(fresh.executeHttp, request());
+    const second = request();
+    const inline = await env.run(fresh.tryExecuteHttpInline, second);
+    expect(inline).toMatchObject({ sent: true, response: { status: 200 } });
+    expect(target.forAction(second.actionId)).toHaveLength(1);
+  });
+
+  it('when an inline attempt meets a target that stopped answering, then it gives up within its budget, retryably, and the next attempt sends nothing', async () => {
+    const http = await import('node:http');
+    let hang = false;
+    const flaky = http.createServer((_req, res) => {
+      if (!hang) res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(flaky.address() as { port: number }).port}/transfers`;
+      // The executor timeout (300 ms) is below the inline budget (5 s), so it is what cuts the call off.
+      const acts = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', executorTimeoutMs: 300, health: new ExecutorHealth() });
+      await env.run(acts.executeHttp, request({ url }));
+      hang = true;
+
+      const started = Date.now();
+      const err: any = await env.run(acts.tryExecuteHttpInline, request({ url })).catch((e: unknown) => e);
+      expect(err.type).toBe('ExecutorUnavailable');
+      expect(err.nonRetryable).toBe(false);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(await env.run(acts.tryExecuteHttpInline, request({ url }))).toMatchObject({ sent: false });
+    } finally {
+      flaky.closeAllConnections();
+      await new Promise((r) => flaky.close(r));
+    }
+  });
+
+  it('when an inline attempt gets a 4xx, then the refusal is final, as for a regular call', async () => {
+    const acts = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', health: new ExecutorHealth() });
+    status = 200;
+    await env.run(acts.executeHttp, request());
+    status = 409;
+    const err: any = await env.run(acts.tryExecuteHttpInline, request()).catch((e: unknown) => e);
+    expect(err.type).toBe('ExecutorRejected');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.details[0]).toMatchObject({ status: 409 });
+  });
+});
+
+describe('executor health (which targets are called inline)', () => {
+  const url = 'http://target.example/transfers';
+  let now = 1_000_000;
+  const health = () => new ExecutorHealth({ fastMs: 1000, coolDownMs: 30_000, now: () => now });
+  /** One call to `url` that takes `ms` and ends as `outcome`. */
+  const call = (h: ExecutorHealth, ms: number, outcome: 'answered' | 'failed' = 'answered') => {
+    const done = h.begin(url);
+    now += ms;
+    done(outcome);
+  };
+
+  it('when a target was never called, then it is not known to be fast', () => {
+    expect(health().knownFast(url)).toBe(false);
+  });
+
+  it('when the last call answered within a second, then the target is known to be fast (whatever the status below 500)', () => {
+    const h = health();
+    call(h, 200);
+    expect(h.knownFast(url)).toBe(true);
+    expect(h.knownFast('http://other.example/')).toBe(false);
+  });
+
+  it('when a call answers slowly or fails, then the target is off the inline path until a fast answer comes after the cool-down', () => {
+    for (const [ms, outcome] of [[1500, 'answered'], [10, 'failed']] as const) {
+      const h = health();
+      call(h, 100);
+      call(h, ms, outcome);
+      expect(h.knownFast(url)).toBe(false);
+      call(h, 100); // fast again, but within the cool-down
+      expect(h.knownFast(url)).toBe(false);
+      now += 30_000;
+      expect(h.knownFast(url)).toBe(true);
+    }
+  });
+
+  it('when a call has been in flight for longer than a second, then the target is off the inline path before that call ends', () => {
+    const h = health();
+    call(h, 100);
+    const done = h.begin(url);
+    now += 500;
+    expect(h.knownFast(url)).toBe(true);
+    now += 600;
+    expect(h.knownFast(url)).toBe(false);
+    done('answered');
+    expect(h.knownFast(url)).toBe(false);
   });
 });
