@@ -17,12 +17,14 @@ import {
   proxyLocalActivities,
   patched,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions, SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {
+  INLINE_EXECUTOR_BUDGET_MS,
   LEDGER_GENESIS_HASH,
   REFUSALS,
   type ActionProjection,
@@ -40,6 +42,7 @@ import {
 } from '../domain/action-types';
 import type { ApprovalPlan, PolicyDecision, WorkflowPolicyDecision } from '../domain/policy-types';
 import type { NotificationEvent, NotificationInput } from '../activities/notify';
+import type { HttpExecutionRequest, HttpExecutionResult } from '../activities/http-executor';
 import { approvalDigest } from '../domain/approval-digest';
 import { searchAttributeKeys } from './search-attribute-keys';
 
@@ -74,6 +77,20 @@ export const EXECUTOR_ACTIVITY_OPTIONS: ActivityOptions = {
 };
 const executor = proxyActivities<Activities>(EXECUTOR_ACTIVITY_OPTIONS);
 
+/**
+ * The first executor call to a target this worker has seen answer fast runs inline, as a local
+ * activity in the workflow task that decided to execute: no trip through the task queue to
+ * start it, and its answer goes straight on to the `executed` ledger write instead of waiting
+ * for another workflow task. Any other call, and every retry, is {@link executor}'s (a regular
+ * activity: its attempts and last failure show in the Temporal UI, any worker can run it, and
+ * a slow target ties up activity slots, not workflow tasks). One attempt; the activity cuts the
+ * call off at its budget, and this timeout is only the backstop.
+ */
+const executorInline = proxyLocalActivities<Activities>({
+  startToCloseTimeout: INLINE_EXECUTOR_BUDGET_MS + 2_000,
+  retry: { maximumAttempts: 1 },
+});
+
 // Notifications must never hold up or fail an approval: bounded retries, errors swallowed.
 const notifier = proxyActivities<Activities>({
   startToCloseTimeout: '15s',
@@ -98,8 +115,19 @@ const LEANER_APPROVAL = 'leaner-approval-v2';
  */
 const ONE_WRITE_DECISION = 'one-write-decision-v3';
 
-/** Whether this run has {@link LEANER_APPROVAL}'s changes (directly or through the v3 patch). */
-const leaner = () => patched(ONE_WRITE_DECISION) || patched(LEANER_APPROVAL);
+/**
+ * Patch id: the first HTTP executor call may run inline, as a local activity ({@link executorInline}).
+ * It includes the changes of {@link ONE_WRITE_DECISION} and {@link LEANER_APPROVAL}: new
+ * workflows record only this marker.
+ */
+const LOCAL_FIRST_EXECUTOR = 'local-first-executor-v4';
+
+/** Whether this run calls the executor locally first ({@link LOCAL_FIRST_EXECUTOR}). */
+const localFirst = () => patched(LOCAL_FIRST_EXECUTOR);
+/** Whether this run has {@link ONE_WRITE_DECISION}'s changes (directly or through a later patch). */
+const oneWrite = () => localFirst() || patched(ONE_WRITE_DECISION);
+/** Whether this run has {@link LEANER_APPROVAL}'s changes (directly or through a later patch). */
+const leaner = () => oneWrite() || patched(LEANER_APPROVAL);
 
 /**
  * Reminders per step at most. Each costs a few history events; the cap keeps a step with a
@@ -236,7 +264,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
         // The decisive approval of an HTTP executor: what execute() would write next goes into
         // the same ledger write. No cancel can come in now: 'executing' refuses it.
         const spec = decision.executor;
-        if (view.status === 'executing' && !cancelRequest && spec.type === 'http' && patched(ONE_WRITE_DECISION)) announceExecution(spec.url);
+        if (view.status === 'executing' && !cancelRequest && spec.type === 'http' && oneWrite()) announceExecution(spec.url);
         await flush();
       } finally {
         decisionsInFlight--;
@@ -495,20 +523,33 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     // Written while the executor runs (not before): 'executing' becomes visible without adding
     // a round trip to the call. The final flush waits for it.
     flush().catch(() => undefined);
+    const lastApproval = view.approval?.approvals.filter((v) => v.decision === 'approve').at(-1);
+    const request: HttpExecutionRequest = {
+      actionId: input.actionId,
+      action: input.action,
+      params: view.params,
+      url: spec.url,
+      ...(lastApproval?.digest ? { approved: { digest: lastApproval.digest, resource: input.resource ?? null, policyVersion: decision.version } } : {}),
+    };
     try {
-      const lastApproval = view.approval?.approvals.filter((v) => v.decision === 'approve').at(-1);
-      const response = await executor.executeHttp({
-        actionId: input.actionId,
-        action: input.action,
-        params: view.params,
-        url: spec.url,
-        ...(lastApproval?.digest ? { approved: { digest: lastApproval.digest, resource: input.resource ?? null, policyVersion: decision.version } } : {}),
-      });
+      let response: HttpExecutionResult | undefined;
+      if (localFirst()) {
+        try {
+          const inline = await executorInline.tryExecuteHttpInline(request);
+          if (inline.sent) response = inline.response;
+        } catch (err) {
+          // A refusal (4xx) or a digest mismatch is final; anything else is retried by the
+          // regular activity, after the same pause its own retries start with.
+          if (failureOf(err)?.nonRetryable) throw err;
+          await sleep(EXECUTOR_ACTIVITY_OPTIONS.retry?.initialInterval ?? '1s');
+        }
+      }
+      response ??= await executor.executeHttp(request);
       view.result = response;
       setStatus('succeeded');
       record('executed', SYSTEM, { executor: 'http', ...response });
     } catch (err) {
-      const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+      const failure = failureOf(err);
       view.error = failure?.message ?? (err as Error).message;
       view.result = failure?.details?.[0] ?? null;
       setStatus('failed');
@@ -537,6 +578,15 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     view.deadline = null;
     if (view.approval) view.approval.eligibleGroups = [];
   }
+}
+
+/**
+ * The application failure an activity ended with (the executor's refusal and its details): the
+ * cause of an ActivityFailure for a regular activity; a local activity's failure comes as is.
+ */
+function failureOf(err: unknown): ApplicationFailure | undefined {
+  if (err instanceof ActivityFailure) return err.cause instanceof ApplicationFailure ? err.cause : undefined;
+  return err instanceof ApplicationFailure ? err : undefined;
 }
 
 function decisionData(d: PolicyDecision): Record<string, unknown> {

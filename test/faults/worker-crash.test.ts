@@ -6,9 +6,10 @@ import { startIdempotentTarget, type IdempotentTarget } from './idempotent-targe
 import { expectSoundLedger, settledView, typesOf } from './checks';
 
 // The worker process dies with SIGKILL (no graceful shutdown, nothing flushed) while an action
-// waits for approval, while the executor call is on the wire, and - through a link to Temporal
-// that the test freezes - right after a workflow task wrote to Postgres but before Temporal
-// recorded that task. Each time a new worker process picks the action up and finishes it.
+// waits for approval, while the executor call is on the wire (inline, and as an activity), and -
+// through a link to Temporal that the test freezes - right after a workflow task wrote to
+// Postgres but before Temporal recorded that task. Each time a new worker process picks the
+// action up and finishes it.
 describe('fault: the worker is killed', () => {
   let stack: FaultStack;
   let target: IdempotentTarget;
@@ -60,9 +61,55 @@ describe('fault: the worker is killed', () => {
     expect(typesOf(events)).toEqual(['proposed', 'policy_decided', 'approval_requested', 'decision_recorded', 'execution_started', 'executed']);
   });
 
-  it('when the worker is killed while the executor call is in flight, then a new worker retries it after the activity timeout and the target performs it once', async () => {
-    // Arrange: the target performs the first delivery and holds its answer.
+  /** The events of an action's workflow history, by type. */
+  const historyTypes = async (actionId: string) => {
+    const client = await stack.temporalClient();
+    const { events } = await client.workflow.getHandle(`action-${actionId}`).fetchHistory();
+    return (events ?? []).map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '');
+  };
+
+  it('when the worker is killed while an inline executor call is in flight, then a new worker calls again after the workflow task timeout and the target performs it once', async () => {
+    // Arrange: a fast answer first, so this worker calls the target inline (a local activity
+    // inside the workflow task); then the target performs the next delivery and holds its answer.
+    const warm = await stack.call(agent, 'POST', '/v1/actions?wait=20', { action: 'payments.transfer', params: { amount: 10, currency: 'EUR', to: 'acct-0' } });
+    expect(warm.body.status).toBe('succeeded');
     const r = await stack.call(agent, 'POST', '/v1/actions', { action: 'payments.transfer', params: { amount: 77, currency: 'EUR', to: 'acct-2' } });
+    expect(r.status).toBe(201);
+    await eventually(async () => target.deliveriesOf(r.body.id).length === 1, 30_000, 'the first delivery');
+
+    // Act
+    const exit = await stack.worker.kill('SIGKILL');
+    const killedAt = Date.now();
+    await stack.worker.start();
+    // The workflow task (10 s timeout) that ran the call has to time out before another worker runs it.
+    const done = await settledView(stack, agent, r.body.id, 60_000);
+
+    // Assert
+    expect(exit.signal).toBe('SIGKILL');
+    expect(done.status).toBe('succeeded');
+    const deliveries = target.deliveriesOf(r.body.id);
+    console.info(
+      `worker killed mid-call (inline): ${deliveries.length} deliveries of ${r.body.id} (${deliveries.map((d) => d.behaviour).join(', ')}); ` +
+        `succeeded ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`,
+    );
+    expect(deliveries.length).toBeGreaterThanOrEqual(2);
+    expect(deliveries.every((d) => d.signatureValid && d.idempotencyKey === r.body.id)).toBe(true);
+    expect(target.performedCount(r.body.id)).toBe(1);
+    expect(done.result).toMatchObject({ status: 200, body: { receipt: target.receiptOf(r.body.id), replayed: true } });
+    // The killed worker's task timed out; the new worker, which had not seen the target, used an activity.
+    const history = await historyTypes(r.body.id);
+    expect(history).toContain('workflowTaskTimedOutEventAttributes');
+    expect(history).toContain('activityTaskScheduledEventAttributes');
+    const events = await expectSoundLedger(stack, r.body.id);
+    expect(typesOf(events)).toEqual(['proposed', 'policy_decided', 'execution_started', 'executed']);
+  });
+
+  it('when the worker is killed while an executor activity is in flight, then a new worker retries it after the activity timeout and the target performs it once', async () => {
+    // Arrange: a new worker has not seen the target answer, so its call is a regular activity;
+    // the target performs the first delivery and holds its answer.
+    await stack.worker.kill('SIGKILL');
+    await stack.worker.start();
+    const r = await stack.call(agent, 'POST', '/v1/actions', { action: 'payments.transfer', params: { amount: 77, currency: 'EUR', to: 'acct-3' } });
     expect(r.status).toBe(201);
     await eventually(async () => target.deliveriesOf(r.body.id).length === 1, 30_000, 'the first delivery');
 
@@ -78,13 +125,16 @@ describe('fault: the worker is killed', () => {
     expect(done.status).toBe('succeeded');
     const deliveries = target.deliveriesOf(r.body.id);
     console.info(
-      `worker killed mid-call: ${deliveries.length} deliveries of ${r.body.id} (${deliveries.map((d) => d.behaviour).join(', ')}); ` +
+      `worker killed mid-call (activity): ${deliveries.length} deliveries of ${r.body.id} (${deliveries.map((d) => d.behaviour).join(', ')}); ` +
         `succeeded ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`,
     );
     expect(deliveries.length).toBeGreaterThanOrEqual(2);
     expect(deliveries.every((d) => d.signatureValid && d.idempotencyKey === r.body.id)).toBe(true);
     expect(target.performedCount(r.body.id)).toBe(1);
     expect(done.result).toMatchObject({ status: 200, body: { receipt: target.receiptOf(r.body.id), replayed: true } });
+    const history = await historyTypes(r.body.id);
+    expect(history).not.toContain('workflowTaskTimedOutEventAttributes');
+    expect(history.filter((t) => t === 'activityTaskScheduledEventAttributes')).toHaveLength(1);
     const events = await expectSoundLedger(stack, r.body.id);
     expect(typesOf(events)).toEqual(['proposed', 'policy_decided', 'execution_started', 'executed']);
   });
