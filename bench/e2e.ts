@@ -221,7 +221,6 @@ function governedPhases(s: Sample, h: HistoryTimes, sp: Span[]): Phases {
   const executed = sp.filter((x) => x.label.startsWith('recordEvents(') && x.label.includes('executed')).at(-1) as Span;
   const exec = find('executeHttp');
   const firstTask = sp.filter((x) => x.end <= exec.start).sort((a, b) => a.start - b.start);
-  const wft2 = h.wftStarted.find((t) => t >= exec.end) ?? NaN;
   const phases: Phases = [
     ['API: auth, validate, INSERT, start workflow', h.started - s.sentAt],
     ['server: start -> workflow task 1 picked up', h.wftStarted[0] - h.started],
@@ -235,10 +234,19 @@ function governedPhases(s: Sample, h: HistoryTimes, sp: Span[]): Phases {
     prevEnd = x.end;
   }
   phases.push(['  gaps between local activities (SDK)', gaps]);
-  phases.push(['task 1 complete -> activity started (dispatch)', exec.start - prevEnd]);
-  phases.push(['  executeHttp (target round trip)', exec.end - exec.start]);
-  phases.push(['activity complete -> workflow task 2 picked up', wft2 - exec.end]);
-  phases.push(['worker: task 2 activation -> recordEvents', executed.start - wft2]);
+  if (Number.isNaN(h.activityScheduled)) {
+    // Since local-first-executor-v4 the call is a local activity of task 1: the batch with
+    // execution_started is written beside it, and the outcome follows in the same task.
+    phases.push(['  -> executeHttp started (local activity)', exec.start - prevEnd]);
+    phases.push(['  local executeHttp (target round trip; the batch before it is written beside it)', exec.end - exec.start]);
+    phases.push(['  -> recordEvents(executed) started', executed.start - exec.end]);
+  } else {
+    const wft2 = h.wftStarted.find((t) => t >= exec.end) ?? NaN;
+    phases.push(['task 1 complete -> activity started (dispatch)', exec.start - prevEnd]);
+    phases.push(['  executeHttp (target round trip)', exec.end - exec.start]);
+    phases.push(['activity complete -> workflow task 2 picked up', wft2 - exec.end]);
+    phases.push(['worker: task 2 activation -> recordEvents', executed.start - wft2]);
+  }
   phases.push([`  local ${executed.label}`, executed.end - executed.start]);
   phases.push(['commit -> NOTIFY -> API re-read -> response', s.receivedAt - executed.end]);
   return phases;
@@ -258,13 +266,13 @@ function barePhases(s: Sample, h: HistoryTimes, sp: Span[]): Phases {
   ];
 }
 
-/** Mean and median of each phase over the samples. */
+/** Mean and median of each phase over the samples (a phase missing from a sample is left out of its figures). */
 function summarizePhases(all: Phases[]): string[][] {
-  const labels = all[0]?.map(([l]) => l) ?? [];
-  const rows = labels.map((label, i) => {
-    const values = all.map((p) => p[i][1]).filter(Number.isFinite);
-    return [label, fmt(mean(values)), fmt(percentile(values, 0.5))];
-  });
+  // By label, in first-seen order: which local activities end before the executor starts
+  // varies from sample to sample.
+  const byLabel = new Map<string, number[]>();
+  for (const [label, v] of all.flat()) if (Number.isFinite(v)) byLabel.set(label, [...(byLabel.get(label) ?? []), v]);
+  const rows = [...byLabel].map(([label, values]) => [label, fmt(mean(values)), fmt(percentile(values, 0.5))]);
   const totals = all.map((p) => p.reduce((sum, [, v]) => sum + v, 0));
   return [['phase', 'mean ms', 'p50 ms'], ...rows, ['sum of phases', fmt(mean(totals)), fmt(percentile(totals, 0.5))]];
 }
