@@ -13,9 +13,9 @@
  *    b. the next `--saturate-share` (20%) of the rest with C closed-loop concurrent callers: the
  *       capacity (approvals/s), and latency when decisions queue behind each other;
  *    c. the rest open-loop, in equal parts: decisions sent at a steady rate of each
- *       `--load-factor` (0.5, then 0.67) × that capacity, whatever the answers (reviewers do not
- *       wait for each other): latency at sustained loads the machine can carry. The last part
- *       (0.67) is `decideToDoneP99Ms`;
+ *       `--load-factor` (0.5, 0.58, 0.67) × that capacity, whatever the answers (reviewers do
+ *       not wait for each other): latency at sustained loads. The part at half the capacity is
+ *       `decideToDoneP99Ms` (see HEADLINE_LOAD_FACTOR); the others show where the tail grows;
  *    each action is timed from the moment its decision is sent to the commit that makes it
  *    `succeeded` (its last change notification), and to the executor call;
  * 4. throughout: the worker's RSS (/proc/<pid>/status) and the CPU time of each process.
@@ -25,7 +25,9 @@
  *   npm run bench:load                        N = 10000, C = 32
  *   npm run bench:load -- --pending 300       a smoke run
  *   options: --pending N --concurrency C --reviewers 4 --inbox-samples 200 --inbox-concurrency 8 --probe 200
- *            --saturate-share 0.2 --load-factor 0.5,0.67
+ *            --saturate-share 0.2 --load-factor 0.5,0.58,0.67
+ *            --rate R1,R2 (fixed arrival rates in approvals/s instead of load factors: compares
+ *            two versions at the same load; the headline is still the part nearest 0.5 x capacity)
  *            --max-minutes M (whole run; default 15 + N/200)
  *            --worker-env KEY=VALUE (repeatable; extra environment for the worker process)
  *            --temporal-dc KEY=JSON (repeatable; extra dev-server dynamic config)
@@ -70,9 +72,15 @@ interface LoadOptions {
   saturateShare: number;
   /**
    * The rest arrive open-loop, in equal parts, at these shares of the capacity measured with C
-   * concurrent callers, lowest first. The last one is the headline `decideToDoneP99Ms`.
+   * concurrent callers, lowest first. The one nearest {@link HEADLINE_LOAD_FACTOR} is the
+   * headline `decideToDoneP99Ms`.
    */
   loadFactors: number[];
+  /**
+   * Instead of shares of the capacity: fixed arrival rates (approvals/s), lowest first, so two
+   * versions (or machines) can be compared at the same load; the last one is the headline.
+   */
+  rates?: number[];
   maxMinutes: number;
   workerEnv: Record<string, string>;
   temporalDynamicConfig: Record<string, string>;
@@ -87,7 +95,7 @@ function parseOptions(argv: string[]): LoadOptions {
     inboxConcurrency: 8,
     probe: 200,
     saturateShare: 0.2,
-    loadFactors: [0.5, 0.67],
+    loadFactors: [0.5, 0.58, 0.67],
     maxMinutes: NaN,
     workerEnv: {},
     temporalDynamicConfig: {},
@@ -112,6 +120,10 @@ function parseOptions(argv: string[]): LoadOptions {
       const values = (argv[++i] ?? '').split(',').map(Number);
       if (!values.every((v) => v > 0 && v < 1)) throw new Error(`${flag} needs numbers between 0 and 1, comma-separated`);
       opts.loadFactors = values.sort((a, b) => a - b);
+    } else if (flag === '--rate') {
+      const values = (argv[++i] ?? '').split(',').map(Number);
+      if (!values.every((v) => v > 0 && Number.isFinite(v))) throw new Error(`${flag} needs positive numbers (approvals per second), comma-separated`);
+      opts.rates = values.sort((a, b) => a - b);
     } else if (ints[flag]) {
       const value = Number(argv[++i]);
       if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs a positive integer`);
@@ -262,6 +274,17 @@ function temporalWrapper(dir: string, cliPath: string, dynamicConfig: Record<str
   fs.writeFileSync(file, `#!/bin/sh\nexec ${quote(cliPath)} "$@" ${extra.join(' ')}${keepLog}\n`, { mode: 0o755 });
   return file;
 }
+
+/**
+ * The share of the capacity whose paced part is the headline `decideToDoneP99Ms`: a sustained
+ * half of what the machine does saturated. A paced approval costs about 1.25 times the CPU of a
+ * batched (saturated) one, so this keeps the cores about 65% busy, the usual provisioning point
+ * for a latency target. The higher parts (0.58, 0.67) are reported beside it: there the two
+ * cores, shared by Temporal, Postgres, the worker, the API and the load generator, are 75-85%
+ * busy and p99 is mostly time spent queueing for them. A faster Countersign raises the capacity
+ * and so the rate of every part; `--rate` compares versions at the same rate.
+ */
+const HEADLINE_LOAD_FACTOR = 0.5;
 
 /** One open-loop part of the approvals: decisions sent at `rate` (= loadFactor x capacity). */
 interface PacedPart {
@@ -707,12 +730,14 @@ async function main(): Promise<number> {
     // 3c. The rest open-loop, in equal parts at each loadFactor x capacity, lowest first: each
     // decision leaves on its schedule.
     const pacedIds = restIds.slice(satIds.length);
-    const partSize = Math.ceil(pacedIds.length / opts.loadFactors.length);
+    const parts = opts.rates
+      ? opts.rates.map((rate) => ({ rate, loadFactor: Math.round((rate / approvePerSec) * 100) / 100 }))
+      : opts.loadFactors.map((loadFactor) => ({ rate: approvePerSec * loadFactor, loadFactor }));
+    const partSize = Math.ceil(pacedIds.length / parts.length);
     const paced: PacedPart[] = [];
-    for (const [p, loadFactor] of opts.loadFactors.entries()) {
+    for (const [p, { rate, loadFactor }] of parts.entries()) {
       const partIds = pacedIds.slice(p * partSize, (p + 1) * partSize);
       if (partIds.length === 0) break;
-      const rate = approvePerSec * loadFactor;
       progress(`approving ${partIds.length} actions arriving at ${fmt(rate, 1)}/s (${loadFactor} x capacity ${fmt(approvePerSec, 1)}/s)`);
       const decisionLatencies: number[] = [];
       const start = nowMs();
@@ -744,8 +769,10 @@ async function main(): Promise<number> {
       paced.push({ loadFactor, rate, ids: partIds, decisionLatencies, toDone, toExecutor, start, elapsedMs: end - start, perSec, maxInFlight });
     }
     const approved = [...decisionSentAt.keys()];
-    // The headline: the highest load factor.
-    const headline = paced.at(-1);
+    const headline = paced.reduce<PacedPart | undefined>(
+      (best, part) => (!best || Math.abs(part.loadFactor - HEADLINE_LOAD_FACTOR) < Math.abs(best.loadFactor - HEADLINE_LOAD_FACTOR) ? part : best),
+      undefined,
+    );
     if (!headline) throw new BenchFailure(`no actions left for the paced part: raise --pending (now ${N})`);
     const { toDone: decideToDone } = headline;
     // BENCH_SAMPLES_FILE=<file>: one line per paced decision (seconds since its part began, ms
@@ -876,7 +903,9 @@ async function main(): Promise<number> {
     const checks = [
       [`worker RSS <= 1024 MB`, mb(rssPeakKb) <= 1024],
       ['inbox p99 <= 100 ms', percentile(inboxSeq, 0.99) <= 100],
-      ...paced.map((part) => [`decide-to-done p99 <= 500 ms (at ${part.loadFactor} x capacity)`, percentile(part.toDone, 0.99) <= 500] as const),
+      ...paced.map(
+        (part) => [`decide-to-done p99 <= 500 ms (${part === headline ? 'headline: ' : ''}at ${part.loadFactor} x capacity)`, percentile(part.toDone, 0.99) <= 500] as const,
+      ),
       ['(one at a time)', percentile(probe.toDone, 0.99) <= 500],
       [`(${opts.concurrency} concurrent, saturated)`, percentile(sat.toDone, 0.99) <= 500],
     ] as const;
