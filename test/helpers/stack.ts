@@ -120,7 +120,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ms
 }
 
 /**
- * With RECORD_REPLAY_FIXTURES=<generation> (e.g. v4), save the histories of the named workflows
+ * With RECORD_REPLAY_FIXTURES=<generation> (e.g. v5), save the histories of the named workflows
  * ("name=workflowId") as replay fixtures in test/replay/fixtures/<generation> (replayed offline
  * by test/replay). Earlier generations stay: today's code must still replay what older code
  * recorded, since such workflows may still be running.
@@ -128,7 +128,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ms
 export async function saveReplayFixtures(stack: TestStack, named: string[]): Promise<void> {
   const generation = process.env.RECORD_REPLAY_FIXTURES;
   if (!generation) return;
-  if (!/^[\w.-]+$/.test(generation)) throw new Error(`RECORD_REPLAY_FIXTURES must name a fixture generation (e.g. v4), got ${generation}`);
+  if (!/^[\w.-]+$/.test(generation)) throw new Error(`RECORD_REPLAY_FIXTURES must name a fixture generation (e.g. v5), got ${generation}`);
   const dir = path.join(__dirname, '..', 'replay', 'fixtures', generation);
   fs.mkdirSync(dir, { recursive: true });
   for (const [name, workflowId] of named.map((r) => r.split('=') as [string, string])) {
