@@ -219,7 +219,8 @@ type Phases = [string, number][];
 function governedPhases(s: Sample, h: HistoryTimes, sp: Span[]): Phases {
   const find = (label: string) => sp.find((x) => x.label === label) as Span;
   const executed = sp.filter((x) => x.label.startsWith('recordEvents(') && x.label.includes('executed')).at(-1) as Span;
-  const exec = find('executeHttp');
+  // Inline (tryExecuteHttpInline sent it) or, when the worker did not know the target yet, executeHttp.
+  const exec = sp.find((x) => x.label === 'executeHttp') ?? find('tryExecuteHttpInline');
   const firstTask = sp.filter((x) => x.end <= exec.start).sort((a, b) => a.start - b.start);
   const phases: Phases = [
     ['API: auth, validate, INSERT, start workflow', h.started - s.sentAt],
@@ -237,8 +238,8 @@ function governedPhases(s: Sample, h: HistoryTimes, sp: Span[]): Phases {
   if (Number.isNaN(h.activityScheduled)) {
     // Since local-first-executor-v4 the call is a local activity of task 1: the batch with
     // execution_started is written beside it, and the outcome follows in the same task.
-    phases.push(['  -> executeHttp started (local activity)', exec.start - prevEnd]);
-    phases.push(['  local executeHttp (target round trip; the batch before it is written beside it)', exec.end - exec.start]);
+    phases.push(['  -> tryExecuteHttpInline started', exec.start - prevEnd]);
+    phases.push(['  local tryExecuteHttpInline (target round trip; the batch before it is written beside it)', exec.end - exec.start]);
     phases.push(['  -> recordEvents(executed) started', executed.start - exec.end]);
   } else {
     const wft2 = h.wftStarted.find((t) => t >= exec.end) ?? NaN;
