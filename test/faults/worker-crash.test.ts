@@ -68,6 +68,34 @@ describe('fault: the worker is killed', () => {
     return (events ?? []).map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '');
   };
 
+  /**
+   * Once the target holds the answer to the action's first delivery: kill the worker, start a
+   * new one, and check that the action succeeded within `ms`, performed once, with a whole
+   * ledger. Returns the event types of its history, for what differs between the two paths.
+   */
+  const killMidCallThenFinish = async (actionId: string, path: string, ms: number) => {
+    await eventually(async () => target.deliveriesOf(actionId).length === 1, 30_000, 'the first delivery');
+    const exit = await stack.worker.kill('SIGKILL');
+    const killedAt = Date.now();
+    await stack.worker.start();
+    const done = await settledView(stack, agent, actionId, ms);
+
+    expect(exit.signal).toBe('SIGKILL');
+    expect(done.status).toBe('succeeded');
+    const deliveries = target.deliveriesOf(actionId);
+    console.info(
+      `worker killed mid-call (${path}): ${deliveries.length} deliveries of ${actionId} (${deliveries.map((d) => d.behaviour).join(', ')}); ` +
+        `succeeded ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`,
+    );
+    expect(deliveries.length).toBeGreaterThanOrEqual(2);
+    expect(deliveries.every((d) => d.signatureValid && d.idempotencyKey === actionId)).toBe(true);
+    expect(target.performedCount(actionId)).toBe(1);
+    expect(done.result).toMatchObject({ status: 200, body: { receipt: target.receiptOf(actionId), replayed: true } });
+    const events = await expectSoundLedger(stack, actionId);
+    expect(typesOf(events)).toEqual(['proposed', 'policy_decided', 'execution_started', 'executed']);
+    return historyTypes(actionId);
+  };
+
   it('when the worker is killed while an inline executor call is in flight, then a new worker calls again after the workflow task timeout and the target performs it once', async () => {
     // Arrange: a fast answer first, so this worker calls the target inline (a local activity
     // inside the workflow task); then the target performs the next delivery and holds its answer.
@@ -75,33 +103,14 @@ describe('fault: the worker is killed', () => {
     expect(warm.body.status).toBe('succeeded');
     const r = await stack.call(agent, 'POST', '/v1/actions', { action: 'payments.transfer', params: { amount: 77, currency: 'EUR', to: 'acct-2' } });
     expect(r.status).toBe(201);
-    await eventually(async () => target.deliveriesOf(r.body.id).length === 1, 30_000, 'the first delivery');
 
-    // Act
-    const exit = await stack.worker.kill('SIGKILL');
-    const killedAt = Date.now();
-    await stack.worker.start();
-    // The workflow task (10 s timeout) that ran the call has to time out before another worker runs it.
-    const done = await settledView(stack, agent, r.body.id, 60_000);
+    // Act and assert: the workflow task (10 s timeout) that ran the call times out before
+    // another worker runs it again.
+    const history = await killMidCallThenFinish(r.body.id, 'inline', 60_000);
 
-    // Assert
-    expect(exit.signal).toBe('SIGKILL');
-    expect(done.status).toBe('succeeded');
-    const deliveries = target.deliveriesOf(r.body.id);
-    console.info(
-      `worker killed mid-call (inline): ${deliveries.length} deliveries of ${r.body.id} (${deliveries.map((d) => d.behaviour).join(', ')}); ` +
-        `succeeded ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`,
-    );
-    expect(deliveries.length).toBeGreaterThanOrEqual(2);
-    expect(deliveries.every((d) => d.signatureValid && d.idempotencyKey === r.body.id)).toBe(true);
-    expect(target.performedCount(r.body.id)).toBe(1);
-    expect(done.result).toMatchObject({ status: 200, body: { receipt: target.receiptOf(r.body.id), replayed: true } });
-    // The killed worker's task timed out; the new worker, which had not seen the target, used an activity.
-    const history = await historyTypes(r.body.id);
+    // Assert: the new worker, which had not seen the target answer, called it as an activity.
     expect(history).toContain('workflowTaskTimedOutEventAttributes');
     expect(history).toContain('activityTaskScheduledEventAttributes');
-    const events = await expectSoundLedger(stack, r.body.id);
-    expect(typesOf(events)).toEqual(['proposed', 'policy_decided', 'execution_started', 'executed']);
   });
 
   it('when the worker is killed while an executor activity is in flight, then a new worker retries it after the activity timeout and the target performs it once', async () => {
@@ -111,32 +120,13 @@ describe('fault: the worker is killed', () => {
     await stack.worker.start();
     const r = await stack.call(agent, 'POST', '/v1/actions', { action: 'payments.transfer', params: { amount: 77, currency: 'EUR', to: 'acct-3' } });
     expect(r.status).toBe(201);
-    await eventually(async () => target.deliveriesOf(r.body.id).length === 1, 30_000, 'the first delivery');
 
-    // Act
-    const exit = await stack.worker.kill('SIGKILL');
-    const killedAt = Date.now();
-    await stack.worker.start();
-    // The activity's startToCloseTimeout (30 s) has to pass before Temporal retries it.
-    const done = await settledView(stack, agent, r.body.id, 90_000);
+    // Act and assert: the activity's startToCloseTimeout (30 s) passes before Temporal retries it.
+    const history = await killMidCallThenFinish(r.body.id, 'activity', 90_000);
 
     // Assert
-    expect(exit.signal).toBe('SIGKILL');
-    expect(done.status).toBe('succeeded');
-    const deliveries = target.deliveriesOf(r.body.id);
-    console.info(
-      `worker killed mid-call (activity): ${deliveries.length} deliveries of ${r.body.id} (${deliveries.map((d) => d.behaviour).join(', ')}); ` +
-        `succeeded ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`,
-    );
-    expect(deliveries.length).toBeGreaterThanOrEqual(2);
-    expect(deliveries.every((d) => d.signatureValid && d.idempotencyKey === r.body.id)).toBe(true);
-    expect(target.performedCount(r.body.id)).toBe(1);
-    expect(done.result).toMatchObject({ status: 200, body: { receipt: target.receiptOf(r.body.id), replayed: true } });
-    const history = await historyTypes(r.body.id);
     expect(history).not.toContain('workflowTaskTimedOutEventAttributes');
     expect(history.filter((t) => t === 'activityTaskScheduledEventAttributes')).toHaveLength(1);
-    const events = await expectSoundLedger(stack, r.body.id);
-    expect(typesOf(events)).toEqual(['proposed', 'policy_decided', 'execution_started', 'executed']);
   });
 
   it('when the worker is killed after its ledger write committed but before Temporal heard of the workflow task, then a new worker redoes the task and the action completes', async () => {
