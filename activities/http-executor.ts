@@ -100,8 +100,9 @@ export class ExecutorHealth {
 export function createExecutorActivities({
   executorSecret,
   executorTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  executorInline = true,
   health = new ExecutorHealth(),
-}: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs'> & { health?: ExecutorHealth }) {
+}: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs' | 'executorInline'> & { health?: ExecutorHealth }) {
   /**
    * POST `{ actionId, action, params }` with `Idempotency-Key: <actionId>` so the target can
    * make our at-least-once delivery exactly-once. 2xx succeeds; 4xx is final
@@ -161,6 +162,7 @@ export function createExecutorActivities({
      * {@link executeHttp} as a regular activity. A failure is the same as `executeHttp`'s.
      */
     async tryExecuteHttpInline(req: HttpExecutionRequest): Promise<InlineExecution> {
+      if (!executorInline) return { sent: false, reason: 'inline calls are off (COUNTERSIGN_EXECUTOR_INLINE=false)' };
       if (!health.knownFast(req.url)) return { sent: false, reason: 'the target has not been answering fast' };
       return { sent: true, response: await send(req, Math.min(executorTimeoutMs, INLINE_EXECUTOR_BUDGET_MS)) };
     },

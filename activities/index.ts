@@ -24,6 +24,11 @@ export interface ActivityDeps {
   executorSecret: string;
   /** Per-request timeout of the http executor. @default 25000 */
   executorTimeoutMs?: number;
+  /**
+   * Whether the first call to a target this worker has seen answer fast may run inline (a local
+   * activity in the workflow task); off, every call is a regular activity. @default true
+   */
+  executorInline?: boolean;
   log: Logger;
   /** Signs ledger checkpoints. */
   signer: LedgerSigner;

@@ -15,6 +15,7 @@ const envSchema = z.object({
   // Below the executor activity's 30 s start-to-close timeout, so a stalled target is an
   // executor error (retried) rather than an activity timeout.
   COUNTERSIGN_EXECUTOR_TIMEOUT_MS: z.coerce.number().int().min(100).max(29_000).default(25_000),
+  COUNTERSIGN_EXECUTOR_INLINE: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
   COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
   COUNTERSIGN_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   COUNTERSIGN_SIGNING_KEY_FILE: z.string().min(1).optional(),
@@ -46,6 +47,8 @@ export interface Config {
   executorSecret?: string;
   /** How long one executor HTTP call may take before it counts as failed (and is retried). @default 25000 */
   executorTimeoutMs: number;
+  /** Whether a worker may call a target it has seen answer fast inline (a local activity). @default true */
+  executorInline: boolean;
   publicUrl: string;
   maxBodyBytes: number;
   pgPort: number;
@@ -91,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskQueue: e.COUNTERSIGN_TASK_QUEUE,
     executorSecret: e.COUNTERSIGN_EXECUTOR_SECRET,
     executorTimeoutMs: e.COUNTERSIGN_EXECUTOR_TIMEOUT_MS,
+    executorInline: e.COUNTERSIGN_EXECUTOR_INLINE === 'true',
     publicUrl: e.COUNTERSIGN_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     maxBodyBytes: e.COUNTERSIGN_MAX_BODY_BYTES,
     pgPort: e.COUNTERSIGN_PG_PORT,

@@ -103,6 +103,8 @@ export interface ServicesOptions {
   executorSecret?: string;
   /** Per-request timeout of the http executor. @default 25000 */
   executorTimeoutMs?: number;
+  /** Whether the worker may call targets it has seen answer fast inline. @default true */
+  executorInline?: boolean;
   temporalUiUrl: string;
   /** Base URL of the API as users reach it (links in notifications). */
   publicUrl?: string;
@@ -155,7 +157,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
   const signer = loadOrCreateSigningKey(opts.dataDir, { keyFile: opts.signingKeyFile, keyPem: opts.signingKeyPem });
   await registerSigningKey(pool, signer);
   const notifier = new ChangeNotifier(pool, log);
-  const activities = createActivities({ pool, notifier, policies, executorSecret, executorTimeoutMs: opts.executorTimeoutMs, signer, log, publicUrl: opts.publicUrl });
+  const activities = createActivities({ pool, notifier, policies, executorSecret, executorTimeoutMs: opts.executorTimeoutMs, executorInline: opts.executorInline, signer, log, publicUrl: opts.publicUrl });
 
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
@@ -303,6 +305,7 @@ export function servicesOptionsFromConfig(
     adminToken: config.adminToken,
     executorSecret: config.executorSecret,
     executorTimeoutMs: config.executorTimeoutMs,
+    executorInline: config.executorInline,
     temporalUiUrl: config.temporalUiUrl,
     publicUrl: config.publicUrl,
     signingKeyFile: config.signingKeyFile,

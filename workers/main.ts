@@ -51,7 +51,7 @@ export async function runWorker(config: Config = loadConfig(), log: Logger = cre
     // Every process signing checkpoints must hold the same key: COUNTERSIGN_SIGNING_KEY(_FILE), or a shared data dir.
     const signer = loadOrCreateSigningKey(config.dataDir, { keyFile: config.signingKeyFile, keyPem: config.signingKeyPem });
     await registerSigningKey(pool, signer);
-    const activities = createActivities({ pool, notifier, policies, executorSecret, executorTimeoutMs: config.executorTimeoutMs, signer, log, publicUrl: config.publicUrl });
+    const activities = createActivities({ pool, notifier, policies, executorSecret, executorTimeoutMs: config.executorTimeoutMs, executorInline: config.executorInline, signer, log, publicUrl: config.publicUrl });
 
     connection = await NativeConnection.connect({ address: temporalAddress });
     const worker = await createWorker({

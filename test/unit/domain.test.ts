@@ -39,11 +39,15 @@ describe('approval digest', () => {
 describe('configuration', () => {
   it('when nothing is set, then the documented defaults apply', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3000, temporalNamespace: 'default', taskQueue: 'countersign', maxBodyBytes: 1048576, policyFileExplicit: false });
+    expect(c).toMatchObject({ port: 3000, temporalNamespace: 'default', taskQueue: 'countersign', maxBodyBytes: 1048576, policyFileExplicit: false, executorInline: true });
     expect(c.policyFile).toMatch(/policies\/default\.yaml$/);
+  });
+  it('when inline executor calls are switched off, then the configuration says so', () => {
+    expect(loadConfig({ COUNTERSIGN_EXECUTOR_INLINE: 'false' }).executorInline).toBe(false);
   });
   it('when a variable is invalid, then the error names it', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ COUNTERSIGN_EXECUTOR_INLINE: 'no' })).toThrow(/COUNTERSIGN_EXECUTOR_INLINE/);
     expect(() => loadConfig({ COUNTERSIGN_ADMIN_TOKEN: 'short' })).toThrow(/COUNTERSIGN_ADMIN_TOKEN/);
   });
 });

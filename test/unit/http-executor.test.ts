@@ -102,6 +102,15 @@ describe('http executor', () => {
     expect(target.forAction(second.actionId)).toHaveLength(1);
   });
 
+  it('when inline calls are switched off, then the inline attempt never sends, even to a target that answered fast', async () => {
+    status = 200;
+    const off = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', executorInline: false, health: new ExecutorHealth() });
+    await env.run(off.executeHttp, request());
+    const req = request();
+    expect(await env.run(off.tryExecuteHttpInline, req)).toEqual({ sent: false, reason: expect.stringMatching(/COUNTERSIGN_EXECUTOR_INLINE/) });
+    expect(target.forAction(req.actionId)).toHaveLength(0);
+  });
+
   it('when an inline attempt meets a target that stopped answering, then it gives up within its budget, retryably, and the next attempt sends nothing', async () => {
     const http = await import('node:http');
     let hang = false;
