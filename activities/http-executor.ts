@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityDeps } from './index';
 import { INLINE_EXECUTOR_BUDGET_MS } from '../domain/action-types';
 import { approvalDigest } from './approval-digest';
@@ -36,11 +36,13 @@ export type InlineExecution = { sent: true; response: HttpExecutionResult } | { 
 
 /** Options of {@link ExecutorHealth}. */
 export interface ExecutorHealthOptions {
-  /** An answer (below 500) within this time counts as fast. @default 1000 */
+  /** An answer (below 500, body included) within this time counts as fast. @default 1000 */
   fastMs?: number;
   /** After a slow answer, a 5xx, a timeout or a network error: how long calls stay off the inline path. @default 30000 */
   coolDownMs?: number;
-  /** Clock (tests). @default Date.now */
+  /** How long a fast answer is evidence: after this long without one, the next call goes as an activity. @default 300000 */
+  freshMs?: number;
+  /** Monotonic clock in ms (tests). @default performance.now */
   now?: () => number;
 }
 
@@ -48,13 +50,15 @@ export interface ExecutorHealthOptions {
  * How this process's recent calls to each executor URL went, so that only a target that has
  * been answering fast is called inline (a local activity, which holds its workflow task open
  * while it runs). A target becomes "known fast" with a fast answer and stops being it at the
- * first slow or failed call, or as soon as a call in flight has taken longer than `fastMs`:
- * a target that starts to hang holds at most the calls already under way, for the inline
- * budget, and the rest go through the task queue as regular activities.
+ * first slow or failed call, as soon as a call in flight has taken longer than `fastMs`, or
+ * when its last fast answer is older than `freshMs`: a target that starts to hang holds the
+ * inline calls under way or started within `fastMs` of the hang, each for the inline budget at
+ * most, and the rest go through the task queue as regular activities.
  */
 export class ExecutorHealth {
   private readonly fastMs: number;
   private readonly coolDownMs: number;
+  private readonly freshMs: number;
   private readonly now: () => number;
   private readonly byUrl = new Map<string, { lastFastAt: number; lastTroubleAt: number; inFlight: Map<number, number> }>();
   private nextCall = 0;
@@ -62,15 +66,19 @@ export class ExecutorHealth {
   constructor(opts: ExecutorHealthOptions = {}) {
     this.fastMs = opts.fastMs ?? 1000;
     this.coolDownMs = opts.coolDownMs ?? 30_000;
-    this.now = opts.now ?? Date.now;
+    this.freshMs = opts.freshMs ?? 300_000;
+    this.now = opts.now ?? (() => performance.now());
   }
 
-  /** Whether the last call to `url` that ended answered fast, none went wrong within the cool-down, and none in flight is slow yet. */
+  /**
+   * Whether the last call to `url` that ended answered fast, recently (`freshMs`), none went
+   * wrong within the cool-down, and none in flight is slow yet.
+   */
   knownFast(url: string): boolean {
     const entry = this.byUrl.get(url);
     if (!entry) return false;
     const now = this.now();
-    if (entry.lastTroubleAt >= entry.lastFastAt || now - entry.lastTroubleAt < this.coolDownMs) return false;
+    if (entry.lastTroubleAt >= entry.lastFastAt || now - entry.lastTroubleAt < this.coolDownMs || now - entry.lastFastAt > this.freshMs) return false;
     // Calls are kept in the order they started: the first one is the oldest.
     const oldest = entry.inFlight.values().next();
     return oldest.done || now - oldest.value <= this.fastMs;
@@ -120,9 +128,12 @@ export function createExecutorActivities({
     }
     const body = JSON.stringify({ actionId: req.actionId, action: req.action, params: req.params });
     const done = health.begin(req.url);
-    let res: Response;
+    let status: number;
+    let answered: unknown;
     try {
-      res = await fetch(req.url, {
+      // The timeout covers the answer's body too; a cancelled activity (e.g. a local activity
+      // past its timeout) stops its request instead of leaving it to overlap the retry.
+      const res = await fetch(req.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -130,8 +141,10 @@ export function createExecutorActivities({
           'x-countersign-signature': signBody(executorSecret, body),
         },
         body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), Context.current().cancellationSignal]),
       });
+      status = res.status;
+      answered = await readBody(res);
     } catch (err) {
       done('failed');
       if ((err as Error).name === 'TimeoutError') {
@@ -140,13 +153,13 @@ export function createExecutorActivities({
       const cause = (err as Error & { cause?: Error }).cause;
       throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, 'ExecutorUnavailable');
     }
-    done(res.status < 500 ? 'answered' : 'failed');
-    const answer = { status: res.status, body: await readBody(res), requestDigest: `sha256:${createHash('sha256').update(body).digest('hex')}` };
-    if (res.ok) return answer;
-    if (res.status >= 400 && res.status < 500) {
-      throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${res.status}`, 'ExecutorRejected', answer);
+    done(status < 500 ? 'answered' : 'failed');
+    const answer = { status, body: answered, requestDigest: `sha256:${createHash('sha256').update(body).digest('hex')}` };
+    if (status >= 200 && status < 300) return answer;
+    if (status >= 400 && status < 500) {
+      throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${status}`, 'ExecutorRejected', answer);
     }
-    throw ApplicationFailure.retryable(`executor answered HTTP ${res.status}`, 'ExecutorUnavailable', answer);
+    throw ApplicationFailure.retryable(`executor answered HTTP ${status}`, 'ExecutorUnavailable', answer);
   }
 
   return {

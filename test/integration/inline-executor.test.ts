@@ -74,14 +74,14 @@ describe('inline executor calls', () => {
   };
   /** Executor calls through the task queue (regular activities). */
   const activityTasks = async (actionId: string) => (await historyOf(actionId)).filter((e) => e.activityTaskScheduledEventAttributes).length;
-  /** What the inline attempt (the local activity `tryExecuteHttpInline`) did: sent, refused to send, or failed. */
+  /** What the inline attempt (the local activity `tryExecuteHttpInline`) did: sent, did not send, or failed (and why). */
   const inlineAttempts = async (actionId: string) =>
     (await historyOf(actionId)).flatMap((e) => {
       const m = e.markerRecordedEventAttributes;
       const raw = m?.markerName === 'core_local_activity' ? m.details?.data?.payloads?.[0]?.data : undefined;
       if (!raw || JSON.parse(Buffer.from(raw).toString('utf8')).activity_type !== 'tryExecuteHttpInline') return [];
       const result = m?.details?.result?.payloads?.[0]?.data;
-      if (!result) return ['failed'];
+      if (!result) return [`failed: ${m?.failure?.message}`];
       return [JSON.parse(Buffer.from(result).toString('utf8')).sent ? 'sent' : 'not sent'];
     });
   const ledger = async (id: string) =>
@@ -123,20 +123,24 @@ describe('inline executor calls', () => {
     expect(await ledger(pending.id)).toEqual(['proposed', 'policy_decided', 'approval_requested', 'decision_recorded', 'execution_started', 'executed']);
   });
 
-  it('when the inline call gets a 5xx, then it is retried as a regular activity and the action succeeds', async () => {
+  it('when the inline call gets a 5xx, then it is retried as a regular activity, and the next call goes through the task queue', async () => {
     // Arrange
     await warmUp('flaky');
 
     // Act
     const r = await propose('flaky', 12);
     recorded.push(`inline-fallback=action-${r.id}`);
+    const next = await propose('flaky', 1);
 
     // Assert
     expect(r.status).toBe('succeeded');
-    expect(await inlineAttempts(r.id)).toEqual(['failed']);
+    expect(await inlineAttempts(r.id)).toEqual([expect.stringMatching(/^failed: executor answered HTTP 503/)]);
     expect(await activityTasks(r.id)).toBe(1);
     expect(target.forAction(r.id).map((c) => c.headers['idempotency-key'])).toEqual([r.id, r.id]);
     expect(await ledger(r.id)).toEqual(['proposed', 'policy_decided', 'execution_started', 'executed']);
+    // A 5xx takes the target off the inline path (for the cool-down).
+    expect(next.status).toBe('succeeded');
+    expect(await inlineAttempts(next.id)).toEqual(['not sent']);
   });
 
   it('when the inline call is refused with a 4xx, then the refusal is final: the action fails after one delivery', async () => {
@@ -181,12 +185,13 @@ describe('inline executor calls', () => {
     // Act
     const r = await propose('hanging', 15);
 
-    // Assert: 3 s budget, 1 s pause, then the retry answers at once.
+    // Assert: cut off by the 3 s inline budget (not the 25 s executor timeout, nor the local
+    // activity's own timeout), a 1 s pause, then the retry answers at once.
     const tookMs = Date.now() - started;
     expect(r.status).toBe('succeeded');
     expect(tookMs).toBeGreaterThanOrEqual(3_000);
     expect(tookMs).toBeLessThan(15_000);
-    expect(await inlineAttempts(r.id)).toEqual(['failed']);
+    expect(await inlineAttempts(r.id)).toEqual([expect.stringMatching(/^failed: executor .* did not answer within 3000 ms$/)]);
     expect(await activityTasks(r.id)).toBe(1);
     expect(target.forAction(r.id).map((c) => c.headers['idempotency-key'])).toEqual([r.id, r.id]);
   });

@@ -120,7 +120,7 @@ describe('http executor', () => {
     await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(flaky.address() as { port: number }).port}/transfers`;
-      // The executor timeout (300 ms) is below the inline budget (5 s), so it is what cuts the call off.
+      // The executor timeout (300 ms) is below the inline budget (3 s), so it is what cuts the call off.
       const acts = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', executorTimeoutMs: 300, health: new ExecutorHealth() });
       await env.run(acts.executeHttp, request({ url }));
       hang = true;
@@ -137,7 +137,7 @@ describe('http executor', () => {
     }
   });
 
-  it('when an inline attempt gets a 4xx, then the refusal is final, as for a regular call', async () => {
+  it('when an inline attempt gets a 4xx, then the refusal is final, as for a regular call, and the target stays known as fast', async () => {
     const acts = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', health: new ExecutorHealth() });
     status = 200;
     await env.run(acts.executeHttp, request());
@@ -146,13 +146,41 @@ describe('http executor', () => {
     expect(err.type).toBe('ExecutorRejected');
     expect(err.nonRetryable).toBe(true);
     expect(err.details[0]).toMatchObject({ status: 409 });
+    // A refusal is an answer: the next call still goes inline.
+    status = 200;
+    expect(await env.run(acts.tryExecuteHttpInline, request())).toMatchObject({ sent: true });
+  });
+
+  it('when a target sends its headers at once but stalls its body, then the call fails retryably and the target is off the inline path', async () => {
+    const http = await import('node:http');
+    let stall = false;
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (stall) res.write('{"receipt":'); // and never the rest
+      else res.end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/transfers`;
+      const acts = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', executorTimeoutMs: 300, health: new ExecutorHealth() });
+      await env.run(acts.executeHttp, request({ url }));
+      stall = true;
+
+      const err: any = await env.run(acts.tryExecuteHttpInline, request({ url })).catch((e: unknown) => e);
+      expect(err.type).toBe('ExecutorUnavailable');
+      expect(err.nonRetryable).toBe(false);
+      expect(await env.run(acts.tryExecuteHttpInline, request({ url }))).toMatchObject({ sent: false });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
 describe('executor health (which targets are called inline)', () => {
   const url = 'http://target.example/transfers';
   let now = 1_000_000;
-  const health = () => new ExecutorHealth({ fastMs: 1000, coolDownMs: 30_000, now: () => now });
+  const health = () => new ExecutorHealth({ fastMs: 1000, coolDownMs: 30_000, freshMs: 300_000, now: () => now });
   /** One call to `url` that takes `ms` and ends as `outcome`. */
   const call = (h: ExecutorHealth, ms: number, outcome: 'answered' | 'failed' = 'answered') => {
     const done = h.begin(url);
@@ -164,24 +192,44 @@ describe('executor health (which targets are called inline)', () => {
     expect(health().knownFast(url)).toBe(false);
   });
 
-  it('when the last call answered within a second, then the target is known to be fast (whatever the status below 500)', () => {
+  it('when the last call was answered within a second, then the target is known to be fast', () => {
     const h = health();
     call(h, 200);
     expect(h.knownFast(url)).toBe(true);
     expect(h.knownFast('http://other.example/')).toBe(false);
   });
 
-  it('when a call answers slowly or fails, then the target is off the inline path until a fast answer comes after the cool-down', () => {
+  it('when a call answers slowly or fails, then the target is off the inline path until it has answered fast again and the cool-down has passed', () => {
     for (const [ms, outcome] of [[1500, 'answered'], [10, 'failed']] as const) {
-      const h = health();
-      call(h, 100);
-      call(h, ms, outcome);
-      expect(h.knownFast(url)).toBe(false);
-      call(h, 100); // fast again, but within the cool-down
-      expect(h.knownFast(url)).toBe(false);
+      // A fast answer after the cool-down brings it back...
+      const a = health();
+      call(a, 100);
+      call(a, ms, outcome);
+      expect(a.knownFast(url)).toBe(false);
       now += 30_000;
-      expect(h.knownFast(url)).toBe(true);
+      expect(a.knownFast(url)).toBe(false); // the cool-down alone is not enough
+      call(a, 100);
+      expect(a.knownFast(url)).toBe(true);
+      // ...and so does the cool-down after a fast answer.
+      const b = health();
+      call(b, 100);
+      call(b, ms, outcome);
+      call(b, 100);
+      expect(b.knownFast(url)).toBe(false); // fast again, but within the cool-down
+      now += 30_000;
+      expect(b.knownFast(url)).toBe(true);
     }
+  });
+
+  it('when the last fast answer is more than five minutes old, then the target is no longer known to be fast', () => {
+    const h = health();
+    call(h, 100);
+    now += 299_000;
+    expect(h.knownFast(url)).toBe(true);
+    now += 2_000;
+    expect(h.knownFast(url)).toBe(false);
+    call(h, 100);
+    expect(h.knownFast(url)).toBe(true);
   });
 
   it('when a call has been in flight for longer than a second, then the target is off the inline path before that call ends', () => {
