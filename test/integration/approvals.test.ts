@@ -117,6 +117,7 @@ describe('approvals', () => {
 
   it('when onTimeout is allow (written explicitly), then the action executes after the timeout', async () => {
     const a = await propose(4500);
+    recorded.push(`expiry-allow=action-${a.id}`);
     const done = await settle(a.id);
     expect(done.status).toBe('succeeded');
     expect(target.forAction(a.id)).toHaveLength(1);
