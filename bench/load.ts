@@ -78,7 +78,8 @@ interface LoadOptions {
   loadFactors: number[];
   /**
    * Instead of shares of the capacity: fixed arrival rates (approvals/s), lowest first, so two
-   * versions (or machines) can be compared at the same load; the last one is the headline.
+   * versions (or machines) can be compared at the same load; the headline is still the part
+   * nearest {@link HEADLINE_LOAD_FACTOR} x capacity.
    */
   rates?: number[];
   maxMinutes: number;
