@@ -1,10 +1,27 @@
 import { createHash, createHmac } from 'node:crypto';
+import http from 'node:http';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvalDigest } from '../../activities/approval-digest';
 import { createExecutorActivities, ExecutorHealth } from '../../activities/http-executor';
 import { startTarget } from '../helpers/target';
+
+/**
+ * A target whose every request `handle` answers (or not), for what startTarget cannot do:
+ * never answer, stall mid-body. `close` drops open connections too.
+ */
+async function rawTarget(handle: http.RequestListener) {
+  const server = http.createServer(handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/transfers`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
 
 describe('http executor', () => {
   let status = 200;
@@ -53,21 +70,17 @@ describe('http executor', () => {
   });
 
   it('when the target does not answer within the configured timeout, then the call is abandoned with a retryable failure', async () => {
-    const http = await import('node:http');
-    const silent = http.createServer(() => {}); // accepts, never answers
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const silent = await rawTarget(() => {}); // accepts, never answers
     try {
-      const { port } = silent.address() as { port: number };
       const slow = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', executorTimeoutMs: 300 });
       const started = Date.now();
-      const err: any = await env.run(slow.executeHttp, request({ url: `http://127.0.0.1:${port}/transfers` })).catch((e: unknown) => e);
+      const err: any = await env.run(slow.executeHttp, request({ url: silent.url })).catch((e: unknown) => e);
       expect(err.type).toBe('ExecutorUnavailable');
       expect(err.nonRetryable).toBe(false);
       expect(err.message).toMatch(/did not answer within 300 ms/);
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
-      silent.closeAllConnections();
-      await new Promise((r) => silent.close(r));
+      await silent.close();
     }
   });
 
@@ -112,14 +125,12 @@ describe('http executor', () => {
   });
 
   it('when an inline attempt meets a target that stopped answering, then it gives up within its budget, retryably, and the next attempt sends nothing', async () => {
-    const http = await import('node:http');
     let hang = false;
-    const flaky = http.createServer((_req, res) => {
+    const flaky = await rawTarget((_req, res) => {
       if (!hang) res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
-    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
     try {
-      const url = `http://127.0.0.1:${(flaky.address() as { port: number }).port}/transfers`;
+      const { url } = flaky;
       // The executor timeout (300 ms) is below the inline budget (3 s), so it is what cuts the call off.
       const acts = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', executorTimeoutMs: 300, health: new ExecutorHealth() });
       await env.run(acts.executeHttp, request({ url }));
@@ -132,8 +143,7 @@ describe('http executor', () => {
       expect(Date.now() - started).toBeLessThan(2_000);
       expect(await env.run(acts.tryExecuteHttpInline, request({ url }))).toMatchObject({ sent: false });
     } finally {
-      flaky.closeAllConnections();
-      await new Promise((r) => flaky.close(r));
+      await flaky.close();
     }
   });
 
@@ -152,16 +162,14 @@ describe('http executor', () => {
   });
 
   it('when a target sends its headers at once but stalls its body, then the call fails retryably and the target is off the inline path', async () => {
-    const http = await import('node:http');
     let stall = false;
-    const server = http.createServer((_req, res) => {
+    const staller = await rawTarget((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       if (stall) res.write('{"receipt":'); // and never the rest
       else res.end('{}');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/transfers`;
+      const { url } = staller;
       const acts = createExecutorActivities({ executorSecret: 'unit-secret-0123456789', executorTimeoutMs: 300, health: new ExecutorHealth() });
       await env.run(acts.executeHttp, request({ url }));
       stall = true;
@@ -171,8 +179,7 @@ describe('http executor', () => {
       expect(err.nonRetryable).toBe(false);
       expect(await env.run(acts.tryExecuteHttpInline, request({ url }))).toMatchObject({ sent: false });
     } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      await staller.close();
     }
   });
 });
