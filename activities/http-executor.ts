@@ -86,12 +86,11 @@ export class ExecutorHealth {
 
   /** A call to `url` starts; call the returned function with its outcome when it ends. */
   begin(url: string): (outcome: 'answered' | 'failed') => void {
-    let entry = this.byUrl.get(url);
-    if (!entry) this.byUrl.set(url, (entry = { lastFastAt: -Infinity, lastTroubleAt: -Infinity, inFlight: new Map() }));
+    const e = this.byUrl.get(url) ?? { lastFastAt: -Infinity, lastTroubleAt: -Infinity, inFlight: new Map<number, number>() };
+    this.byUrl.set(url, e);
     const id = this.nextCall++;
     const startedAt = this.now();
-    entry.inFlight.set(id, startedAt);
-    const e = entry;
+    e.inFlight.set(id, startedAt);
     return (outcome) => {
       e.inFlight.delete(id);
       const now = this.now();

@@ -272,7 +272,11 @@ function summarizePhases(all: Phases[]): string[][] {
   // By label, in first-seen order: which local activities end before the executor starts
   // varies from sample to sample.
   const byLabel = new Map<string, number[]>();
-  for (const [label, v] of all.flat()) if (Number.isFinite(v)) byLabel.set(label, [...(byLabel.get(label) ?? []), v]);
+  for (const [label, v] of all.flat()) {
+    if (!Number.isFinite(v)) continue;
+    if (!byLabel.has(label)) byLabel.set(label, []);
+    byLabel.get(label)?.push(v);
+  }
   const rows = [...byLabel].map(([label, values]) => [label, fmt(mean(values)), fmt(percentile(values, 0.5))]);
   const totals = all.map((p) => p.reduce((sum, [, v]) => sum + v, 0));
   return [['phase', 'mean ms', 'p50 ms'], ...rows, ['sum of phases', fmt(mean(totals)), fmt(percentile(totals, 0.5))]];
