@@ -1,37 +1,55 @@
-import type { PolicyInput, WorkflowPolicyDecision } from '../domain/policy-types';
-import { evaluatePolicy as evaluate, UnknownActionError } from '../policy';
+import type { WorkflowPolicyDecision, WorkflowPolicyInput } from '../domain/policy-types';
+import { evaluatePolicy as evaluate, UnknownActionError, validateActionParams, type CompiledPolicyBundle } from '../policy';
 import type { ActivityDeps } from './index';
 
-/** Policy checks: the pure policy module over the bundle active in Postgres. */
+/** Policy checks: the pure policy module over a bundle stored in Postgres. */
 export function createPolicyActivities({ policies }: Pick<ActivityDeps, 'policies'>) {
   return {
     /**
-     * Decide an action under the active bundle. An action that left the catalog between the
-     * API's check and now is denied (with the reason), never retried forever.
+     * Decide an action under the bundle version the API checked its params against (the
+     * active bundle for workflows started before the version was passed). Params are checked
+     * against that bundle's schema again: an action whose params do not fit the bundle it is
+     * decided under (a stored proposal started again after a bundle switch, a workflow started
+     * straight on Temporal) is denied with the reason, and so is an action that left the
+     * catalog. Neither is ever retried.
      */
-    async evaluatePolicy(input: PolicyInput): Promise<WorkflowPolicyDecision> {
-      const { bundle } = await policies.active();
+    async evaluatePolicy(input: WorkflowPolicyInput): Promise<WorkflowPolicyDecision> {
+      const { version, ...policyInput } = input;
+      const bundle = version ? await policies.byVersion(version) : (await policies.active()).bundle;
+      if (!bundle.actions.has(input.action)) {
+        return refused(bundle, `action ${input.action} is not in the catalog of policy version ${bundle.version}`);
+      }
+      const check = validateActionParams(bundle, input.action, input.params);
+      if (!check.ok) {
+        const fields = check.errors.map((e) => `${e.path} ${e.message}`).join('; ');
+        return refused(bundle, `params do not match the schema of ${input.action} in policy version ${bundle.version}: ${fields}`);
+      }
       try {
-        const decision = evaluate(bundle, input);
+        const decision = evaluate(bundle, policyInput);
         const groups = decision.plan ? decision.plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]) : [];
         const webhookGroups = [...new Set(groups)].filter((g) => (bundle.notifications.webhooks[g]?.length ?? 0) > 0).sort();
         return { ...decision, webhookGroups };
       } catch (err) {
         if (!(err instanceof UnknownActionError)) throw err;
-        return {
-          decision: 'deny',
-          ruleIds: [],
-          reasons: [`action ${input.action} is not in the catalog of policy version ${bundle.version}`],
-          decidedBy: [],
-          reason: `action ${input.action} is not in the catalog of policy version ${bundle.version}`,
-          version: bundle.version,
-          executor: { type: 'agent' },
-          category: 'production_change',
-          owner: 'unknown',
-          errors: [],
-          webhookGroups: [],
-        };
+        return refused(bundle, `action ${input.action} is not in the catalog of policy version ${bundle.version}`);
       }
     },
+  };
+}
+
+/** A denial that no rule made: the action cannot be decided under this bundle. */
+function refused(bundle: CompiledPolicyBundle, reason: string): WorkflowPolicyDecision {
+  return {
+    decision: 'deny',
+    ruleIds: [],
+    reasons: [reason],
+    decidedBy: [],
+    reason,
+    version: bundle.version,
+    executor: { type: 'agent' },
+    category: 'production_change',
+    owner: 'unknown',
+    errors: [],
+    webhookGroups: [],
   };
 }

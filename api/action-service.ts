@@ -177,7 +177,7 @@ export class ActionService {
     }
     const row = inserted.rows[0];
     try {
-      await this.startWorkflow(row, body);
+      await this.startWorkflow(row, body, bundle.version);
     } catch (err) {
       // Without a workflow the row would sit in `evaluating` forever: remove it (nothing was
       // recorded yet) and let the agent retry.
@@ -201,6 +201,9 @@ export class ActionService {
         'SELECT context, model FROM actions WHERE id = $1',
         [existing.id],
       );
+      // Which bundle checked these params is not stored: the workflow checks them again under
+      // the active one, and denies with the reason if they no longer fit.
+      const { version } = await this.deps.policies.active();
       await this.startWorkflow(existing, {
         action: existing.action,
         params: existing.params,
@@ -210,12 +213,12 @@ export class ActionService {
         parentActionId: existing.parent_action_id ?? undefined,
         context: rows[0]?.context ?? undefined,
         model: rows[0]?.model ?? undefined,
-      });
+      }, version);
     }
     return existing;
   }
 
-  private async startWorkflow(row: ActionRow, body: Omit<ProposeAction, 'idempotencyKey'>): Promise<void> {
+  private async startWorkflow(row: ActionRow, body: Omit<ProposeAction, 'idempotencyKey'>, policyVersion: string): Promise<void> {
     const input: GovernedActionInput = {
       actionId: row.id,
       action: body.action,
@@ -228,6 +231,7 @@ export class ActionService {
       justification: body.justification ?? null,
       model: body.model ?? null,
       idempotencyKey: row.idempotency_key,
+      policyVersion,
     };
     try {
       await this.deps.temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => this.startGoverned(row, input, body.action));

@@ -65,6 +65,13 @@ export interface GovernedActionInput {
   justification: string | null;
   model: ModelProvenance | null;
   idempotencyKey: string | null;
+  /**
+   * The policy version the API checked the params against: the workflow decides under this
+   * version, so activating another bundle mid-flight cannot decide it under a schema it was
+   * never checked against. Absent in workflows started before it was passed (they use the
+   * active bundle).
+   */
+  policyVersion?: string | null;
 }
 
 /** The policy part of an ActionView. */

@@ -26,6 +26,12 @@ export interface PolicyInput {
   onBehalfOf?: string | null;
 }
 
+/** What the workflow asks the policy activity: the action, and the version to decide under. */
+export interface WorkflowPolicyInput extends PolicyInput {
+  /** The bundle version the params were checked against; the active one when absent. */
+  version?: string | null;
+}
+
 /** An escalation target: the group joins the eligible reviewers for `timeoutMs`. */
 export interface EscalationPlan {
   group: string;

@@ -274,8 +274,11 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     {
       validator: (d) => {
         if (view.status === 'evaluating') throw ApplicationFailure.nonRetryable('the action is still being evaluated', REFUSALS.notReady);
-        if (view.status !== 'awaiting_approval' || !view.approval) {
-          throw ApplicationFailure.nonRetryable(`action is ${view.status}, not awaiting approval`, REFUSALS.notPending);
+        // A cancel accepted before this decision wins: the reviewer must not hear that a vote
+        // counted on an action that is being cancelled.
+        if (view.status !== 'awaiting_approval' || !view.approval || cancelRequest) {
+          const status = cancelRequest ? 'being cancelled' : view.status;
+          throw ApplicationFailure.nonRetryable(`action is ${status}, not awaiting approval`, REFUSALS.notPending);
         }
         if (!d.reviewerGroups.some((g: string) => view.eligibleGroups.includes(g))) {
           throw ApplicationFailure.nonRetryable(
@@ -390,6 +393,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       context: input.context ?? {},
       agent: input.agent,
       onBehalfOf: input.onBehalfOf,
+      version: input.policyVersion ?? null,
     });
     view.policy = { decision: decision.decision, ruleIds: decision.ruleIds, reasons: decision.reasons, version: decision.version };
     if (decision.errors.length > 0) view.policy.errors = decision.errors;
