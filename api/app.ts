@@ -2,11 +2,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { CountersignError } from '../domain/errors';
+import { countActionFaults } from '../ledger/action-faults';
 import type { PolicyStore } from '../ledger/policy-store';
 import type { Logger } from '../runtime/logger';
 import { ActionService } from './action-service';
 import { authenticate, type PrincipalStore } from './auth';
 import type { ChangeFeed } from './change-feed';
+import { checkRequestInput, keepJsonSource } from './input-guard';
 import { createMetrics } from './metrics';
 import { buildOpenApi } from './openapi';
 import { problemHandler, sendProblem } from './problem';
@@ -40,7 +42,7 @@ export interface ApiDeps {
 /** Build the express app (no listening here, so tests can run it in-process). */
 export function createApp(deps: ApiDeps) {
   const app = express();
-  const metrics = createMetrics();
+  const metrics = createMetrics({ openFaults: () => countActionFaults(deps.pool) });
   const actions = new ActionService(deps);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -58,7 +60,7 @@ export function createApp(deps: ApiDeps) {
   });
 
   // JSON bodies everywhere except the raw policy upload. A body in another media type is 415.
-  const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false });
+  const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false, verify: keepJsonSource });
   app.use((req: Request, res: Response, next: NextFunction) => {
     // Policy bundles arrive as raw YAML or JSON text.
     if ((req.method === 'PUT' && req.path === '/v1/policy') || (req.method === 'POST' && req.path === '/v1/policy/backtest')) return next();
@@ -91,6 +93,8 @@ export function createApp(deps: ApiDeps) {
   });
 
   app.use('/v1', authenticate(deps.principals));
+  // After authentication (an anonymous caller learns nothing), before any route reads input.
+  app.use(checkRequestInput);
   app.use(principalRoutes(deps.principals));
   app.use(actionRoutes(actions, metrics));
   app.use(policyRoutes(deps.policies, deps.pool, deps.maxBodyBytes));

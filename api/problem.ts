@@ -63,6 +63,12 @@ function isUnavailable(err: unknown): boolean {
   return pgDown || temporalDown;
 }
 
+/** A Postgres data exception (SQLSTATE class 22), as node-postgres reports it. */
+function isDataException(err: unknown): boolean {
+  const e = err as { code?: unknown; severity?: unknown };
+  return typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code) && typeof e.severity === 'string';
+}
+
 /** The one place errors become HTTP answers. */
 export function problemHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -74,6 +80,12 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
     if (type === 'entity.too.large') return sendProblem(res, 'payload-too-large', `request body exceeds the limit of ${(err as { limit?: number }).limit} bytes`);
     if (type === 'encoding.unsupported' || type === 'charset.unsupported') return sendProblem(res, 'unsupported-media-type', (err as Error).message);
     if (type === 'request.aborted' || type === 'request.size.invalid') return sendProblem(res, 'malformed-request', (err as Error).message);
+    // The backstop behind the edge checks (api/input-guard.ts): a value Postgres refuses as data
+    // (SQLSTATE class 22: bad text, out-of-range date or number) is the request's fault, not ours.
+    if (isDataException(err)) {
+      log.warn({ err: (err as Error).message, code: (err as { code?: string }).code, path: req.path }, 'request value refused by Postgres');
+      return sendProblem(res, 'validation', `a value in the request cannot be stored: ${(err as Error).message}`);
+    }
     if (isUnavailable(err)) {
       log.warn({ err: (err as Error).message, path: req.path }, 'dependency unavailable');
       return sendProblem(res, 'unavailable', 'a dependency (Postgres or Temporal) is unavailable; retry shortly');
