@@ -12,6 +12,7 @@ import {
   TRANSIENT_STATUSES,
   type ActionProjection,
   type ActionStatus,
+  type ApprovalVote,
   type GovernedActionInput,
 } from '../domain/action-types';
 import { canonicalJson } from '../domain/canonical-json';
@@ -63,6 +64,9 @@ interface ActionRow {
   updated_at: Date;
   last_seq: number;
 }
+
+/** What an action id looks like (`act_` and 24 hex digits); anything else is no action. */
+export const ACTION_ID = /^act_[0-9a-f]{24}$/;
 
 /** The workflow id of an action: derived, so a start is idempotent per action. */
 export const workflowIdOf = (actionId: string) => `action-${actionId}`;
@@ -276,6 +280,7 @@ export class ActionService {
 
   /** An action row, or undefined. */
   async find(id: string): Promise<ActionRow | undefined> {
+    if (!ACTION_ID.test(id)) return undefined;
     const { rows } = await this.deps.pool.query<ActionRow>('SELECT * FROM actions WHERE id = $1', [id]);
     return rows[0];
   }
@@ -388,7 +393,12 @@ export class ActionService {
     if (!row) throw new CountersignError('not-found', `no action ${id}`);
     // A retried request (same Idempotency-Key) whose vote is already in: answer as the first time.
     const requestId = updateId ? `decide:${caller.id}:${updateId}` : undefined;
-    if (requestId && row.approval?.approvals.some((v) => v.reviewer === caller.id && v.requestId === requestId)) return row;
+    const requestHash = requestId ? createHash('sha256').update(canonicalJson(body)).digest('hex') : undefined;
+    const earlier = requestId ? row.approval?.approvals.find((v) => v.reviewer === caller.id && v.requestId === requestId) : undefined;
+    if (earlier) {
+      sameDecisionRequest(earlier, body, requestHash as string, updateId as string);
+      return row;
+    }
     if (row.status !== 'awaiting_approval') throw new CountersignError('not-pending', `action is ${row.status}, not awaiting approval`);
     if (!caller.groups.some((g) => row.eligible_groups.includes(g))) {
       throw new CountersignError('not-eligible', `${caller.id} is in none of the groups eligible now (${row.eligible_groups.join(', ')})`);
@@ -404,11 +414,19 @@ export class ActionService {
       await this.checkEdit(row, body.params);
     }
     const handle = this.deps.temporal.workflow.getHandle(row.workflow_id);
+    let answer: ActionProjection;
     try {
-      await updateWhenReady(this.deps.temporal, () =>
+      answer = await updateWhenReady(this.deps.temporal, () =>
         handle.executeUpdate(decideUpdate, {
           args: [
-            { reviewer: caller.id, reviewerGroups: caller.groups, decision: body.decision, reason: body.reason ?? null, params: body.params, requestId },
+            {
+              reviewer: caller.id,
+              reviewerGroups: caller.groups,
+              decision: body.decision,
+              reason: body.reason ?? null,
+              params: body.params,
+              ...(requestId ? { requestId, requestHash } : {}),
+            },
           ],
           ...(requestId ? { updateId: requestId } : {}),
         }),
@@ -416,6 +434,10 @@ export class ActionService {
     } catch (err) {
       throw refusal(err) ?? err;
     }
+    // Temporal answers an Update id it has seen with the first request's result: a concurrent
+    // request with the same key and another body lands here, and must not hear that it counted.
+    const applied = requestId ? answer.approval?.approvals.find((v) => v.requestId === requestId) : undefined;
+    if (applied) sameDecisionRequest(applied, body, requestHash as string, updateId as string);
     return (await this.find(id)) as ActionRow;
   }
 
@@ -510,12 +532,23 @@ export class ActionService {
     };
     if (row.approval) {
       const { plan: _plan, ...approval } = row.approval;
-      view.approval = approval;
+      view.approval = { ...approval, approvals: approval.approvals.map(({ requestHash: _hash, ...vote }) => vote) };
     }
     if (row.outcome) view.outcome = row.outcome;
     if (row.result !== null && row.result !== undefined) view.result = row.result;
     if (row.error) view.error = row.error;
     return view;
+  }
+}
+
+/**
+ * A decision retried with the same Idempotency-Key must be the same request: else 409, as for
+ * proposals. Votes cast before the body's hash was kept are compared by decision and reason.
+ */
+function sameDecisionRequest(vote: ApprovalVote, body: DecisionBody, requestHash: string, key: string): void {
+  const same = vote.requestHash !== undefined ? vote.requestHash === requestHash : vote.decision === body.decision && vote.reason === (body.reason ?? null);
+  if (!same) {
+    throw new CountersignError('idempotency-conflict', `idempotency key ${key} was used for a different decision on this action`);
   }
 }
 
@@ -526,9 +559,14 @@ function encodeCursor(row: ActionRow): string {
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof createdAt !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(createdAt))) throw new Error('shape');
+    // Only what encodeCursor writes: an ISO instant that Postgres reads as the same instant
+    // (JavaScript also parses "2024-02-30" or "Tue 1" as dates; Postgres refuses them) and an id.
+    if (typeof createdAt !== 'string' || !ISO_INSTANT.test(createdAt) || new Date(createdAt).toISOString() !== createdAt) throw new Error('time');
+    if (typeof id !== 'string' || !ACTION_ID.test(id)) throw new Error('id');
     return { createdAt, id };
   } catch {
     throw new CountersignError('validation', 'cursor is not one this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
   }
 }
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

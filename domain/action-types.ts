@@ -92,6 +92,11 @@ export interface ApprovalVote {
   step: number;
   /** Idempotency key of the request that cast the vote, if any. */
   requestId?: string;
+  /**
+   * sha256 of the request body that cast the vote (with {@link requestId}): a retry with the
+   * same key and another body is refused. Kept out of the ledger and of ActionViews.
+   */
+  requestHash?: string;
   /** Approvals: `sha256:` digest of (action, params, resource, policy version) this vote approved. */
   digest?: string;
   /** Param changes made with this approval: JSON pointer -> { from, to }. */
@@ -155,6 +160,8 @@ export interface DecisionInput {
   params?: Record<string, unknown>;
   /** The caller's idempotency key (also the Temporal update id): a retry is answered, not re-applied. */
   requestId?: string;
+  /** sha256 of the request body, so a key reused with another body is told apart from a retry. */
+  requestHash?: string;
 }
 
 /** A cancellation request. */

@@ -13,6 +13,10 @@ const group = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, di
 const actionName = z.string().min(1).max(200).regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/, 'dotted lower-case name like "payments.transfer"');
 const jsonObject = z.record(z.string(), z.unknown());
 
+/** Idempotency keys, in the `Idempotency-Key` header or a body: 1-200 visible ASCII characters. */
+export const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
+const idempotencyKey = z.string().regex(IDEMPOTENCY_KEY_RE, 'must be 1-200 visible ASCII characters (as the Idempotency-Key header)');
+
 /** Roles a principal can hold. */
 export const roleSchema = z.enum(['agent', 'reviewer', 'operator', 'admin']);
 export type Role = z.infer<typeof roleSchema>;
@@ -45,7 +49,7 @@ export const proposeActionSchema = z.strictObject({
   parentActionId: z.string().min(1).max(128).optional(),
   context: jsonObject.optional(),
   model: modelSchema.optional(),
-  idempotencyKey: z.string().min(1).max(200).optional(),
+  idempotencyKey: idempotencyKey.optional(),
 });
 export type ProposeAction = z.infer<typeof proposeActionSchema>;
 

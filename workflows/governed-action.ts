@@ -237,6 +237,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
         at: nowIso(),
         step: approval.step,
         ...(d.requestId ? { requestId: d.requestId } : {}),
+        ...(d.requestHash ? { requestHash: d.requestHash } : {}),
         ...(edits ? { edits } : {}),
       };
       // State changes happen before the first await, so the next validator already sees them.
@@ -260,7 +261,8 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
         }
         const reviewer: Actor = { id: d.reviewer, kind: 'human' };
         if (edits) record('edited', reviewer, { step: vote.step, edits, digest: vote.digest ?? null });
-        record('decision_recorded', reviewer, { ...vote, edited: Boolean(edits) });
+        const { requestHash: _requestHash, ...recorded } = vote;
+        record('decision_recorded', reviewer, { ...recorded, edited: Boolean(edits) });
         // The decisive approval of an HTTP executor: what execute() would write next goes into
         // the same ledger write. No cancel can come in now: 'executing' refuses it.
         const spec = decision.executor;

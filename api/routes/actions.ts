@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import {
+  IDEMPOTENCY_KEY_RE,
   cancelSchema,
   decisionSchema,
   inboxQuerySchema,
@@ -14,11 +15,9 @@ import { requireRole, type Principal } from '../auth';
 import { parseBody, parseQuery } from '../validate';
 import type { Metrics } from '../metrics';
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
-
 function idempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(header)) {
+  if (!IDEMPOTENCY_KEY_RE.test(header)) {
     throw new CountersignError('validation', 'Idempotency-Key must be 1-200 visible ASCII characters', [{ path: 'Idempotency-Key', message: 'invalid header' }]);
   }
   return header;
