@@ -14,6 +14,14 @@
  * Speed: simple conditions also get a pre-compiled fast path (see cel-fast-path.ts) that
  * answers the common cases without the interpreter and defers to cel-js for everything else.
  *
+ * Cost: cel-js has no runtime budget (no cost limit, no iteration cap, no timeout): its
+ * `limits` option bounds only the parser (expression size and nesting, literal sizes), set
+ * explicitly below. A rule's running time is therefore set by its input, which the policy
+ * module bounds before any rule runs (input-limits.ts: list length, key count, depth, bytes),
+ * and by how deeply the rule iterates, bounded here at load time ({@link MAX_ITERATION_NESTING}):
+ * with both, a rule costs at most about `listItems ^ 2` steps. The fast path (cel-fast-path.ts)
+ * compiles no loops, so its cost is linear in the expression.
+ *
  * Numbers: JSON numbers in `params`/`context` arrive as JS numbers, which both engines treat
  * as CEL `double`. Comparisons mix int and double freely (`params.amount <= 100` works for
  * 100 and 99.5), but CEL has no mixed arithmetic: write `params.amount * 2.0`, not `* 2`.
@@ -58,6 +66,34 @@ export interface CelEngine {
   compile(source: string): CelProgram;
 }
 
+/**
+ * Parser bounds for `when` expressions (cel-js `limits`), written out rather than inherited so
+ * a library upgrade cannot loosen them. They bound the rule text only, never the data a rule
+ * runs over: no policy condition comes near them (the largest bundled rule has about 40 nodes).
+ */
+export const CEL_PARSE_LIMITS = Object.freeze({
+  /** Nodes in one expression. cel-js default: 100,000. */
+  maxAstNodes: 10_000,
+  /** Nesting of calls, selections, indexes and literals. cel-js default: 250. */
+  maxDepth: 64,
+  /** Items in one list literal (`x in ["a", "b"]`). cel-js default: 1,000. */
+  maxListElements: 1_000,
+  /** Entries in one map literal. cel-js default: 1,000. */
+  maxMapEntries: 1_000,
+  /** Arguments of one call. cel-js default: 32. */
+  maxCallArguments: 32,
+});
+
+/**
+ * How deeply a `when` may iterate: a macro (`all`, `exists`, `exists_one`, `map`, `filter`)
+ * inside another's body, `x in list` over a list that is not a literal (a linear scan), or
+ * `matches` (RE2 in JS is slow enough per call to count as one).
+ * `params.columns.exists(c, c in resource.piiColumns)` is 2; a third level would make a rule's
+ * cost `listItems ^ 3` (16.7 million steps at the default 256), which no input limit can keep
+ * within a request's time. Sequential loops (`a.all(..) && b.all(..)`) add, not multiply.
+ */
+export const MAX_ITERATION_NESTING = 2;
+
 /** Local copy: a module-level import is read through a getter on every use once transpiled. */
 const FALLBACK_VALUE = FALLBACK;
 
@@ -95,7 +131,7 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
 
   // Undeclared identifiers are errors at check time, so a typo like `parms.amount` fails the
   // bundle load instead of failing (closed) on every evaluation.
-  const env = new Environment({ unlistedVariablesAreDyn: false, homogeneousAggregateLiterals: false })
+  const env = new Environment({ unlistedVariablesAreDyn: false, homogeneousAggregateLiterals: false, limits: { ...CEL_PARSE_LIMITS } })
     .registerVariable('action', 'string')
     .registerVariable('params', 'map')
     .registerVariable('resource', 'dyn')
@@ -115,6 +151,13 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
     // check() also marks the AST as checked, so evaluation skips the per-call type check.
     const checked = parsed.check();
     if (!checked.valid) throw toCompileError(checked.error);
+    const nesting = iterationNesting(parsed.ast);
+    if (nesting.depth > MAX_ITERATION_NESTING) {
+      throw new CelCompileError(
+        `iterates ${nesting.depth} levels deep (loops inside loops: all/exists/exists_one/map/filter, or "in" over a list); at most ${MAX_ITERATION_NESTING}, so a rule's cost stays within limits.listItems^${MAX_ITERATION_NESTING}`,
+        nesting.offset,
+      );
+    }
     return { parsed, type: checked.type };
   };
 
@@ -155,6 +198,42 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
       };
     },
   };
+}
+
+const ITERATING_MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
+
+/**
+ * The deepest nesting of iteration in an expression (see {@link MAX_ITERATION_NESTING}) and
+ * where the innermost loop of that nesting starts. Recursion is fine here: the parser's
+ * `maxDepth` bounds the AST's depth.
+ */
+function iterationNesting(node: ASTNode): { depth: number; offset: number | undefined } {
+  let best = { depth: 0, offset: undefined as number | undefined };
+  const deeper = (candidate: { depth: number; offset: number | undefined }) => {
+    if (candidate.depth > best.depth) best = candidate;
+  };
+  if (node.op === 'rcall' && ITERATING_MACROS.has(node.args[0]) && node.args[2].length >= 2) {
+    deeper(iterationNesting(node.args[1]));
+    // The body runs once per item: one level more than whatever it contains.
+    let body = { depth: 0, offset: undefined as number | undefined };
+    for (const arg of node.args[2].slice(1)) {
+      const inner = iterationNesting(arg);
+      if (inner.depth > body.depth) body = inner;
+    }
+    deeper({ depth: body.depth + 1, offset: body.offset ?? node.range?.start });
+    return best;
+  }
+  // A scan: `in` over a list that is not a literal; `matches` (RE2 in JS costs microseconds
+  // per call, enough to count as a loop over the text).
+  if (node.op === 'in' && node.args[1].op !== 'list') deeper({ depth: 1, offset: node.range?.start });
+  if ((node.op === 'rcall' || node.op === 'call') && node.args[0] === 'matches') deeper({ depth: 1, offset: node.range?.start });
+  if (node.op === 'value' || node.op === 'id') return best;
+  const visit = (child: unknown): void => {
+    if (Array.isArray(child)) for (const c of child) visit(c);
+    else if (child !== null && typeof child === 'object' && 'op' in child) deeper(iterationNesting(child as ASTNode));
+  };
+  visit(node.args);
+  return best;
 }
 
 interface MatchesCall {

@@ -152,6 +152,9 @@ function celHint(message: string): string {
   if (/unknown variable|undeclared reference|unresolved/i.test(message)) {
     return `"when" may use only these variables: ${POLICY_CEL_VARIABLES.join(', ')}`;
   }
+  if (/iterates \d+ levels deep/.test(message)) {
+    return 'split the condition into rules, or test membership in a map (key in map is one step, not a scan); see docs/policy-limits.md';
+  }
   if (/overload/i.test(message)) {
     return 'check the operand types: JSON numbers are CEL doubles (compare freely, but write 2.0 in arithmetic); agent and action are strings';
   }
