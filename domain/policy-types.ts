@@ -65,6 +65,16 @@ export interface RuleEvaluationError {
   message: string;
 }
 
+/** A proposal's params, context or resource exceeded one of the bundle's input limits. */
+export interface PolicyLimitBreach {
+  /** JSON pointer of the offending value from the input's root: `/params/columns`, `/context/...`, `/resource/...`. */
+  path: string;
+  /** The limit, as named in the bundle's `limits` (`listItems`, `paramsBytes`, …). */
+  limit: string;
+  /** e.g. `has 40000 items; at most 256 (limits.listItems)`. */
+  message: string;
+}
+
 /** The result of evaluating one action against a bundle. */
 export interface PolicyDecision {
   decision: PolicyOutcome;
@@ -85,6 +95,11 @@ export interface PolicyDecision {
   category: ActionCategory;
   owner: string;
   errors: RuleEvaluationError[];
+  /**
+   * Present when the input exceeded a limit: the action is denied without running any rule
+   * (`ruleIds` and `decidedBy` are empty, `reason` names the limit and the path).
+   */
+  limitBreach?: PolicyLimitBreach;
 }
 
 /** What the workflow's policy check returns: the decision plus what the workflow needs from the bundle. */

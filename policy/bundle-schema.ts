@@ -60,6 +60,22 @@ export const actionCategorySchema = z.enum([
 
 const onTimeout = z.enum(['deny', 'allow']);
 
+const limitInt = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/**
+ * Bounds on what a proposal hands to CEL (see input-limits.ts for what each one measures).
+ * Every key is optional: an action's `limits` overrides `defaults.limits` key by key, which
+ * overrides the built-in defaults. The maxima are sanity bounds, not recommendations: raising
+ * a limit raises the worst-case cost of every rule the action has.
+ */
+export const inputLimitsSchema = z.strictObject({
+  paramsBytes: limitInt(2, 16_777_216).optional(),
+  contextBytes: limitInt(2, 16_777_216).optional(),
+  listItems: limitInt(1, 1_000_000).optional(),
+  mapEntries: limitInt(1, 1_000_000).optional(),
+  depth: limitInt(1, 1_000).optional(),
+});
+
 const executorSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('http'), url: httpUrl }),
   z.strictObject({ type: z.literal('agent') }),
@@ -72,6 +88,7 @@ export const actionSpecSchema = z.strictObject({
   category: actionCategorySchema,
   params: z.record(z.string(), z.unknown()),
   executor: executorSchema,
+  limits: inputLimitsSchema.optional(),
 });
 
 const escalationSchema = z.strictObject({ group: groupName, timeout: duration });
@@ -108,6 +125,7 @@ export const policyBundleDocumentSchema = z.strictObject({
       approval: z
         .strictObject({ timeout: duration.default('24h'), onTimeout: onTimeout.default('deny') })
         .default({ timeout: '24h', onTimeout: 'deny' }),
+      limits: inputLimitsSchema.optional(),
     })
     .default({ decision: 'deny', approval: { timeout: '24h', onTimeout: 'deny' } }),
   actions: z.record(actionName, actionSpecSchema),
@@ -123,5 +141,7 @@ export const policyBundleDocumentSchema = z.strictObject({
 export type PolicyBundleDocument = z.output<typeof policyBundleDocumentSchema>;
 /** One rule as written (after defaults). */
 export type RuleDocument = z.output<typeof ruleSchema>;
+/** Limits as written (every key optional). */
+export type InputLimitsDocument = z.output<typeof inputLimitsSchema>;
 /** One catalog entry as written. */
 export type ActionSpecDocument = z.output<typeof actionSpecSchema>;

@@ -12,6 +12,7 @@ import type {
 } from '../domain/policy-types';
 import type { PolicyBundleDocument } from './bundle-schema';
 import type { CelProgram } from './cel-engine';
+import type { InputLimits } from './input-limits';
 
 /** A rule ready for evaluation. */
 export interface CompiledRule {
@@ -47,6 +48,8 @@ export interface CompiledAction {
   readonly rules: readonly CompiledRule[];
   /** Plan for `require_approval` without an explicit `approval`: one step, the owner group. */
   readonly defaultPlan: ApprovalPlan;
+  /** Bounds on params/context/resource: built-in defaults, then `defaults.limits`, then the action's `limits`. */
+  readonly limits: InputLimits;
 }
 
 /** A validated, compiled policy bundle. Immutable; share it freely. */
@@ -60,6 +63,8 @@ export interface CompiledPolicyBundle {
   readonly defaults: {
     readonly decision: PolicyOutcome;
     readonly approval: { readonly timeoutMs: number; readonly onTimeout: 'deny' | 'allow' };
+    /** Built-in limits with `defaults.limits` applied; each action may override them. */
+    readonly limits: InputLimits;
   };
   /** The catalog, by action name. */
   readonly actions: ReadonlyMap<string, CompiledAction>;

@@ -1,11 +1,13 @@
 /**
  * Policy evaluation: the decision for one proposed action. Pure and synchronous; the hot
- * path is one Map lookup plus one CEL call per rule that can match the action.
+ * path is one Map lookup, one walk of the input against the action's limits, and one CEL
+ * call per rule that can match the action.
  */
 import type { PolicyDecision, PolicyInput, PolicyOutcome, RuleEvaluationError } from '../domain/policy-types';
 import { type PolicyActivation, celErrorMessage } from './cel-engine';
 import type { CompiledAction, CompiledPolicyBundle, CompiledRule } from './compiled-bundle';
 import { UnknownActionError } from './errors';
+import { type InputLimitBreach, checkInputLimits, checkValueLimits } from './input-limits';
 import { type ParamsError, toParamsErrors } from './params-schema';
 
 const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
@@ -21,6 +23,11 @@ const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<strin
  * closed: the rule counts as matching when it would deny or require approval, as not
  * matching when it would allow; either way it is reported in `errors`.
  *
+ * Input over the action's limits (see input-limits.ts) fails closed before any rule runs:
+ * `deny`, no rule ids, a reason naming the limit and the path, and the breach in
+ * `limitBreach`. It is a decision, not an exception, so the workflow's policy activity never
+ * retries it and every caller (API edit check, dry run, backtest) is covered.
+ *
  * Params are not schema-validated here; call {@link validateActionParams} first.
  *
  * @throws UnknownActionError when `input.action` is not in the bundle's catalog.
@@ -28,6 +35,8 @@ const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<strin
 export function evaluatePolicy(bundle: CompiledPolicyBundle, input: PolicyInput): PolicyDecision {
   const action = bundle.actions.get(input.action);
   if (action === undefined) throw new UnknownActionError(input.action);
+  const breach = checkInputLimits(input, action.limits);
+  if (breach !== undefined) return limitDenial(bundle, action, breach);
 
   const activation: PolicyActivation = {
     action: input.action,
@@ -115,6 +124,24 @@ export function evaluatePolicy(bundle: CompiledPolicyBundle, input: PolicyInput)
   return result;
 }
 
+/** The decision for input over a limit: deny, by no rule. */
+function limitDenial(bundle: CompiledPolicyBundle, action: CompiledAction, breach: InputLimitBreach): PolicyDecision {
+  const reason = `input over limits: ${breach.path} ${breach.message}; denied before any rule ran`;
+  return {
+    decision: 'deny',
+    ruleIds: [],
+    reasons: [reason],
+    decidedBy: [],
+    reason,
+    version: bundle.version,
+    executor: action.executor,
+    category: action.category,
+    owner: action.owner,
+    errors: [],
+    limitBreach: breach,
+  };
+}
+
 function describeResult(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'bigint') return `int ${value}`;
@@ -134,9 +161,13 @@ function catalogEntry(bundle: CompiledPolicyBundle, action: string): CompiledAct
 export type ParamsValidationResult = { ok: true } | { ok: false; errors: ParamsError[] };
 
 /**
- * Validate proposed params against the action's JSON Schema (from the catalog).
- * Every failing field is reported, with a JSON-pointer-ish `path` (`/amount`; `/` for the
- * params object itself).
+ * Validate proposed params against the action's limits, then its JSON Schema (from the
+ * catalog). Every failing field is reported, with a JSON-pointer-ish `path` (`/amount`; `/`
+ * for the params object itself).
+ *
+ * Params over a limit are reported alone (`/columns` "has 40000 items; at most 256
+ * (limits.listItems)") and the schema is not run: ajv over a huge input is slow too.
+ * Context and resource are not params: check them with {@link checkEvaluationLimits}.
  *
  * @throws UnknownActionError when the action is not in the catalog.
  */
@@ -145,9 +176,38 @@ export function validateActionParams(
   action: string,
   params: unknown,
 ): ParamsValidationResult {
-  const validate = catalogEntry(bundle, action).validateParams;
+  const entry = catalogEntry(bundle, action);
+  const breach = checkValueLimits(params, entry.limits, 'paramsBytes');
+  if (breach !== undefined) return { ok: false, errors: [{ path: breach.path, message: breach.message }] };
+  const validate = entry.validateParams;
   if (validate(params)) return { ok: true };
   return { ok: false, errors: toParamsErrors(validate.errors) };
+}
+
+/** Result of {@link checkEvaluationLimits}. */
+export type EvaluationLimitsResult = { ok: true } | { ok: false; errors: InputLimitBreach[] };
+
+/**
+ * Check everything a proposal hands to CEL (params, context, resource) against the action's
+ * limits, as {@link evaluatePolicy} will. Each part reports its first breach, with a path from
+ * the input's root (`/params/columns`, `/context/notes`, `/resource/rows/3`), so an API can
+ * refuse the proposal up front instead of recording a denial.
+ *
+ * @throws UnknownActionError when `input.action` is not in the catalog.
+ */
+export function checkEvaluationLimits(
+  bundle: CompiledPolicyBundle,
+  input: Pick<PolicyInput, 'action' | 'params' | 'context' | 'resource'>,
+): EvaluationLimitsResult {
+  const limits = catalogEntry(bundle, input.action).limits;
+  const errors: InputLimitBreach[] = [];
+  const params = checkValueLimits(input.params, limits, 'paramsBytes', '/params');
+  if (params) errors.push(params);
+  const context = input.context === undefined ? undefined : checkValueLimits(input.context, limits, 'contextBytes', '/context');
+  if (context) errors.push(context);
+  const resource = input.resource === undefined ? undefined : checkValueLimits(input.resource, limits, 'contextBytes', '/resource');
+  if (resource) errors.push(resource);
+  return errors.length === 0 ? { ok: true } : { ok: false, errors };
 }
 
 /**

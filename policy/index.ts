@@ -5,8 +5,10 @@
  */
 export { loadPolicyBundle, validatePolicyBundle } from './load-bundle';
 export type { LoadPolicyOptions, PolicyValidationResult } from './load-bundle';
-export { evaluatePolicy, validateActionParams, sensitivePaths } from './evaluate-policy';
-export type { ParamsValidationResult } from './evaluate-policy';
+export { evaluatePolicy, validateActionParams, checkEvaluationLimits, sensitivePaths } from './evaluate-policy';
+export type { EvaluationLimitsResult, ParamsValidationResult } from './evaluate-policy';
+export { DEFAULT_INPUT_LIMITS, checkInputLimits, checkValueLimits } from './input-limits';
+export type { InputLimitBreach, InputLimitName, InputLimits, LimitedInput } from './input-limits';
 export type { ParamsError } from './params-schema';
 export type { CompiledPolicyBundle, CompiledAction, CompiledRule } from './compiled-bundle';
 export type { PolicyBundleDocument } from './bundle-schema';

@@ -15,6 +15,7 @@ import { type CelEngine, type CelProgram, POLICY_CEL_VARIABLES, defaultCelEngine
 import type { CompiledAction, CompiledPolicyBundle, CompiledRule } from './compiled-bundle';
 import { parseDuration } from './duration';
 import { CelCompileError, type PolicyIssue, PolicyValidationError } from './errors';
+import { DEFAULT_INPUT_LIMITS, type InputLimits } from './input-limits';
 import { collectSensitivePaths, compileParamsSchema, createParamsAjv } from './params-schema';
 import { type IssueCollector, checkFiniteNumbers, closest, parseSource, reportZodIssue } from './source-document';
 import type { DocPath } from './source-locator';
@@ -193,6 +194,7 @@ function buildBundle(
 ): CompiledPolicyBundle {
   const defaultTimeoutMs = parseDuration(doc.defaults.approval.timeout)!;
   const defaultOnTimeout = doc.defaults.approval.onTimeout;
+  const defaultLimits = resolveLimits(DEFAULT_INPUT_LIMITS, doc.defaults.limits);
 
   const rules: CompiledRule[] = doc.rules.map((rule, index) =>
     Object.freeze({
@@ -238,6 +240,7 @@ function buildBundle(
         sensitivePaths: Object.freeze(collectSensitivePaths(spec.params)),
         rules: Object.freeze(candidates.get(name)!),
         defaultPlan,
+        limits: resolveLimits(defaultLimits, spec.limits),
       }),
     );
   }
@@ -252,12 +255,24 @@ function buildBundle(
     defaults: Object.freeze({
       decision: doc.defaults.decision,
       approval: Object.freeze({ timeoutMs: defaultTimeoutMs, onTimeout: defaultOnTimeout }),
+      limits: defaultLimits,
     }),
     actions,
     rules: Object.freeze(rules),
     notifications: Object.freeze({ webhooks: Object.freeze(webhooks) }),
     celEngine: engine.name,
   });
+}
+
+/** `base` with the keys `override` sets replaced; the same object when it sets none. */
+function resolveLimits(base: InputLimits, override: Partial<InputLimits> | undefined): InputLimits {
+  if (override === undefined) return base;
+  const merged: InputLimits = { ...base };
+  for (const key of Object.keys(merged) as (keyof InputLimits)[]) {
+    const value = override[key];
+    if (value !== undefined) (merged as { -readonly [K in keyof InputLimits]: number })[key] = value;
+  }
+  return Object.freeze(merged);
 }
 
 function generatedReason(rule: RuleDocument): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import {
+  DEFAULT_INPUT_LIMITS,
   type PolicyIssue,
   PolicyValidationError,
   loadPolicyBundle,
@@ -53,9 +54,13 @@ const CATALOG = `actions:
 `;
 
 describe('loading a valid bundle', () => {
-  it('when a bundle omits defaults, then decision deny and a 24h/deny approval default apply', () => {
+  it('when a bundle omits defaults, then decision deny, a 24h/deny approval default and the built-in limits apply', () => {
     const bundle = loadPolicyBundle(CATALOG);
-    expect(bundle.defaults).toEqual({ decision: 'deny', approval: { timeoutMs: 24 * 3_600_000, onTimeout: 'deny' } });
+    expect(bundle.defaults).toEqual({
+      decision: 'deny',
+      approval: { timeoutMs: 24 * 3_600_000, onTimeout: 'deny' },
+      limits: DEFAULT_INPUT_LIMITS,
+    });
     expect(bundle.version).toMatch(/^[0-9a-f]{64}$/);
   });
 
