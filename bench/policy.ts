@@ -7,18 +7,29 @@
  * conditions, pre-parsed once) decides the same actions. Decisions are cross-checked between
  * all three; the last line is JSON for CI.
  *
+ * Then the adversarial part (alone: `npx tsx bench/policy.ts --adversarial`): the most
+ * expensive proposals the default input limits let through, against the most expensive rules
+ * a bundle may hold, plus proposals the limits must refuse; and whether a small HTTP server on
+ * the same main thread keeps answering while they run (pinged from a worker thread, against an
+ * idle baseline measured in the same run).
+ *
  * Also exports the `@bufbuild/cel` engine adapter: it lost the comparison, so it lives here
  * (and in the engine test) rather than in policy/.
  */
 import { parse as bufParse, celEnv, isCelError, plan as bufPlan } from '@bufbuild/cel';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import YAML from 'yaml';
 import type { PolicyDecision, PolicyInput } from '../domain/policy-types';
 import {
   type CelEngine,
   CelCompileError,
   type CompiledPolicyBundle,
+  DEFAULT_INPUT_LIMITS,
   POLICY_CEL_VARIABLES,
+  checkInputLimits,
   createCelJsEngine,
   evaluatePolicy,
   loadPolicyBundle,
@@ -346,9 +357,22 @@ interface EngineResult {
 }
 
 async function main(): Promise<void> {
+  const log = (line = '') => process.stdout.write(`${line}\n`);
+  if (process.argv.includes('--adversarial')) {
+    const adversarial = await adversarialBench(log);
+    log(JSON.stringify(adversarial));
+    return;
+  }
+  const normal = await normalBench(log);
+  log();
+  const adversarial = await adversarialBench(log);
+  log(JSON.stringify({ ...normal, ...adversarial }));
+}
+
+/** The generated bundle and actions through every engine and Cedar; returns the figures for the JSON line. */
+async function normalBench(log: (line?: string) => void): Promise<Record<string, number>> {
   const RULES = 1000;
   const EVALS = 100_000;
-  const log = (line = '') => process.stdout.write(`${line}\n`);
   const loadBefore = os.loadavg()[0]!;
 
   const { yaml, rules, actions } = generateBundle(RULES);
@@ -432,6 +456,11 @@ async function main(): Promise<void> {
     if (got !== reference[i]!.decision) cedarMismatches++;
   }
 
+  // What the input limits add to every decision: the walk alone, over the same inputs (best of 3).
+  const limits = bundle!.actions.get(inputs[0]!.action)!.limits;
+  for (const input of inputs) checkInputLimits(input, limits);
+  const limitCheck = stats(timeEach(inputs, 3, (input) => checkInputLimits(input, limits)).min);
+
   const [fast, interpreted, buf] = results as [EngineResult, EngineResult, EngineResult];
   log(`policy evaluation benchmark — ${RULES} rules over ${actions.length} actions, ${EVALS.toLocaleString('en')} decisions per engine`);
   log(
@@ -458,17 +487,255 @@ async function main(): Promise<void> {
   log('note: Cedar is called through wasm-bindgen (each request is serialised into wasm) and evaluates every policy; Countersign evaluates only the rules indexed for the action');
   log('note: the JSON line uses best-of-k percentiles for both sides; raw single-pass percentiles are in rawP50Us/rawP99Us');
   log(
-    JSON.stringify({
-      rules: RULES,
-      p50Us: round(fast.min.p50),
-      p99Us: round(fast.min.p99),
-      cedarP50Us: round(cedarResult.min.p50),
-      cedarP99Us: round(cedarResult.min.p99),
-      speedupP50: round(cedarResult.min.p50 / fast.min.p50),
-      rawP50Us: round(fast.raw.p50),
-      rawP99Us: round(fast.raw.p99),
+    `input limits: checking params and context of each decision costs p50 ${fmt(limitCheck.p50 * 1000).trim()} ns, p99 ${fmt(limitCheck.p99 * 1000).trim()} ns (best of 3, included in the decision latencies above)`,
+  );
+  return {
+    rules: RULES,
+    p50Us: round(fast.min.p50),
+    p99Us: round(fast.min.p99),
+    cedarP50Us: round(cedarResult.min.p50),
+    cedarP99Us: round(cedarResult.min.p99),
+    speedupP50: round(cedarResult.min.p50 / fast.min.p50),
+    rawP50Us: round(fast.raw.p50),
+    rawP99Us: round(fast.raw.p99),
+    limitCheckP50Ns: round(limitCheck.p50 * 1000),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Adversarial: the worst the default limits let through, and what they must refuse
+
+/** Evaluations per adversarial case after the cold one. */
+const ADVERSARIAL_RUNS = 10;
+/** The target: no single evaluation longer than this on a 2 vCPU machine. */
+const EVALUATION_BUDGET_MS = 50;
+
+interface AdversarialCase {
+  name: string;
+  when: string;
+  input: PolicyInput;
+  /** `evaluated`: within the limits, the rule runs; `refused`: the limits must deny it first. */
+  expect: 'evaluated' | 'refused';
+}
+
+/**
+ * `n` distinct strings of `length` characters that differ only in their last characters, so
+ * every equality test and substring search reads them to the end.
+ */
+function lookalikes(n: number, length: number, tag: string): string[] {
+  return Array.from({ length: n }, (_, i) => `${tag}${'x'.repeat(length - tag.length - 6)}${String(i).padStart(6, '0')}`);
+}
+
+/** As the API hands values over: parsed from JSON, so no string is shared between the lists. */
+const viaJson = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+function adversarialCases(): AdversarialCase[] {
+  const L = DEFAULT_INPUT_LIMITS;
+  // Two lists of listItems strings fill params: 2 * listItems * (length + 3) bytes plus the keys.
+  const pairLength = Math.floor((L.paramsBytes - 64) / (2 * L.listItems)) - 3;
+  const columns = lookalikes(L.listItems, pairLength, 'c');
+  const blocked = lookalikes(L.listItems, pairLength, 'b');
+  const pair = viaJson({ columns, blocked });
+  // One list alone can hold strings twice as long.
+  const single = viaJson({ columns: lookalikes(L.listItems, 2 * pairLength, 'c'), blocked: [] as string[] });
+  const contextLength = Math.floor((L.contextBytes - 32) / L.listItems) - 3;
+  // The deepest params the limits allow, twice, compared as a whole (CEL equality recurses).
+  const chain = (leaf: string) => {
+    let value: unknown = leaf;
+    for (let i = 1; i < L.depth; i++) value = { k: value };
+    return value;
+  };
+  const agent = 'adversary';
+  const at = (params: Record<string, unknown>, extra: Partial<PolicyInput> = {}): PolicyInput => ({ action: '', params, agent, ...extra });
+
+  let deep: unknown = 1;
+  for (let i = 0; i < 50_000; i++) deep = [deep];
+  const issue = { columns: lookalikes(40_000, 8, 'c'), blocked: lookalikes(40_000, 8, 'b') };
+
+  return [
+    { name: 'exists-in, 2 lists at listItems', when: 'params.columns.exists(c, c in params.blocked)', input: at(pair), expect: 'evaluated' },
+    { name: 'nested exists, ==', when: 'params.columns.exists(c, params.blocked.exists(b, b == c))', input: at(pair), expect: 'evaluated' },
+    { name: 'nested all, !=', when: 'params.columns.all(c, params.blocked.all(b, b != c))', input: at(pair), expect: 'evaluated' },
+    {
+      name: 'map of filter with contains',
+      when: 'params.columns.map(c, params.blocked.filter(b, b.contains(c))).exists(l, size(l) > 0)',
+      input: at(pair),
+      expect: 'evaluated',
+    },
+    {
+      // The bundled no-secrets-outbound pattern; RE2's cost is linear in the text (and in the pattern).
+      name: 'matches on every item (RE2)',
+      when: 'params.columns.exists(c, c.matches("(?i)(password|api[_-]?key|BEGIN [A-Z ]*PRIVATE KEY)"))',
+      input: at(single),
+      expect: 'evaluated',
+    },
+    {
+      name: 'context x resource, exists-in',
+      when: 'context.tags.exists(t, t in resource.labels)',
+      input: at({}, { context: viaJson({ tags: lookalikes(L.listItems, contextLength, 't') }), resource: viaJson({ labels: lookalikes(L.listItems, contextLength, 'l') }) }),
+      expect: 'evaluated',
+    },
+    { name: `params at depth ${L.depth}, ==`, when: 'params.a == params.b', input: at(viaJson({ a: chain('a'), b: chain('b') })), expect: 'evaluated' },
+    { name: 'the issue: 2 x 40,000 items (640 KB)', when: 'params.columns.exists(c, c in params.blocked)', input: at(issue), expect: 'refused' },
+    { name: 'params 50,000 arrays deep', when: 'params.columns.exists(c, c in params.blocked)', input: at({ columns: deep }), expect: 'refused' },
+  ];
+}
+
+interface AdversarialRow {
+  name: string;
+  expect: AdversarialCase['expect'];
+  decision: string;
+  /** The first call in the process for this rule shape: includes compiling cel-js's code paths (once per process). */
+  coldMs: number;
+  p50Ms: number;
+  /** Longest of the calls after the first. */
+  maxMs: number;
+}
+
+/**
+ * A worker thread that GETs `/ping` from the main thread's server, one request at a time,
+ * every 2 ms while told to; it answers `stop` with the latencies it measured (ms).
+ */
+const PING_CLIENT = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+let running = false;
+let samples = [];
+function ping() {
+  if (!running) return parentPort.postMessage(samples);
+  const t0 = performance.now();
+  http
+    .get({ host: '127.0.0.1', port: workerData.port, path: '/ping', agent }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        samples.push(performance.now() - t0);
+        setTimeout(ping, 2);
+      });
+    })
+    .on('error', (err) => parentPort.postMessage({ error: String(err) }));
+}
+parentPort.on('message', (m) => {
+  if (m === 'start') { running = true; samples = []; ping(); }
+  else if (m === 'stop') running = false;
+});
+`;
+
+interface PingStats {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function msStats(samples: readonly number[]): PingStats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function adversarialBench(log: (line?: string) => void): Promise<Record<string, number>> {
+  const cases = adversarialCases();
+  const catalog: Record<string, unknown> = {};
+  const rules: unknown[] = [];
+  cases.forEach((c, i) => {
+    c.input.action = `adv.case${i}`;
+    catalog[c.input.action] = { owner: 'bench', category: 'data_access', params: { type: 'object' }, executor: { type: 'agent' } };
+    rules.push({ id: `case${i}`, action: c.input.action, when: c.when, decision: 'deny' });
+  });
+  // Default limits: the bundle sets none.
+  const bundle = loadPolicyBundle(YAML.stringify({ actions: catalog, rules }));
+
+  const rows: AdversarialRow[] = [];
+  for (const c of cases) {
+    const limits = bundle.actions.get(c.input.action)!.limits;
+    const breach = checkInputLimits(c.input, limits);
+    if ((breach === undefined) !== (c.expect === 'evaluated')) {
+      throw new Error(`bench input "${c.name}" should be ${c.expect} but the limits say ${breach ? `${breach.path} ${breach.message}` : 'nothing'}`);
+    }
+    const times: number[] = [];
+    let decision: PolicyDecision | undefined;
+    for (let run = 0; run <= ADVERSARIAL_RUNS; run++) {
+      const t0 = performance.now();
+      decision = evaluatePolicy(bundle, c.input);
+      times.push(performance.now() - t0);
+      await yieldToLoop();
+    }
+    const warm = msStats(times.slice(1));
+    const outcome = decision!.limitBreach ? `deny (${decision!.limitBreach.limit})` : `${decision!.decision}${decision!.errors.length ? ' (CEL error)' : ''}`;
+    rows.push({ name: c.name, expect: c.expect, decision: outcome, coldMs: times[0]!, p50Ms: warm.p50, maxMs: warm.max });
+  }
+
+  // Other requests: ping a server on this thread from a worker, idle and while the evaluated cases run.
+  const server = http.createServer((_req, res) => res.end('pong'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const client = new Worker(PING_CLIENT, { eval: true, workerData: { port } });
+  const phase = async (during: () => Promise<void>): Promise<number[]> => {
+    const samples = new Promise<number[]>((resolve, reject) =>
+      client.once('message', (m: number[] | { error: string }) => (Array.isArray(m) ? resolve(m) : reject(new Error(m.error)))),
+    );
+    client.postMessage('start');
+    await during();
+    client.postMessage('stop');
+    return samples;
+  };
+  const PHASE_MS = 3000;
+  await phase(() => new Promise((r) => setTimeout(r, 500))); // warm up the connection and both threads
+  const idle = msStats(await phase(() => new Promise((r) => setTimeout(r, PHASE_MS))));
+  const evaluated = cases.filter((c) => c.expect === 'evaluated');
+  let loadEvaluations = 0;
+  let loadMaxMs = 0;
+  const busy = msStats(
+    await phase(async () => {
+      const until = performance.now() + PHASE_MS;
+      while (performance.now() < until) {
+        for (const c of evaluated) {
+          const t0 = performance.now();
+          evaluatePolicy(bundle, c.input);
+          loadMaxMs = Math.max(loadMaxMs, performance.now() - t0);
+          loadEvaluations++;
+          // Between evaluations the loop serves whatever arrived, as the API's would.
+          await yieldToLoop();
+        }
+      }
     }),
   );
+  await client.terminate();
+  server.close();
+
+  const evaluatedRows = rows.filter((r) => r.expect === 'evaluated');
+  const refusedRows = rows.filter((r) => r.expect === 'refused');
+  const maxEvalMs = Math.max(...evaluatedRows.map((r) => r.maxMs), loadMaxMs);
+  const coldMaxMs = Math.max(...evaluatedRows.map((r) => r.coldMs));
+  const refusedMaxMs = Math.max(...refusedRows.map((r) => Math.max(r.maxMs, r.coldMs)));
+  const L = DEFAULT_INPUT_LIMITS;
+  log(
+    `adversarial proposals at the default limits (paramsBytes ${L.paramsBytes}, contextBytes ${L.contextBytes}, listItems ${L.listItems}, mapEntries ${L.mapEntries}, depth ${L.depth}); one rule per action; ms per evaluation: cold = the first call in the process, p50/max over the ${ADVERSARIAL_RUNS} after it`,
+  );
+  log(`${'case'.padEnd(40)} ${'expect'.padEnd(9)} ${'decision'.padEnd(20)} ${'cold'.padStart(9)} ${'p50'.padStart(9)} ${'max'.padStart(9)}`);
+  for (const r of rows) {
+    log(`${r.name.padEnd(40)} ${r.expect.padEnd(9)} ${r.decision.padEnd(20)} ${fmt(r.coldMs)} ${fmt(r.p50Ms)} ${fmt(r.maxMs)}`);
+  }
+  log();
+  log(`ping (GET on 127.0.0.1, server on the evaluating thread, client in a worker thread), ms; during = ${loadEvaluations} adversarial evaluations back to back over ${PHASE_MS / 1000} s, longest ${loadMaxMs.toFixed(2)} ms`);
+  log(`${'phase'.padEnd(10)} ${'n'.padStart(6)} ${'p50'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)}`);
+  for (const [name, st] of [['idle', idle], ['during', busy]] as const) log(`${name.padEnd(10)} ${String(st.n).padStart(6)} ${fmt(st.p50)} ${fmt(st.p99)} ${fmt(st.max)}`);
+  log(`added by the adversarial load: p50 ${(busy.p50 - idle.p50).toFixed(2)} ms, p99 ${(busy.p99 - idle.p99).toFixed(2)} ms, max ${(busy.max - idle.max).toFixed(2)} ms`);
+  log(
+    `longest evaluation ${maxEvalMs.toFixed(2)} ms after the first call of each rule, including the ${loadEvaluations} under ping (budget ${EVALUATION_BUDGET_MS} ms: ${maxEvalMs <= EVALUATION_BUDGET_MS ? 'met' : 'MISSED'}); ` +
+      `longest first call ${coldMaxMs.toFixed(2)} ms (once per process and rule shape: cel-js code being compiled); longest refusal ${refusedMaxMs.toFixed(2)} ms`,
+  );
+  return {
+    adversarialMaxEvalMs: round(maxEvalMs),
+    adversarialColdMaxMs: round(coldMaxMs),
+    adversarialRefusedMaxMs: round(refusedMaxMs),
+    pingIdleP99Ms: round(idle.p99),
+    pingAddedP99Ms: round(busy.p99 - idle.p99),
+    pingAddedMaxMs: round(busy.max - idle.max),
+  };
 }
 
 function round(n: number): number {
