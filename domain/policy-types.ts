@@ -71,7 +71,7 @@ export interface PolicyLimitBreach {
   path: string;
   /** The limit, as named in the bundle's `limits` (`listItems`, `paramsBytes`, …). */
   limit: string;
-  /** e.g. `has 40000 items; at most 256 (limits.listItems)`. */
+  /** e.g. `has 40000 items; at most 128 (limits.listItems)`. */
   message: string;
 }
 

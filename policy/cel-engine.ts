@@ -89,7 +89,7 @@ export const CEL_PARSE_LIMITS = Object.freeze({
  * inside another's body, `x in list` over a list that is not a literal (a linear scan), or
  * `matches` (RE2 in JS is slow enough per call to count as one).
  * `params.columns.exists(c, c in resource.piiColumns)` is 2; a third level would make a rule's
- * cost `listItems ^ 3` (16.7 million steps at the default 256), which no input limit can keep
+ * cost `listItems ^ 3` (2.1 million steps at the default 128), which no input limit can keep
  * within a request's time. Sequential loops (`a.all(..) && b.all(..)`) add, not multiply.
  */
 export const MAX_ITERATION_NESTING = 2;

@@ -165,7 +165,7 @@ export type ParamsValidationResult = { ok: true } | { ok: false; errors: ParamsE
  * catalog). Every failing field is reported, with a JSON-pointer-ish `path` (`/amount`; `/`
  * for the params object itself).
  *
- * Params over a limit are reported alone (`/columns` "has 40000 items; at most 256
+ * Params over a limit are reported alone (`/columns` "has 40000 items; at most 128
  * (limits.listItems)") and the schema is not run: ajv over a huge input is slow too.
  * Context and resource are not params: check them with {@link checkEvaluationLimits}.
  *
