@@ -1,9 +1,32 @@
 import client from 'prom-client';
 
+/** Where the metrics that are read at scrape time come from. */
+export interface MetricSources {
+  /**
+   * How many actions are stopped by a write Postgres refused for good and not yet acknowledged
+   * (ledger/action-faults.ts countActionFaults). Read from the database at each scrape, so every
+   * API process reports the same number whichever worker hit the fault.
+   */
+  openFaults?: () => Promise<number>;
+}
+
 /** Prometheus metrics of one API process. */
-export function createMetrics() {
+export function createMetrics(sources: MetricSources = {}) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'countersign_' });
+  const { openFaults } = sources;
+  if (openFaults) {
+    new client.Gauge({
+      name: 'countersign_action_faults',
+      help: 'Actions stopped because Postgres refused one of their writes permanently, not yet acknowledged (alert when > 0)',
+      registers: [registry],
+      async collect() {
+        // Postgres unreachable at this scrape: keep the last value rather than fail the whole scrape.
+        const n = await openFaults().catch(() => undefined);
+        if (n !== undefined) this.set(n);
+      },
+    });
+  }
   return {
     registry,
     httpRequests: new client.Counter({
