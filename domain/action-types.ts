@@ -191,6 +191,20 @@ export const REFUSALS = {
   notReady: 'not-ready',
 } as const;
 
+/**
+ * Failure types (ApplicationFailure.type) the ledger writer ends with; the workflow and the
+ * API recognise a failure by these names.
+ */
+export const WRITE_FAILURES = {
+  /**
+   * Postgres refused an action's ledger or read-model write in a way no retry can change (bad
+   * data, a violated constraint, a row too big): the fault is recorded, the action is failed.
+   */
+  permanent: 'PermanentWriteFailure',
+  /** A different event already holds that seq in the action's chain: its history diverged. */
+  ledgerConflict: 'LedgerConflict',
+} as const;
+
 /** prevHash of the first event of every ledger chain: 64 zeros (see ledger/chain.ts). */
 export const LEDGER_GENESIS_HASH = '0'.repeat(64);
 
