@@ -27,6 +27,7 @@ import {
   INLINE_EXECUTOR_BUDGET_MS,
   LEDGER_GENESIS_HASH,
   REFUSALS,
+  WRITE_FAILURES,
   type ActionProjection,
   type ActionStatus,
   type Actor,
@@ -166,6 +167,12 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   let settled = false;
   /** `execution_started` is recorded (by the decisive approval since the v3 patch, else by execute()). */
   let executionAnnounced = false;
+  /**
+   * Set once a ledger write failed for good (a non-retryable recordEvents failure): nothing more
+   * is written (a later batch could not link to the missing one), nothing more is done, and the
+   * workflow fails with it. Never set on a normal path, so it adds no command there.
+   */
+  let writeFault: unknown;
 
   const nowIso = () => new Date().toISOString();
 
@@ -177,18 +184,49 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     pending.push({ actionId: input.actionId, action: input.action, seq: ++seq, type, actor, at: nowIso(), data, view: snapshot(), workflowId, runId });
   }
 
-  /** Write the queued events. Flushes are chained, so the ledger gets them in seq order. */
+  /**
+   * Write the queued events. Flushes are chained, so the ledger gets them in seq order. After a
+   * write failed for good ({@link writeFault}) every flush fails with that failure, unwritten.
+   */
   function flush(): Promise<unknown> {
+    if (writeFault) return Promise.reject(writeFault);
     if (pending.length === 0) return writes;
     const batch = pending;
     pending = [];
     const write = writes
-      .then(() => local.recordEvents(batch, head))
-      .then((written) => {
-        head = written.hashes[written.hashes.length - 1] ?? head;
-      });
+      .then(() => {
+        if (writeFault) throw writeFault;
+        return local.recordEvents(batch, head);
+      })
+      .then(
+        (written) => {
+          head = written.hashes[written.hashes.length - 1] ?? head;
+        },
+        (err) => {
+          throw writeFailed(err);
+        },
+      );
     writes = write.catch(() => undefined);
     return write;
+  }
+
+  /**
+   * A failed write: one the recorder gave up on (non-retryable) becomes {@link writeFault}. A
+   * permanent refusal by Postgres is rethrown as the workflow's own non-retryable
+   * {@link WRITE_FAILURES.permanent} (the recorder has already failed the read model and
+   * recorded the fault); anything else (LedgerConflict) stays as it is.
+   */
+  function writeFailed(err: unknown): unknown {
+    if (writeFault) return writeFault;
+    const failure = failureOf(err);
+    if (failure?.type === WRITE_FAILURES.permanent) {
+      writeFault = ApplicationFailure.create({ type: WRITE_FAILURES.permanent, message: failure.message, nonRetryable: true, details: failure.details ?? undefined });
+    } else if (failure?.nonRetryable) {
+      writeFault = err;
+    } else {
+      return err;
+    }
+    return writeFault;
   }
 
   function snapshot(): ActionProjection {
@@ -305,7 +343,8 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     cancelUpdate,
     async (c) => {
       cancelRequest = c;
-      await condition(() => settled);
+      await condition(() => settled || writeFault !== undefined);
+      if (writeFault) throw writeFault;
       return snapshot();
     },
     {
@@ -321,7 +360,8 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
     reportResultUpdate,
     async (r) => {
       report = r;
-      await condition(() => settled);
+      await condition(() => settled || writeFault !== undefined);
+      if (writeFault) throw writeFault;
       return snapshot();
     },
     {
@@ -336,10 +376,20 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
 
   setHandler(projectionQuery, () => view);
 
-  await lifecycle();
-  if (plan) notify('outcome', [...new Set(plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]))]);
-  // The final status lands first; then update handlers reply and notifications go out.
-  await flush();
+  try {
+    await lifecycle();
+    if (plan && !writeFault) notify('outcome', [...new Set(plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]))]);
+    // The final status lands first; then update handlers reply and notifications go out.
+    await flush();
+  } catch (err) {
+    if (!writeFault) throw err;
+  }
+  if (writeFault) {
+    // Stopped by a write that failed for good: the handlers still waiting answer with the
+    // failure (they wake on writeFault), then the workflow fails with it.
+    await condition(allHandlersFinished);
+    throw writeFault;
+  }
   settled = true;
   await condition(allHandlersFinished);
   await flush();
@@ -469,10 +519,13 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
       const waitMs = Math.max(0, Math.min(deadlineMs, nextReminderMs) - Date.now());
       const decided = await condition(
         () =>
-          decisionsInFlight === 0 && (view.status !== 'awaiting_approval' || stepApprovals(index + 1) >= step.quorum || cancelRequest !== undefined),
+          decisionsInFlight === 0 &&
+          (view.status !== 'awaiting_approval' || stepApprovals(index + 1) >= step.quorum || cancelRequest !== undefined || writeFault !== undefined),
         waitMs,
       );
       if (decided) {
+        // A decision that could not be recorded stops the action: nothing runs on an unrecorded vote.
+        if (writeFault) throw writeFault;
         if (cancelRequest && view.status === 'awaiting_approval') return 'cancelled';
         if (view.status === 'denied') return 'denied';
         return 'approved';
@@ -550,11 +603,16 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
           await sleep(EXECUTOR_ACTIVITY_OPTIONS.retry?.initialInterval ?? '1s');
         }
       }
-      response ??= await executor.executeHttp(request);
+      if (!response) {
+        // `execution_started` (written while the inline call ran) failed for good: no more attempts.
+        if (writeFault) throw writeFault;
+        response = await executor.executeHttp(request);
+      }
       view.result = response;
       setStatus('succeeded');
       record('executed', SYSTEM, { executor: 'http', ...response });
     } catch (err) {
+      if (writeFault !== undefined && err === writeFault) throw err;
       const failure = failureOf(err);
       view.error = failure?.message ?? (err as Error).message;
       view.result = failure?.details?.[0] ?? null;
