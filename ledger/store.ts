@@ -18,6 +18,7 @@ import {
   type LedgerEvent,
   type LedgerEventType,
 } from './chain';
+import { listActionFaults, type ActionFault } from './action-faults';
 import { headsRoot, type ChainHead } from './merkle';
 import { checkSignature, registerSigningKey, type LedgerSigner, type TrustedKey } from './signing';
 
@@ -508,6 +509,12 @@ export interface LedgerVerification {
   /** The first checkpoint that does not verify. */
   checkpointSeq?: number;
   reason?: string;
+  /**
+   * Actions stopped because Postgres refused one of their writes permanently, not yet
+   * acknowledged (ledger/action-faults.ts). Not part of `ok`: `ok` says the recorded evidence
+   * is intact, and a fault is evidence that could not be recorded, which no chain shows.
+   */
+  faults: ActionFault[];
 }
 
 /**
@@ -515,19 +522,39 @@ export interface LedgerVerification {
  * chain (content hashes, links, no gaps), then every checkpoint (chain of checkpoints,
  * Merkle root, signature by a key in `trustedKeys`, and each covered head still present
  * with the same hash — which also catches a chain whose tail was cut off or rewritten).
- * Stops at the first failure.
+ * Stops at the first failure. Also lists the open action faults (`faults`), whatever `ok` is.
  */
 export async function verifyLedger(
   db: LedgerDb,
   trustedKeys: readonly TrustedKey[],
   opts: { batchSize?: number } = {},
 ): Promise<LedgerVerification> {
+  const [faults, integrity] = await Promise.all([openFaults(db), verifyIntegrity(db, trustedKeys, opts)]);
+  return { ...integrity, faults };
+}
+
+// A database the running version has not migrated yet (e.g. the CLI pointed at it first) has no
+// fault table, and so no faults.
+async function openFaults(db: LedgerDb): Promise<ActionFault[]> {
+  try {
+    return await listActionFaults(db);
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P01') return [];
+    throw err;
+  }
+}
+
+async function verifyIntegrity(
+  db: LedgerDb,
+  trustedKeys: readonly TrustedKey[],
+  opts: { batchSize?: number },
+): Promise<Omit<LedgerVerification, 'faults'>> {
   const batchSize = opts.batchSize ?? 5000;
   let events = 0;
   let chains = 0;
   let verifier: ChainVerifier | null = null;
   let currentAction: string | null = null;
-  const fail = (v: ChainVerifier, actionId: string): LedgerVerification => {
+  const fail = (v: ChainVerifier, actionId: string): Omit<LedgerVerification, 'faults'> => {
     const r = v.result();
     return { ok: false, events: events + r.events, chains, checkpoints: 0, firstBadSeq: r.firstBadSeq, actionId, reason: r.reason };
   };
@@ -578,7 +605,7 @@ export async function verifyLedger(
     );
     for (const row of rows) {
       const cp = checkpointFromRow(row);
-      const failCp = (reason: string): LedgerVerification => ({ ok: false, events, chains, checkpoints, checkpointSeq: cp.seq, reason });
+      const failCp = (reason: string): Omit<LedgerVerification, 'faults'> => ({ ok: false, events, chains, checkpoints, checkpointSeq: cp.seq, reason });
       if (cp.seq !== checkpoints + 1) return failCp(`checkpoint ${checkpoints + 1} is missing (next is ${cp.seq})`);
       const bad = checkCheckpoint(cp, prevHash, trustedKeys);
       if (bad) return failCp(bad);

@@ -1,9 +1,11 @@
 /**
  * `countersign ledger verify [--public-key <file>]... [--batch-size <n>]`,
- * `countersign ledger checkpoint` and `countersign ledger rotate-key`: check, anchor or
- * re-key the whole Postgres evidence ledger.
+ * `countersign ledger checkpoint`, `countersign ledger rotate-key` and
+ * `countersign ledger ack-fault <actionId>`: check, anchor or re-key the whole Postgres
+ * evidence ledger, and acknowledge an action stopped by a write Postgres refused.
  */
 import { parseArgs } from 'node:util';
+import { acknowledgeActionFaults, type ActionFault } from '../../ledger/action-faults';
 import { keysDir, loadOrCreateSigningKey, rotateSigningKey, type TrustedKey } from '../../ledger/signing';
 import { verifyLedger, writeCheckpoint } from '../../ledger/store';
 import { resolveTrustedKeys, signingKeyOptionsFromEnv, type EvidenceCommandDeps, type EvidenceCommandIo } from './evidence';
@@ -14,19 +16,25 @@ export type LedgerCommandDeps = EvidenceCommandDeps;
 const USAGE = `usage:
   countersign ledger verify [--public-key <file>]... [--batch-size <n>]
       verify every action's hash chain and every signed checkpoint (trusted keys: --public-key
-      files, default the keys in $COUNTERSIGN_DATA_DIR/keys)
+      files, default the keys in $COUNTERSIGN_DATA_DIR/keys), and list the actions stopped
+      because Postgres refused one of their writes permanently (exit 3 when there are any)
   countersign ledger checkpoint
       write a signed checkpoint over the chains written since the last one
   countersign ledger rotate-key
       replace the signing key in $COUNTERSIGN_DATA_DIR/keys with a new one; the old public key
       stays there (and in signing_keys, marked retired) so everything it signed still verifies;
       restart Countersign to sign with the new key
+  countersign ledger ack-fault <actionId> [--by <name>]
+      mark an action's write faults as dealt with: verify stops listing them and the
+      countersign_action_faults gauge drops (the rows stay)
 `;
 
 /**
  * Run a `ledger` subcommand.
  * @param argv the arguments after `ledger`, e.g. `["verify"]`
- * @returns exit code: 0 ok, 1 verification failed or error, 2 usage error
+ * @returns exit code: 0 ok, 1 verification failed or error, 2 usage error, 3 the ledger holds
+ *   but actions were stopped by writes Postgres refused (`verify`, see README "Permanent write
+ *   failures")
  */
 export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps): Promise<number> {
   const io: EvidenceCommandIo = deps.io ?? process;
@@ -39,12 +47,14 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
     (sub === undefined ? io.stderr : io.stdout).write(USAGE);
     return sub === undefined ? 2 : 0;
   }
-  let values: { 'public-key'?: string[]; 'batch-size'?: string };
+  let values: { 'public-key'?: string[]; 'batch-size'?: string; by?: string };
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: rest,
       strict: true,
-      options: { 'public-key': { type: 'string', multiple: true }, 'batch-size': { type: 'string' } },
+      allowPositionals: sub === 'ack-fault',
+      options: { 'public-key': { type: 'string', multiple: true }, 'batch-size': { type: 'string' }, by: { type: 'string' } },
     }));
   } catch (e) {
     return usageError(io, (e as Error).message);
@@ -58,9 +68,17 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
       trusted = resolveTrustedKeys(values['public-key'] ?? [], deps.dataDir, env);
       const pool = await deps.getPool();
       const v = await verifyLedger(pool, trusted, { batchSize });
+      // Faults are not a broken chain (`ok` is about the recorded evidence), but an operator must act on them.
+      for (const f of v.faults) err(faultLine(f));
+      if (v.faults.length > 0) {
+        err(
+          `${v.faults.length} action(s) stopped: Postgres refused a write permanently; see README "Permanent write failures", ` +
+            'then `countersign ledger ack-fault <actionId>`',
+        );
+      }
       if (v.ok) {
         out(`ok: ledger holds: ${v.events} events in ${v.chains} chains, ${v.checkpoints} checkpoints`);
-        return 0;
+        return v.faults.length > 0 ? 3 : 0;
       }
       const where = v.checkpointSeq !== undefined ? `checkpoint ${v.checkpointSeq}` : '';
       const event = v.actionId !== undefined ? `action ${v.actionId} first bad seq ${v.firstBadSeq}` : '';
@@ -107,7 +125,30 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
       return 1;
     }
   }
+  if (sub === 'ack-fault') {
+    const [actionId, ...extra] = positionals;
+    if (!actionId || extra.length > 0) return usageError(io, 'ack-fault takes exactly one action id');
+    try {
+      const pool = await deps.getPool();
+      const n = await acknowledgeActionFaults(pool, actionId, values.by ?? env.USER ?? 'operator');
+      if (n === 0) {
+        err(`ledger ack-fault: action ${actionId} has no open fault`);
+        return 1;
+      }
+      out(`acknowledged ${n} fault(s) of action ${actionId}`);
+      return 0;
+    } catch (e) {
+      err(`ledger ack-fault: ${(e as Error).message}`);
+      return 1;
+    }
+  }
   return usageError(io, `unknown ledger subcommand "${sub}"`);
+}
+
+/** One open fault, for people: which action, which event, what Postgres said, when. */
+function faultLine(f: ActionFault): string {
+  const code = f.code ? ` ${f.code}` : '';
+  return `FAULT: action ${f.actionId} stopped at event ${f.seq} (${f.events.join(', ')}) at ${f.at}:${code} ${f.message}`;
 }
 
 function usageError(io: EvidenceCommandIo, message: string): number {
