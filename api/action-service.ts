@@ -12,6 +12,7 @@ import {
   TRANSIENT_STATUSES,
   type ActionProjection,
   type ActionStatus,
+  WRITE_FAILURES,
   type ApprovalVote,
   type GovernedActionInput,
 } from '../domain/action-types';
@@ -77,6 +78,12 @@ function refusal(err: unknown): CountersignError | undefined {
     const type = (err.cause as { type?: string } | undefined)?.type as ErrorCode | undefined;
     const known: ErrorCode[] = ['not-pending', 'not-eligible', 'self-approval', 'already-voted', 'not-cancellable', 'not-awaiting-result'];
     if (type && known.includes(type)) return new CountersignError(type, err.cause?.message ?? err.message);
+    if ((type as string | undefined) === WRITE_FAILURES.permanent) {
+      return new CountersignError(
+        'action-stopped',
+        'this request was not recorded: Countersign could not record the action\'s next step and stopped it (an operator has been alerted; GET the action for its status)',
+      );
+    }
   }
   if (err instanceof WorkflowNotFoundError || /workflow execution already completed/i.test((err as Error)?.message ?? '')) {
     return new CountersignError('not-pending', 'the action has already finished');
@@ -486,7 +493,7 @@ export class ActionService {
       );
     } catch (err) {
       const mapped = refusal(err);
-      throw mapped ? new CountersignError('not-cancellable', mapped.message) : err;
+      throw mapped && mapped.code !== 'action-stopped' ? new CountersignError('not-cancellable', mapped.message) : (mapped ?? err);
     }
     return (await this.find(id)) as ActionRow;
   }
@@ -503,7 +510,7 @@ export class ActionService {
       );
     } catch (err) {
       const mapped = refusal(err);
-      throw mapped ? new CountersignError('not-awaiting-result', mapped.message) : err;
+      throw mapped && mapped.code !== 'action-stopped' ? new CountersignError('not-awaiting-result', mapped.message) : (mapped ?? err);
     }
     return (await this.find(id)) as ActionRow;
   }

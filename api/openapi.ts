@@ -20,7 +20,12 @@ const ok = (description: string, ref: string) => ({ description, content: { 'app
 const body = (ref: string) => ({ required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const waitParam = { name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: 60 }, description: 'hold the answer up to this many seconds' };
-const common = { '401': problem('missing or invalid token'), '403': problem('wrong role or not allowed'), '422': problem('invalid input') };
+const common = {
+  '400': problem('malformed request (body not JSON, path not UTF-8)'),
+  '401': problem('missing or invalid token'),
+  '403': problem('wrong role or not allowed'),
+  '422': problem('invalid input: schema, text Postgres cannot store (U+0000, unpaired surrogates), numbers that are not finite or not exact, nesting past 64 levels'),
+};
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas the API validates with. */
 export function buildOpenApi(): Record<string, unknown> {
@@ -66,17 +71,17 @@ export function buildOpenApi(): Record<string, unknown> {
         },
       },
       '/v1/actions/{id}/cancel': {
-        post: { summary: 'Cancel before execution (proposing agent or operator)', parameters: [idParam], requestBody: { ...body('Cancel'), required: false }, responses: { '200': ok('cancelled', 'ActionView'), '409': problem('not cancellable'), ...common } },
+        post: { summary: 'Cancel before execution (proposing agent or operator)', parameters: [idParam], requestBody: { ...body('Cancel'), required: false }, responses: { '200': ok('cancelled', 'ActionView'), '409': problem('not-cancellable; action-stopped'), ...common } },
       },
       '/v1/actions/{id}/result': {
-        post: { summary: 'Executor agent: report the outcome', parameters: [idParam], requestBody: body('Result'), responses: { '200': ok('recorded', 'ActionView'), '409': problem('not waiting for a result'), ...common } },
+        post: { summary: 'Executor agent: report the outcome', parameters: [idParam], requestBody: body('Result'), responses: { '200': ok('recorded', 'ActionView'), '409': problem('not-awaiting-result; action-stopped'), ...common } },
       },
       '/v1/actions/{id}/decisions': {
         post: {
           summary: 'Approve or deny (reviewer); approve with params = approve with edits',
           parameters: [idParam, { name: 'Idempotency-Key', in: 'header', schema: { type: 'string' } }],
           requestBody: body('Decision'),
-          responses: { '200': ok('accepted', 'ActionView'), '409': problem('not-pending'), ...common },
+          responses: { '200': ok('accepted', 'ActionView'), '409': problem('not-pending; idempotency-conflict (same Idempotency-Key, different body); action-stopped (a write Countersign could not record stopped the action)'), ...common },
         },
       },
       '/v1/approvals': { get: { summary: 'What the caller may decide now, oldest deadline first', responses: { '200': { description: '{ items: ActionView[] }' }, ...common } } },
@@ -103,7 +108,7 @@ export function buildOpenApi(): Record<string, unknown> {
       '/v1/actions/{id}/lineage': {
         get: { summary: 'Delegation tree (parentActionId) containing the action', parameters: [idParam], responses: { '200': { description: '{ root, actionId }' }, ...common } },
       },
-      '/v1/ledger/verify': { get: { summary: 'Verify every chain and checkpoint (operator)', responses: { '200': { description: '{ ok, events, firstBadSeq?, actionId? }' }, ...common } } },
+      '/v1/ledger/verify': { get: { summary: 'Verify every chain and checkpoint (operator)', responses: { '200': { description: '{ ok, events, firstBadSeq?, actionId?, faults[] } (faults: actions stopped by a write Postgres refused for good, until acknowledged)' }, ...common } } },
       '/v1/policy/evaluate': { post: { summary: 'Dry-run a decision; nothing is started', requestBody: body('Evaluate'), responses: { '200': { description: 'PolicyDecision' }, ...common } } },
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'ok' } } } },
       '/readyz': { get: { summary: 'Temporal and Postgres reachable', security: [], responses: { '200': { description: 'ready' }, '503': problem('not ready') } } },

@@ -19,6 +19,7 @@ const STATUS: Record<ErrorCode, number> = {
   'not-pending': 409,
   'not-cancellable': 409,
   'not-awaiting-result': 409,
+  'action-stopped': 409,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   validation: 422,

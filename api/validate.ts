@@ -17,9 +17,11 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
   throw new CountersignError('validation', `invalid request body: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors);
 }
 
-/** Parse a query string with a schema; 422 naming the parameters otherwise. */
+/** Parse a query string with a schema (empty parameters count as absent); 422 naming the parameters otherwise. */
 export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
-  const r = schema.safeParse(query);
+  // `?status=&limit=` from a form or a generated client means "not given", not "empty".
+  const given = Object.fromEntries(Object.entries((query ?? {}) as Record<string, unknown>).filter(([, v]) => v !== ''));
+  const r = schema.safeParse(given);
   if (r.success) return r.data;
   const errors: FieldError[] = r.error.issues.map((i) => ({ path: i.path.length ? String(i.path[0]) : '?', message: i.message }));
   throw new CountersignError('validation', `invalid query: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors);

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   'already-voted': 'Reviewer has already voted',
   'not-cancellable': 'Action can no longer be cancelled',
   'not-awaiting-result': 'Action is not waiting for a result',
+  'action-stopped': 'Action stopped by a write Countersign could not record',
   'edit-denied': 'Policy denies the edited action',
   'invalid-policy': 'Invalid policy bundle',
   'payload-too-large': 'Request body too large',

@@ -118,7 +118,8 @@ describe('permanent ledger write failures', () => {
 
     const decided = await stack.call(alice, 'POST', `/v1/actions/${id}/decisions`, { decision: 'approve', reason: 'ok' });
     // The reviewer's request ends (it does not hang) and does not claim the vote counted.
-    expect(decided.status).toBeGreaterThanOrEqual(400);
+    expect(decided.status).toBe(409);
+    expect(decided.body.type).toMatch(/action-stopped$/);
 
     const failure = await workflowFailure(id);
     expect(failure.type).toBe(WRITE_FAILURES.permanent);
@@ -166,7 +167,8 @@ describe('permanent ledger write failures', () => {
     faulted.push(id);
     await refuse(id, '23514');
     const cancelled = await stack.call(agent, 'POST', `/v1/actions/${id}/cancel`, { reason: 'changed my mind' });
-    expect(cancelled.status).toBeGreaterThanOrEqual(400);
+    expect(cancelled.status).toBe(409);
+    expect(cancelled.body.type).toMatch(/action-stopped$/);
     expect((await workflowFailure(id)).type).toBe(WRITE_FAILURES.permanent);
     expect(await row(id)).toMatchObject({ status: 'failed', error: expect.stringContaining('(event 4, cancelled)') });
     expect(await faultGauge()).toBe(3);
