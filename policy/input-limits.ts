@@ -103,9 +103,19 @@ export function checkValueLimits(
   if (value === null || typeof value !== 'object') {
     return scalarBytes(value, maxBytes) > maxBytes ? bytesBreach(prefix || '/', prefix, limits, bytesLimit) : undefined;
   }
-  // Most params are one flat object: measure it without the stack; anything else (or a
-  // breach, which needs a path) takes the full walk.
+  // Most inputs are far below the byte limit: a first walk counts every string as 3 bytes a
+  // character and every number as 24 (upper bounds, no scanning) and answers when even that
+  // fits. Only an input near or over the limit is walked again, exactly, to find the breach.
+  // Structural limits (depth, listItems, mapEntries) are exact in both walks.
   if (flatWithinLimits(value, limits, maxBytes)) return undefined;
+  const estimated = walk(value, limits, bytesLimit, prefix, true);
+  if (estimated === undefined || estimated.limit !== bytesLimit) return estimated;
+  return walk(value, limits, bytesLimit, prefix, false);
+}
+
+/** The walk over nested arrays and objects, with an explicit stack; `estimate` counts bytes as upper bounds. */
+function walk(value: object, limits: InputLimits, bytesLimit: BytesLimit, prefix: string, estimate: boolean): InputLimitBreach | undefined {
+  const maxBytes = limits[bytesLimit];
   const stack: Frame[] = [];
   const opened = open(stack, value, 1, limits);
   if (typeof opened !== 'number') return withPath(opened, stack, 0, prefix);
@@ -133,14 +143,14 @@ export function checkValueLimits(
       child = (frame.value as Record<string, unknown>)[key];
       if (child === undefined || typeof child === 'function') continue;
       // "key": and, when the object already has a member written, a comma.
-      bytes += utf8Length(key, maxBytes) + (frame.written++ > 0 ? 4 : 3);
+      bytes += (estimate ? 3 * key.length : utf8Length(key, maxBytes)) + (frame.written++ > 0 ? 4 : 3);
     }
     if (child !== null && typeof child === 'object') {
       const size = open(stack, child, frame.depth + 1, limits);
       if (typeof size !== 'number') return withPath(size, stack, frames, prefix);
       bytes += size;
     } else {
-      bytes += scalarBytes(child, maxBytes);
+      bytes += estimate ? scalarBytesAtMost(child) : scalarBytes(child, maxBytes);
     }
     if (bytes > maxBytes) return bytesBreach(pointerOf(stack, frames, prefix), prefix, limits, bytesLimit);
   }
@@ -148,9 +158,9 @@ export function checkValueLimits(
 }
 
 /**
- * True when `v` holds only scalars and is within every limit. False means "walk it": it holds an
- * array or object, breaks a limit, or is not a plain object. Allocates nothing (for-in over a
- * plain object uses V8's enum cache).
+ * True when `v` holds only scalars and is within every limit, counting bytes as upper bounds.
+ * False means "walk it": it holds an array or object, is not a plain object, breaks a limit or
+ * might. Allocates nothing (for-in over a plain object uses V8's enum cache).
  */
 function flatWithinLimits(v: object, limits: InputLimits, maxBytes: number): boolean {
   let bytes = 2;
@@ -161,7 +171,7 @@ function flatWithinLimits(v: object, limits: InputLimits, maxBytes: number): boo
     for (let i = 0; i < n; i++) {
       const item: unknown = v[i];
       if (item !== null && typeof item === 'object') return false;
-      bytes += scalarBytes(item, maxBytes);
+      bytes += scalarBytesAtMost(item);
     }
     return bytes <= maxBytes;
   }
@@ -174,7 +184,7 @@ function flatWithinLimits(v: object, limits: InputLimits, maxBytes: number): boo
     const item: unknown = (v as Record<string, unknown>)[key];
     if (item === undefined || typeof item === 'function') continue;
     if ((item !== null && typeof item === 'object') || ++written > limits.mapEntries) return false;
-    bytes += utf8Length(key, maxBytes) + (written > 1 ? 4 : 3) + scalarBytes(item, maxBytes);
+    bytes += 3 * key.length + (written > 1 ? 4 : 3) + scalarBytesAtMost(item);
   }
   return bytes <= maxBytes;
 }
@@ -261,6 +271,25 @@ function scalarBytes(value: unknown, cap = Number.POSITIVE_INFINITY): number {
       return String(value).length;
     default:
       return 4; // null (and anything JSON would not write, counted as null)
+  }
+}
+
+/**
+ * An upper bound of a scalar's JSON size without reading it: a UTF-16 code unit is at most 3
+ * UTF-8 bytes, and no number is written with more than 24 characters (`-2.2250738585072014e-308`).
+ */
+function scalarBytesAtMost(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return 3 * value.length + 2;
+    case 'number':
+      return 24;
+    case 'boolean':
+      return 5;
+    case 'bigint':
+      return String(value).length;
+    default:
+      return 4;
   }
 }
 
