@@ -154,7 +154,7 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
     const nesting = iterationNesting(parsed.ast);
     if (nesting.depth > MAX_ITERATION_NESTING) {
       throw new CelCompileError(
-        `iterates ${nesting.depth} levels deep (loops inside loops: all/exists/exists_one/map/filter, or "in" over a list); at most ${MAX_ITERATION_NESTING}, so a rule's cost stays within limits.listItems^${MAX_ITERATION_NESTING}`,
+        `iterates ${nesting.depth} levels deep (loops inside loops: all/exists/exists_one/map/filter, "in" over a list, matches); at most ${MAX_ITERATION_NESTING}, so a rule's cost stays within limits.listItems^${MAX_ITERATION_NESTING}`,
         nesting.offset,
       );
     }

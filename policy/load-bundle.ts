@@ -154,7 +154,7 @@ function celHint(message: string): string {
     return `"when" may use only these variables: ${POLICY_CEL_VARIABLES.join(', ')}`;
   }
   if (/iterates \d+ levels deep/.test(message)) {
-    return 'split the condition into rules, or test membership in a map (key in map is one step, not a scan); see docs/policy-limits.md';
+    return 'split the condition into rules, or into loops one after another (a.exists(..) && b.exists(..)), which add up instead of multiplying; see docs/policy-limits.md';
   }
   if (/overload/i.test(message)) {
     return 'check the operand types: JSON numbers are CEL doubles (compare freely, but write 2.0 in arithmetic); agent and action are strings';

@@ -272,7 +272,7 @@ describe('rules that iterate too deeply', () => {
 
     expect(issue?.message).toMatch(/iterates 3 levels deep/);
     expect(issue?.line).toBe(lineOf(text, 'params.columns.exists'));
-    expect(issue?.hint).toContain('map');
+    expect(issue?.hint).toContain('add up instead of multiplying');
   });
 
   it('when a rule nests two loops, or runs loops one after another, then it loads', () => {
