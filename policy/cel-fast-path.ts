@@ -16,6 +16,11 @@
  *
  * Generated code contains no text from the policy other than JSON-escaped string literals,
  * finite numeric literals and the six fixed variable names.
+ *
+ * Cost: the generated code has no loops (macros are never compiled here, and `in` is a Set
+ * lookup on a literal list), so each node runs once per evaluation; string tests (`contains`,
+ * `startsWith`, `endsWith`, RE2 `matches`) read their string once. What it hands back to cel-js
+ * is bounded by the input limits and the nesting check (see cel-engine.ts).
  */
 import type { ASTNode } from '@marcbachmann/cel-js';
 import type { PolicyActivation } from './cel-engine';
