@@ -179,12 +179,15 @@ function flatWithinLimits(v: object, limits: InputLimits, maxBytes: number): boo
   // checking that once is far cheaper than Object.hasOwn per key. Other objects take the walk.
   const proto: unknown = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return false;
+  let keys = 0;
   let written = 0;
   for (const key in v) {
+    // Every own key counts towards mapEntries, written or not, as in the walk (Object.keys).
+    if (++keys > limits.mapEntries) return false;
     const item: unknown = (v as Record<string, unknown>)[key];
     if (item === undefined || typeof item === 'function') continue;
-    if ((item !== null && typeof item === 'object') || ++written > limits.mapEntries) return false;
-    bytes += 3 * key.length + (written > 1 ? 4 : 3) + scalarBytesAtMost(item);
+    if (item !== null && typeof item === 'object') return false;
+    bytes += 3 * key.length + (++written > 1 ? 4 : 3) + scalarBytesAtMost(item);
   }
   return bytes <= maxBytes;
 }

@@ -252,6 +252,15 @@ describe('measuring', () => {
     }
   });
 
+  it('when an object has more keys than mapEntries, then it breaks the limit whether or not its values are written', () => {
+    const keys = strings(DEFAULT_INPUT_LIMITS.mapEntries + 1);
+    const flat = Object.fromEntries(keys.map((k) => [k, undefined]));
+    const nested = { inner: flat };
+
+    expect(checkValueLimits(flat, DEFAULT_INPUT_LIMITS)?.limit).toBe('mapEntries');
+    expect(checkValueLimits(nested, DEFAULT_INPUT_LIMITS)?.path).toBe('/inner');
+  });
+
   it('when a key needs escaping in a JSON pointer, then the path escapes it', () => {
     const breach = checkValueLimits({ 'a/b~c': strings(DEFAULT_INPUT_LIMITS.listItems + 1) }, DEFAULT_INPUT_LIMITS);
 
