@@ -18,7 +18,7 @@ import {
 } from '../domain/action-types';
 import { canonicalJson } from '../domain/canonical-json';
 import { CountersignError, type ErrorCode, type FieldError } from '../domain/errors';
-import { evaluatePolicy, validateActionParams } from '../policy';
+import { checkEvaluationLimits, evaluatePolicy, validateActionParams } from '../policy';
 import type { PolicyStore } from '../ledger/policy-store';
 import { searchAttributeKeys } from '../workflows/search-attribute-keys';
 import { cancelUpdate, decideUpdate, governedAction, reportResultUpdate } from '../workflows';
@@ -154,6 +154,16 @@ export class ActionService {
         'invalid-params',
         `params do not match the schema of ${body.action}`,
         check.errors.map((e) => ({ path: `/params${e.path}`, message: e.message })),
+      );
+    }
+    // Context and resource reach policy conditions too: refuse what policy would not evaluate
+    // (too large, too long a list, too deep) now, rather than record a denial.
+    const limits = checkEvaluationLimits(bundle, { action: body.action, params: body.params, context: body.context, resource: body.resource });
+    if (!limits.ok) {
+      throw new CountersignError(
+        'validation',
+        `the proposal is larger than policy evaluates for ${body.action}: ${limits.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+        limits.errors.map((e) => ({ path: e.path, message: e.message })),
       );
     }
     await this.checkReferences(agent, body);

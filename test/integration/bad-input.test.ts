@@ -111,6 +111,41 @@ describe('input that could wedge an action', () => {
     });
   }
 
+  it('when a proposal carries 640 KB of lists for a quadratic rule, then it is refused at the limit at once and other requests are not held up', async () => {
+    const columns = Array.from({ length: 40_000 }, (_, i) => `col_${i}`);
+    const before = await countActions();
+    const started = Date.now();
+    const [big, ping] = await Promise.all([
+      stack.call(agent, 'POST', '/v1/actions', transfer(5, { params: { amount: 5, currency: 'EUR', to: 'x', columns, blocked: columns } })),
+      stack.call(undefined, 'GET', '/healthz'),
+    ]);
+    expectRefused(big, 422, '/params/columns');
+    expect(big.body.errors[0].message).toMatch(/limits\.listItems/);
+    expect(ping.status).toBe(200);
+    // Seconds of slack on a busy CI machine; the old path took about a minute.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await countActions()).toBe(before);
+  });
+
+  it('when context or resource is over the evaluation limits, then 422 names it and nothing is recorded', async () => {
+    const before = await countActions();
+    expectRefused(await stack.call(agent, 'POST', '/v1/actions', transfer(5, { context: { tags: Array.from({ length: 5000 }, () => 't') } })), 422, '/context/tags');
+    expectRefused(await stack.call(agent, 'POST', '/v1/actions', transfer(5, { resource: { blob: 'x'.repeat(100_000) } })), 422);
+    expect(await countActions()).toBe(before);
+  });
+
+  it('when an edit or a dry run is over the evaluation limits, then the edit is refused and the dry run is a deny naming the limit', async () => {
+    const id = await pending();
+    const list = Array.from({ length: 5000 }, (_, i) => i);
+    const edit = await stack.call(rita, 'POST', `/v1/actions/${id}/decisions`, { decision: 'approve', params: { amount: 500, currency: 'EUR', to: 'x', list } });
+    expectRefused(edit, 422, '/params/list');
+    const dry = await stack.call(operator, 'POST', '/v1/policy/evaluate', { action: 'payments.transfer', params: { amount: 5, currency: 'EUR', to: 'x' }, context: { list } });
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ decision: 'deny', ruleIds: [], limitBreach: { path: '/context/list', limit: 'listItems' } });
+    // The action itself is untouched and still decidable.
+    expect((await stack.call(rita, 'POST', `/v1/actions/${id}/decisions`, { decision: 'approve' })).status).toBe(200);
+  });
+
   it('when a number is written with more zeros but the same value, then it is accepted', async () => {
     const r = await raw(agent, 'POST', '/v1/actions?wait=10', '{"action":"payments.transfer","params":{"amount":5.000000000000000000,"currency":"EUR","to":"x"},"context":{"n":9007199254740991,"f":0.30000000000000004,"e":1.5e3}}');
     expect(r.status).toBe(201);
