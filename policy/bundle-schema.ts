@@ -1,5 +1,5 @@
 /**
- * The structure of a policy bundle document (see DESIGN.md "Policy bundle"), as zod schemas.
+ * The structure of a policy bundle document (docs/policy.md), as zod schemas.
  * Every object is strict: an unknown key is an error, because a misspelt `reamindEvery`
  * silently ignored is a reminder that never fires.
  *

@@ -15,7 +15,7 @@ const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<strin
 /**
  * Decide about one action.
  *
- * Precedence (DESIGN.md): any matching `deny` wins; else the first matching
+ * Precedence (docs/policy.md): any matching `deny` wins; else the first matching
  * `require_approval` in file order gives the approval plan; else any matching `allow`;
  * else `defaults.decision`. `ruleIds` and `reasons` list every matching rule in file order.
  *

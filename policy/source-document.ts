@@ -146,7 +146,7 @@ export function reportZodIssue(issue: z.core.$ZodIssue, data: unknown, issues: I
           issues.add(path, `unknown ${disc} ${describeValue(value)}`, `expected one of: ${options.join(', ')}`);
         }
       } else {
-        issues.add(path, issue.message, 'see DESIGN.md "Policy bundle" for the expected shape');
+        issues.add(path, issue.message, 'see docs/policy.md for the expected shape');
       }
       return;
     }
@@ -177,12 +177,12 @@ export function reportZodIssue(issue: z.core.$ZodIssue, data: unknown, issues: I
       return;
     }
     case 'custom': {
-      const hint = (issue.params as { hint?: string } | undefined)?.hint ?? 'see DESIGN.md "Policy bundle"';
+      const hint = (issue.params as { hint?: string } | undefined)?.hint ?? 'see docs/policy.md';
       issues.add(path, issue.message, hint);
       return;
     }
     default:
-      issues.add(path, issue.message, 'see DESIGN.md "Policy bundle" for the expected shape');
+      issues.add(path, issue.message, 'see docs/policy.md for the expected shape');
   }
 }
 
