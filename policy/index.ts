@@ -4,6 +4,7 @@
  * beyond the CEL engine instance.
  */
 export { loadPolicyBundle, validatePolicyBundle } from './load-bundle';
+export { compileOr422 } from './compile-or-422';
 export type { LoadPolicyOptions, PolicyValidationResult } from './load-bundle';
 export { evaluatePolicy, validateActionParams, checkEvaluationLimits, sensitivePaths } from './evaluate-policy';
 export type { EvaluationLimitsResult, ParamsValidationResult } from './evaluate-policy';

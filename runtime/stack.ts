@@ -10,7 +10,7 @@ import { ChangeNotifier } from '../activities/change-notifier';
 import { createApp } from '../api/app';
 import { PrincipalStore } from '../api/auth';
 import { ChangeFeed } from '../api/change-feed';
-import { compileOr422 } from '../api/routes/policy';
+import { compileOr422 } from '../policy';
 import { APPLICATION_ROLE, openApplicationPool } from '../ledger/migrate';
 import { NoActivePolicyError, PolicyStore } from '../ledger/policy-store';
 import { loadOrCreateSigningKey, registerSigningKey, trustedPublicKeys } from '../ledger/signing';

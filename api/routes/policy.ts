@@ -1,35 +1,12 @@
 import express, { Router } from 'express';
 import { evaluateSchema } from '../../domain/api-schemas';
 import { CountersignError } from '../../domain/errors';
-import { textProblem } from '../../domain/input-rules';
-import { evaluatePolicy, loadPolicyBundle, PolicyValidationError, UnknownActionError, type CompiledPolicyBundle } from '../../policy';
+import { compileOr422, evaluatePolicy, UnknownActionError } from '../../policy';
 import type { Pool } from 'pg';
 import { backtestPolicy } from '../../ledger/backtest';
 import type { PolicyStore } from '../../ledger/policy-store';
 import { requireRole, type Principal } from '../auth';
 import { parseBody } from '../validate';
-
-/** Parse a bundle or answer 422 with line-precise errors; nothing is activated on error. */
-export function compileOr422(source: string, filename?: string): CompiledPolicyBundle {
-  const text = textProblem(source);
-  if (text) {
-    const at = source.indexOf('\u0000');
-    const line = at < 0 ? undefined : source.slice(0, at).split('\n').length;
-    throw new CountersignError('invalid-policy', `the policy bundle text ${text}; the active policy is unchanged`, [
-      { path: '/', message: `the bundle text ${text}`, ...(line ? { line } : {}) },
-    ]);
-  }
-  try {
-    return loadPolicyBundle(source, { filename });
-  } catch (err) {
-    if (!(err instanceof PolicyValidationError)) throw err;
-    throw new CountersignError(
-      'invalid-policy',
-      `the policy bundle has ${err.errors.length} error(s); the active policy is unchanged`,
-      err.errors.map((e) => ({ path: e.path, message: e.message, line: e.line, column: e.column, ...(e.hint ? { hint: e.hint } : {}) })),
-    );
-  }
-}
 
 /** Operators read, dry-run and activate policy. */
 export function policyRoutes(policies: PolicyStore, pool: Pool, maxBodyBytes: number): Router {
