@@ -1,5 +1,5 @@
 import type { WorkflowPolicyDecision, WorkflowPolicyInput } from '../domain/policy-types';
-import { evaluatePolicy as evaluate, UnknownActionError, validateActionParams, type CompiledPolicyBundle } from '../policy';
+import { denialByNoRule, evaluatePolicy as evaluate, validateActionParams, type CompiledPolicyBundle } from '../policy';
 import type { ActivityDeps } from './index';
 
 /** Policy checks: the pure policy module over a bundle stored in Postgres. */
@@ -17,39 +17,22 @@ export function createPolicyActivities({ policies }: Pick<ActivityDeps, 'policie
       const { version, ...policyInput } = input;
       const bundle = version ? await policies.byVersion(version) : (await policies.active()).bundle;
       if (!bundle.actions.has(input.action)) {
-        return refused(bundle, `action ${input.action} is not in the catalog of policy version ${bundle.version}`);
+        return refused(bundle, input.action, `action ${input.action} is not in the catalog of policy version ${bundle.version}`);
       }
       const check = validateActionParams(bundle, input.action, input.params);
       if (!check.ok) {
         const fields = check.errors.map((e) => `${e.path} ${e.message}`).join('; ');
-        return refused(bundle, `params do not match the schema of ${input.action} in policy version ${bundle.version}: ${fields}`);
+        return refused(bundle, input.action, `params do not match the schema of ${input.action} in policy version ${bundle.version}: ${fields}`);
       }
-      try {
-        const decision = evaluate(bundle, policyInput);
-        const groups = decision.plan ? decision.plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]) : [];
-        const webhookGroups = [...new Set(groups)].filter((g) => (bundle.notifications.webhooks[g]?.length ?? 0) > 0).sort();
-        return { ...decision, webhookGroups };
-      } catch (err) {
-        if (!(err instanceof UnknownActionError)) throw err;
-        return refused(bundle, `action ${input.action} is not in the catalog of policy version ${bundle.version}`);
-      }
+      const decision = evaluate(bundle, policyInput);
+      const groups = decision.plan ? decision.plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]) : [];
+      const webhookGroups = [...new Set(groups)].filter((g) => (bundle.notifications.webhooks[g]?.length ?? 0) > 0).sort();
+      return { ...decision, webhookGroups };
     },
   };
 }
 
 /** A denial that no rule made: the action cannot be decided under this bundle. */
-function refused(bundle: CompiledPolicyBundle, reason: string): WorkflowPolicyDecision {
-  return {
-    decision: 'deny',
-    ruleIds: [],
-    reasons: [reason],
-    decidedBy: [],
-    reason,
-    version: bundle.version,
-    executor: { type: 'agent' },
-    category: 'production_change',
-    owner: 'unknown',
-    errors: [],
-    webhookGroups: [],
-  };
+function refused(bundle: CompiledPolicyBundle, action: string, reason: string): WorkflowPolicyDecision {
+  return { ...denialByNoRule(bundle, reason, bundle.actions.get(action)), webhookGroups: [] };
 }

@@ -126,7 +126,15 @@ export function evaluatePolicy(bundle: CompiledPolicyBundle, input: PolicyInput)
 
 /** The decision for input over a limit: deny, by no rule. */
 function limitDenial(bundle: CompiledPolicyBundle, action: CompiledAction, breach: InputLimitBreach): PolicyDecision {
-  const reason = `input over limits: ${breach.path} ${breach.message}; denied before any rule ran`;
+  return { ...denialByNoRule(bundle, `input over limits: ${breach.path} ${breach.message}; denied before any rule ran`, action), limitBreach: breach };
+}
+
+/**
+ * A denial that no rule made (the input cannot be decided under this bundle): no rule ids, the
+ * reason as the only one. Without a catalog entry (the action left the catalog) it names the
+ * strictest category and an agent executor, so nothing could run on it.
+ */
+export function denialByNoRule(bundle: CompiledPolicyBundle, reason: string, action?: CompiledAction): PolicyDecision {
   return {
     decision: 'deny',
     ruleIds: [],
@@ -134,11 +142,10 @@ function limitDenial(bundle: CompiledPolicyBundle, action: CompiledAction, breac
     decidedBy: [],
     reason,
     version: bundle.version,
-    executor: action.executor,
-    category: action.category,
-    owner: action.owner,
+    executor: action?.executor ?? { type: 'agent' },
+    category: action?.category ?? 'production_change',
+    owner: action?.owner ?? 'unknown',
     errors: [],
-    limitBreach: breach,
   };
 }
 

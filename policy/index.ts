@@ -6,7 +6,7 @@
 export { loadPolicyBundle, validatePolicyBundle } from './load-bundle';
 export { compileOr422 } from './compile-or-422';
 export type { LoadPolicyOptions, PolicyValidationResult } from './load-bundle';
-export { evaluatePolicy, validateActionParams, checkEvaluationLimits, sensitivePaths } from './evaluate-policy';
+export { evaluatePolicy, validateActionParams, checkEvaluationLimits, denialByNoRule, sensitivePaths } from './evaluate-policy';
 export type { EvaluationLimitsResult, ParamsValidationResult } from './evaluate-policy';
 export { DEFAULT_INPUT_LIMITS, checkInputLimits, checkValueLimits } from './input-limits';
 export type { InputLimitBreach, InputLimitName, InputLimits, LimitedInput } from './input-limits';
