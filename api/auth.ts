@@ -1,16 +1,13 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Pool } from 'pg';
+import { holdsRole } from '../domain/access-rules';
 import type { CreatePrincipal, Role } from '../domain/api-schemas';
 import { CountersignError } from '../domain/errors';
+import { PrincipalRepository, type PrincipalRecord } from '../ledger/principal-repository';
 
-/** An authenticated caller. */
-export interface Principal {
-  id: string;
-  kind: 'agent' | 'human';
-  roles: Role[];
-  groups: string[];
-}
+/** An authenticated caller: a stored principal, or the bootstrap admin. */
+export type Principal = PrincipalRecord;
 
 /** The bootstrap admin (from `COUNTERSIGN_ADMIN_TOKEN`). */
 export const BOOTSTRAP_ADMIN: Principal = { id: 'admin', kind: 'human', roles: ['admin', 'operator'], groups: [] };
@@ -37,11 +34,10 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest();
 export class PrincipalStore {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
   private readonly adminDigest?: Buffer;
+  private readonly principals: PrincipalRepository;
 
-  constructor(
-    private readonly pool: Pool,
-    adminToken?: string,
-  ) {
+  constructor(pool: Pool, adminToken?: string) {
+    this.principals = new PrincipalRepository(pool);
     this.adminDigest = adminToken ? sha256(adminToken) : undefined;
   }
 
@@ -52,23 +48,15 @@ export class PrincipalStore {
     const salt = randomBytes(16);
     const hash = await scrypt(secret, salt);
     const stored = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
-    try {
-      await this.pool.query(
-        'INSERT INTO principals (id, kind, roles, groups, token_id, token_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [p.id, p.kind, p.roles, p.groups, tokenId, stored, createdBy],
-      );
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new CountersignError('conflict', `principal ${p.id} already exists`);
-      throw err;
-    }
+    const inserted = await this.principals.insert({ id: p.id, kind: p.kind, roles: p.roles, groups: p.groups }, { id: tokenId, hash: stored }, createdBy);
+    if (!inserted) throw new CountersignError('conflict', `principal ${p.id} already exists`);
     return { id: p.id, token: `cs_${tokenId}_${secret}` };
   }
 
   /** A principal by id (no token), or undefined. */
   async get(id: string): Promise<Principal | undefined> {
     if (id === BOOTSTRAP_ADMIN.id) return BOOTSTRAP_ADMIN;
-    const { rows } = await this.pool.query<Principal>('SELECT id, kind, roles, groups FROM principals WHERE id = $1', [id]);
-    return rows[0];
+    return this.principals.find(id);
   }
 
   /** The principal a bearer token belongs to, or undefined. Comparisons are constant-time. */
@@ -80,11 +68,7 @@ export class PrincipalStore {
     if (hit && hit.until > Date.now()) return hit.principal;
     const parsed = parseToken(token);
     if (!parsed) return undefined;
-    const { rows } = await this.pool.query<Principal & { token_hash: string }>(
-      'SELECT id, kind, roles, groups, token_hash FROM principals WHERE token_id = $1',
-      [parsed.tokenId],
-    );
-    const row = rows[0];
+    const row = await this.principals.findByTokenId(parsed.tokenId);
     if (!row) return undefined;
     const [, n, r, p, salt, expected] = row.token_hash.split('$');
     const actual = await new Promise<Buffer>((resolve, reject) =>
@@ -124,14 +108,14 @@ export function authenticate(store: PrincipalStore) {
 export function requireRole(...roles: Role[]) {
   return (req: Request, _res: Response, next: NextFunction) => {
     const p = req.principal as Principal;
-    if (!p.roles.includes('admin') && !roles.some((r) => p.roles.includes(r))) {
+    if (!roles.some((r) => holdsRole(p, r))) {
       throw new CountersignError('forbidden', `this needs the role ${roles.join(' or ')}; ${p.id} has ${p.roles.join(', ')}`);
     }
     next();
   };
 }
 
-/** True when the principal holds the role (admin holds all). */
+/** True when the principal holds the role (admin holds all): {@link holdsRole}. */
 export function hasRole(p: Principal, role: Role): boolean {
-  return p.roles.includes(role) || p.roles.includes('admin');
+  return holdsRole(p, role);
 }
