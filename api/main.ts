@@ -3,9 +3,8 @@
  * balancer). The same services `npm start` runs, without the in-process worker: workflows run in
  * worker processes (workers/main.ts) on the same task queue.
  */
-import { ConfigError, loadConfig, type Config } from '../runtime/config';
+import { ConfigError, externalInfrastructure, loadConfig, type Config } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
-import { waitForPostgres } from '../runtime/postgres';
 import { servicesOptionsFromConfig, startServices } from '../runtime/stack';
 
 /**
@@ -13,15 +12,11 @@ import { servicesOptionsFromConfig, startServices } from '../runtime/stack';
  * requests (long polls included) finish, and the pools close. Resolves to the process exit code.
  */
 export async function runApi(config: Config = loadConfig(), log: Logger = createLogger(config.logLevel)): Promise<number> {
-  const { databaseUrl, temporalAddress } = config;
-  if (!databaseUrl || !temporalAddress) {
-    // Without them startServices would have nothing to connect to; `npm start` embeds both instead.
-    throw new ConfigError('DATABASE_URL and TEMPORAL_ADDRESS must be set for the standalone API (npm start runs an embedded stack instead)');
-  }
-  await waitForPostgres(databaseUrl, 60_000);
-  const services = await startServices({ ...servicesOptionsFromConfig(config, { databaseUrl, temporalAddress }, log), worker: false });
+  const infra = externalInfrastructure(config, 'API');
+  // Built by the same composition root as the worker (runtime/core.ts), without the in-process worker.
+  const services = await startServices({ ...servicesOptionsFromConfig(config, infra, log), worker: false });
 
-  log.info({ port: config.port, temporal: temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue }, 'countersign api listening');
+  log.info({ port: config.port, temporal: infra.temporalAddress, namespace: config.temporalNamespace, taskQueue: config.taskQueue }, 'countersign api listening');
   if (!config.adminToken) log.warn('COUNTERSIGN_ADMIN_TOKEN is not set: a random admin token was generated and is not shown; set one to manage principals');
 
   return new Promise<number>((resolve) => {

@@ -76,6 +76,18 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * The external Postgres and Temporal a standalone API or worker process connects to; it cannot
+ * guess them (`npm start` embeds both instead).
+ */
+export function externalInfrastructure(config: Config, processName: 'API' | 'worker'): { databaseUrl: string; temporalAddress: string } {
+  const { databaseUrl, temporalAddress } = config;
+  if (!databaseUrl || !temporalAddress) {
+    throw new ConfigError(`DATABASE_URL and TEMPORAL_ADDRESS must be set for the standalone ${processName} (npm start runs an embedded stack instead)`);
+  }
+  return { databaseUrl, temporalAddress };
+}
+
 /** Parse configuration from an environment (default: `process.env`). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);

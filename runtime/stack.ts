@@ -2,39 +2,23 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
-import pg from 'pg';
-import { createActivities } from '../activities';
-import { ChangeNotifier } from '../activities/change-notifier';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import type pg from 'pg';
 import { createApp } from '../api/app';
 import { PrincipalStore } from '../api/auth';
 import { ChangeFeed } from '../api/change-feed';
-import { compileOr422 } from '../policy';
-import { APPLICATION_ROLE, openApplicationPool } from '../ledger/migrate';
-import { NoActivePolicyError, PolicyStore } from '../ledger/policy-store';
-import { loadOrCreateSigningKey, registerSigningKey, trustedPublicKeys } from '../ledger/signing';
-import { ledgerCheckpoints } from '../workflows';
-import { createWorker } from '../workers/worker';
+import type { PolicyStore } from '../ledger/policy-store';
+import { trustedPublicKeys } from '../ledger/signing';
 import type { Config } from './config';
+import { buildCore, coreOptionsFromConfig, type CoreOptions } from './core';
 import type { Logger } from './logger';
 import { redactUrl, startPostgres, type PostgresHandle } from './postgres';
-import { loadOrCreateSecret } from './secrets';
 import { resolveTemporalCli } from './temporal-cli';
 import { startTemporalDevServer, type TemporalServerHandle } from './temporal-server';
 
-let runtimeInstalled = false;
-/** The SDK's core runtime logs at INFO to stderr by default; keep it to warnings. */
-export function installTemporalRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    // Our entrypoints handle SIGINT/SIGTERM themselves (drain the API, then the worker).
-    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  } catch {
-    // Already installed by someone else in this process: keep theirs.
-  }
-}
+// Benchmarks import these from here.
+export { installTemporalRuntime } from './core';
 
 /** Postgres and Temporal, started here or found at the configured addresses. */
 export interface Infrastructure {
@@ -87,37 +71,13 @@ export async function startInfrastructure(config: Config, log: Logger): Promise<
   };
 }
 
-/** Options for {@link startServices}. */
-export interface ServicesOptions {
-  databaseUrl: string;
-  temporalAddress: string;
-  namespace: string;
-  taskQueue: string;
-  dataDir: string;
+/** Options for {@link startServices}: the core's, plus the API's. */
+export interface ServicesOptions extends CoreOptions {
   /** Listen port; 0 picks a free one. */
   port: number;
-  /** Bundle activated when none is active (or when `forcePolicy`). */
-  policyFile: string;
-  forcePolicy?: boolean;
   adminToken?: string;
-  executorSecret?: string;
-  /** Per-request timeout of the http executor. @default 25000 */
-  executorTimeoutMs?: number;
-  /** Whether the worker may call targets it has seen answer fast inline. @default true */
-  executorInline?: boolean;
   temporalUiUrl: string;
-  /** Base URL of the API as users reach it (links in notifications). */
-  publicUrl?: string;
   maxBodyBytes: number;
-  log: Logger;
-  /** Run a worker in this process. @default true */
-  worker?: boolean;
-  workflowBundle?: WorkflowBundle;
-  maxCachedWorkflows?: number;
-  signingKeyFile?: string;
-  signingKeyPem?: string;
-  /** Seconds between ledger checkpoints. @default 60 */
-  checkpointIntervalSeconds?: number;
   /**
    * On stop, how long /readyz answers 503 while requests are still served, so a load balancer
    * stops routing here before the listener closes. @default 0
@@ -141,37 +101,14 @@ export interface Services {
 
 /** Start the API (and worker) against running infrastructure. */
 export async function startServices(opts: ServicesOptions): Promise<Services> {
-  installTemporalRuntime();
   const log = opts.log;
-  const { pool, applied, role } = await openApplicationPool(opts.databaseUrl, {
-    max: 20,
-    onClientError: (err) => log.warn({ err: err.message }, 'postgres connection error'),
-  });
-  if (applied.length) log.info({ applied }, 'migrations applied');
-  if (role !== APPLICATION_ROLE) log.warn({ role }, `the application runs as ${role}, not ${APPLICATION_ROLE}: its grants alone must keep the ledger append-only`);
-
-  const policies = new PolicyStore(pool);
-  await bootstrapPolicy(policies, opts.policyFile, Boolean(opts.forcePolicy), log);
-
-  const executorSecret = opts.executorSecret ?? loadOrCreateSecret(opts.dataDir, 'executor-hmac');
-  const signer = loadOrCreateSigningKey(opts.dataDir, { keyFile: opts.signingKeyFile, keyPem: opts.signingKeyPem });
-  await registerSigningKey(pool, signer);
-  const notifier = new ChangeNotifier(pool, log);
-  const activities = createActivities({ pool, notifier, policies, executorSecret, executorTimeoutMs: opts.executorTimeoutMs, executorInline: opts.executorInline, signer, log, publicUrl: opts.publicUrl });
+  const core = await buildCore(opts);
+  const { pool, temporal, policies } = core;
 
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
-  let workerConnection: NativeConnection | undefined;
   const startWorker = async () => {
-    workerConnection ??= await NativeConnection.connect({ address: opts.temporalAddress });
-    worker = await createWorker({
-      connection: workerConnection,
-      namespace: opts.namespace,
-      taskQueue: opts.taskQueue,
-      activities,
-      workflowBundle: opts.workflowBundle,
-      maxCachedWorkflows: opts.maxCachedWorkflows,
-    });
+    worker = await core.createWorker();
     workerRun = worker.run();
     workerRun.catch((err) => log.error({ err }, 'worker stopped with an error'));
   };
@@ -181,39 +118,39 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
     await workerRun?.catch(() => {});
     worker = undefined;
   };
-  if (opts.worker !== false) await startWorker();
-
-  // With a worker in this process, the client shares its connection so workflow starts can be
-  // eager: the server hands the first task straight back instead of through the task queue.
-  const connection = workerConnection ?? (await Connection.connect({ address: opts.temporalAddress }));
-  const temporal = new Client({ connection, namespace: opts.namespace });
-  if (opts.worker !== false) await startCheckpoints(temporal, opts.taskQueue, opts.checkpointIntervalSeconds ?? 60);
   const adminToken = opts.adminToken ?? randomBytes(24).toString('base64url');
-  const principals = new PrincipalStore(pool, adminToken);
   const feed = new ChangeFeed(opts.databaseUrl, log);
-  await feed.start();
-
   let draining = false;
-  const app = createApp({
-    pool,
-    temporal,
-    eagerStart: workerConnection !== undefined,
-    taskQueue: opts.taskQueue,
-    namespace: opts.namespace,
-    temporalUiUrl: opts.temporalUiUrl,
-    policies,
-    principals,
-    feed,
-    signer,
-    trustedKeys: () => trustedPublicKeys(opts.dataDir),
-    log,
-    maxBodyBytes: opts.maxBodyBytes,
-    isReady: () => !draining,
-  });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port, '0.0.0.0', () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: Server;
+  try {
+    if (opts.worker !== false) await startWorker();
+    await feed.start();
+    const app = createApp({
+      pool,
+      temporal,
+      eagerStart: core.eagerStart,
+      taskQueue: opts.taskQueue,
+      namespace: opts.namespace,
+      temporalUiUrl: opts.temporalUiUrl,
+      policies,
+      principals: new PrincipalStore(pool, adminToken),
+      feed,
+      signer: core.signer,
+      trustedKeys: () => trustedPublicKeys(opts.dataDir),
+      log,
+      maxBodyBytes: opts.maxBodyBytes,
+      isReady: () => !draining,
+    });
+    server = await new Promise((resolve, reject) => {
+      const s = app.listen(opts.port, '0.0.0.0', () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await feed.close();
+    await stopWorker();
+    await core.close();
+    throw err;
+  }
   // Long polls hold requests up to 60 s; keep sockets alive a little longer than that.
   server.requestTimeout = 90_000;
   const address = server.address();
@@ -242,49 +179,9 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       await closed;
       clearTimeout(force);
       await stopWorker();
-      await connection.close().catch(() => {});
-      if (workerConnection !== connection) await workerConnection?.close().catch(() => {});
-      await notifier.end().catch(() => {});
-      await pool.end().catch(() => {});
+      await core.close();
     },
   };
-}
-
-/**
- * Keep one checkpoint workflow running per task queue. Starting it again (every process start)
- * finds the running one: the id is fixed and a conflict means "already there".
- */
-export async function startCheckpoints(temporal: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
-  try {
-    await temporal.workflow.start(ledgerCheckpoints, {
-      workflowId: `ledger-checkpoints-${taskQueue}`,
-      taskQueue,
-      args: [intervalSeconds * 1000],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-}
-
-/**
- * Activate the configured bundle when nothing is active yet, or when it was named explicitly
- * (`forcePolicy`) and differs from the active one. An operator's later `PUT /v1/policy`
- * survives restarts that do not name a file.
- */
-export async function bootstrapPolicy(policies: PolicyStore, file: string, force: boolean, log: Logger): Promise<void> {
-  let activeVersion: string | undefined;
-  try {
-    activeVersion = (await policies.active()).version;
-  } catch (err) {
-    if (!(err instanceof NoActivePolicyError)) throw err;
-  }
-  if (activeVersion && !force) return;
-  const source = fs.readFileSync(file, 'utf8');
-  const bundle = compileOr422(source, path.basename(file));
-  if (bundle.version === activeVersion) return;
-  await policies.activate(bundle, source, 'bootstrap', path.relative(process.cwd(), file) || file);
-  log.info({ version: bundle.version, file }, 'policy activated');
 }
 
 /** The services' options as the configuration says, against the given Postgres and Temporal. */
@@ -294,27 +191,12 @@ export function servicesOptionsFromConfig(
   log: Logger,
 ): ServicesOptions {
   return {
-    databaseUrl: infra.databaseUrl,
-    temporalAddress: infra.temporalAddress,
-    namespace: config.temporalNamespace,
-    taskQueue: config.taskQueue,
-    dataDir: config.dataDir,
+    ...coreOptionsFromConfig(config, infra, log),
     port: config.port,
-    policyFile: config.policyFile,
-    forcePolicy: config.policyFileExplicit,
     adminToken: config.adminToken,
-    executorSecret: config.executorSecret,
-    executorTimeoutMs: config.executorTimeoutMs,
-    executorInline: config.executorInline,
     temporalUiUrl: config.temporalUiUrl,
-    publicUrl: config.publicUrl,
-    signingKeyFile: config.signingKeyFile,
-    signingKeyPem: config.signingKeyPem,
-    checkpointIntervalSeconds: config.checkpointIntervalSeconds,
     drainDelayMs: config.drainDelayMs,
-    maxCachedWorkflows: config.maxCachedWorkflows,
     maxBodyBytes: config.maxBodyBytes,
-    log,
   };
 }
 

@@ -1,0 +1,196 @@
+/**
+ * The composition root: the one place that builds what every Countersign process shares — the
+ * migrated Postgres pool, the policy store, the executor secret, the ledger signer, the change
+ * notifier, the activities and the Temporal client. The API (api/main.ts), the worker
+ * (workers/main.ts) and `npm start` (runtime/stack.ts) all start from {@link buildCore}, so a new
+ * dependency is one edit here.
+ */
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import type pg from 'pg';
+import { createActivities, type Activities } from '../activities';
+import { ChangeNotifier } from '../activities/change-notifier';
+import { APPLICATION_ROLE, openApplicationPool } from '../ledger/migrate';
+import { PolicyStore } from '../ledger/policy-store';
+import { loadOrCreateSigningKey, registerSigningKey, type LedgerSigner } from '../ledger/signing';
+import { ledgerCheckpoints } from '../workflows';
+import { createWorker } from '../workers/worker';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { bootstrapPolicy } from './policy-bootstrap';
+import { waitForPostgres } from './postgres';
+import { loadOrCreateSecret } from './secrets';
+
+let runtimeInstalled = false;
+/** The SDK's core runtime logs at INFO to stderr by default; keep it to warnings. */
+export function installTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    // Our entrypoints handle SIGINT/SIGTERM themselves (drain the API, then the worker).
+    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  } catch {
+    // Already installed by someone else in this process: keep theirs.
+  }
+}
+
+/** Options for {@link buildCore}; {@link coreOptionsFromConfig} fills them from the configuration. */
+export interface CoreOptions {
+  databaseUrl: string;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  dataDir: string;
+  /** Bundle activated when none is active (or when `forcePolicy`). */
+  policyFile: string;
+  /** Activate `policyFile` even when another bundle is active. @default false */
+  forcePolicy?: boolean;
+  /** HMAC key for executor requests; else one kept in the data dir. */
+  executorSecret?: string;
+  /** Per-request timeout of the http executor. @default 25000 */
+  executorTimeoutMs?: number;
+  /** Whether the worker may call targets it has seen answer fast inline. @default true */
+  executorInline?: boolean;
+  /** Base URL of the API as users reach it (links in notifications). */
+  publicUrl?: string;
+  signingKeyFile?: string;
+  signingKeyPem?: string;
+  log: Logger;
+  /**
+   * Whether this process runs workers: the client then shares the workers' connection (so
+   * workflow starts can be eager) and the ledger checkpoint workflow is kept running. @default true
+   */
+  worker?: boolean;
+  workflowBundle?: WorkflowBundle;
+  maxCachedWorkflows?: number;
+  /** Seconds between ledger checkpoints. @default 60 */
+  checkpointIntervalSeconds?: number;
+}
+
+/** What every process is built from; {@link Core.close} releases all of it. */
+export interface Core {
+  pool: pg.Pool;
+  policies: PolicyStore;
+  signer: LedgerSigner;
+  notifier: ChangeNotifier;
+  activities: Activities;
+  temporal: Client;
+  /** True when the client shares a worker connection, so workflow starts may be eager. */
+  eagerStart: boolean;
+  /** A new (not yet running) worker on the core's connection; only with `worker`. */
+  createWorker(): Promise<Worker>;
+  /** Close the Temporal connection, the notifier and the pool; stop workers first. */
+  close(): Promise<void>;
+}
+
+/** Build the core against running Postgres and Temporal; on failure, whatever was opened is closed. */
+export async function buildCore(opts: CoreOptions): Promise<Core> {
+  installTemporalRuntime();
+  const log = opts.log;
+  const withWorker = opts.worker !== false;
+  await waitForPostgres(opts.databaseUrl, 60_000);
+  // Safe with N processes starting at once: migrations take an advisory lock.
+  const { pool, applied, role } = await openApplicationPool(opts.databaseUrl, {
+    max: 20,
+    onClientError: (err) => log.warn({ err: err.message }, 'postgres connection error'),
+  });
+  if (applied.length) log.info({ applied }, 'migrations applied');
+  if (role !== APPLICATION_ROLE) log.warn({ role }, `this process runs as ${role}, not ${APPLICATION_ROLE}: its grants alone must keep the ledger append-only`);
+  const notifier = new ChangeNotifier(pool, log);
+  let connection: NativeConnection | Connection | undefined;
+  const close = async () => {
+    await connection?.close().catch(() => {});
+    await notifier.end().catch(() => {});
+    await pool.end().catch(() => {});
+  };
+  try {
+    const policies = new PolicyStore(pool);
+    await bootstrapPolicy(policies, opts.policyFile, Boolean(opts.forcePolicy), log);
+    const executorSecret = opts.executorSecret ?? loadOrCreateSecret(opts.dataDir, 'executor-hmac');
+    // Every process signing checkpoints must hold the same key: COUNTERSIGN_SIGNING_KEY(_FILE), or a shared data dir.
+    const signer = loadOrCreateSigningKey(opts.dataDir, { keyFile: opts.signingKeyFile, keyPem: opts.signingKeyPem });
+    await registerSigningKey(pool, signer);
+    const activities = createActivities({
+      pool,
+      notifier,
+      policies,
+      executorSecret,
+      executorTimeoutMs: opts.executorTimeoutMs,
+      executorInline: opts.executorInline,
+      signer,
+      log,
+      publicUrl: opts.publicUrl,
+    });
+
+    // With workers in this process, the client shares their connection so workflow starts can be
+    // eager: the server hands the first task straight back instead of through the task queue.
+    const workerConnection = withWorker ? await NativeConnection.connect({ address: opts.temporalAddress }) : undefined;
+    connection = workerConnection ?? (await Connection.connect({ address: opts.temporalAddress }));
+    const temporal = new Client({ connection, namespace: opts.namespace });
+    if (withWorker) await startCheckpoints(temporal, opts.taskQueue, opts.checkpointIntervalSeconds ?? 60);
+
+    return {
+      pool,
+      policies,
+      signer,
+      notifier,
+      activities,
+      temporal,
+      eagerStart: withWorker,
+      async createWorker() {
+        if (!workerConnection) throw new Error('this core was built without workers (worker: false)');
+        return createWorker({
+          connection: workerConnection,
+          namespace: opts.namespace,
+          taskQueue: opts.taskQueue,
+          activities,
+          workflowBundle: opts.workflowBundle,
+          maxCachedWorkflows: opts.maxCachedWorkflows,
+        });
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * Keep one checkpoint workflow running per task queue. Starting it again (every process start)
+ * finds the running one: the id is fixed and a conflict means "already there".
+ */
+export async function startCheckpoints(temporal: Client, taskQueue: string, intervalSeconds: number): Promise<void> {
+  try {
+    await temporal.workflow.start(ledgerCheckpoints, {
+      workflowId: `ledger-checkpoints-${taskQueue}`,
+      taskQueue,
+      args: [intervalSeconds * 1000],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/** The core's options as the configuration says, against the given Postgres and Temporal. */
+export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: string; temporalAddress: string }, log: Logger): CoreOptions {
+  return {
+    databaseUrl: infra.databaseUrl,
+    temporalAddress: infra.temporalAddress,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    dataDir: config.dataDir,
+    policyFile: config.policyFile,
+    forcePolicy: config.policyFileExplicit,
+    executorSecret: config.executorSecret,
+    executorTimeoutMs: config.executorTimeoutMs,
+    executorInline: config.executorInline,
+    publicUrl: config.publicUrl,
+    signingKeyFile: config.signingKeyFile,
+    signingKeyPem: config.signingKeyPem,
+    checkpointIntervalSeconds: config.checkpointIntervalSeconds,
+    maxCachedWorkflows: config.maxCachedWorkflows,
+    log,
+  };
+}
