@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityDeps } from './index';
 import { INLINE_EXECUTOR_BUDGET_MS } from '../domain/action-types';
+import { EXECUTOR_FAILURES } from '../domain/failure-types';
 import { approvalDigest } from './approval-digest';
 
 /** What the http executor posts. */
@@ -121,7 +122,7 @@ export function createExecutorActivities({
       if (actual !== req.approved.digest) {
         throw ApplicationFailure.nonRetryable(
           `refusing to execute: params digest ${actual} differs from the approved ${req.approved.digest}`,
-          'ExecutionDigestMismatch',
+          EXECUTOR_FAILURES.digestMismatch,
         );
       }
     }
@@ -147,18 +148,18 @@ export function createExecutorActivities({
     } catch (err) {
       done('failed');
       if ((err as Error).name === 'TimeoutError') {
-        throw ApplicationFailure.retryable(`executor ${req.url} did not answer within ${timeoutMs} ms`, 'ExecutorUnavailable');
+        throw ApplicationFailure.retryable(`executor ${req.url} did not answer within ${timeoutMs} ms`, EXECUTOR_FAILURES.unavailable);
       }
       const cause = (err as Error & { cause?: Error }).cause;
-      throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, 'ExecutorUnavailable');
+      throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, EXECUTOR_FAILURES.unavailable);
     }
     done(status < 500 ? 'answered' : 'failed');
     const answer = { status, body: answered, requestDigest: `sha256:${createHash('sha256').update(body).digest('hex')}` };
     if (status >= 200 && status < 300) return answer;
     if (status >= 400 && status < 500) {
-      throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${status}`, 'ExecutorRejected', answer);
+      throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${status}`, EXECUTOR_FAILURES.rejected, answer);
     }
-    throw ApplicationFailure.retryable(`executor answered HTTP ${status}`, 'ExecutorUnavailable', answer);
+    throw ApplicationFailure.retryable(`executor answered HTTP ${status}`, EXECUTOR_FAILURES.unavailable, answer);
   }
 
   return {

@@ -1,6 +1,7 @@
 /**
  * Plain types of a governed action, shared by the workflow (as types only), the activities
- * and the API. No runtime imports: the workflow bundle must stay free of zod and friends.
+ * and the API. Plain data only (no runtime libraries): the workflow bundle must stay free of zod
+ * and friends.
  */
 import type { ApprovalPlan, ExecutorSpec, PolicyOutcome, RuleEvaluationError } from './policy-types';
 
@@ -22,25 +23,35 @@ export const TERMINAL_STATUSES: readonly ActionStatus[] = ['succeeded', 'failed'
 /** Statuses an agent's `?wait=` holds through (the action is being worked on by the system). */
 export const TRANSIENT_STATUSES: readonly ActionStatus[] = ['evaluating', 'executing'];
 
-/** Evidence event types (DESIGN.md "Evidence bundle"). */
-export type EvidenceEventType =
-  | 'proposed'
-  | 'policy_decided'
-  | 'approval_requested'
-  | 'reminded'
-  | 'escalated'
-  | 'decision_recorded'
-  | 'edited'
-  | 'execution_started'
-  | 'executed'
-  | 'execution_failed'
-  | 'cancelled'
-  | 'expired';
+/**
+ * Evidence event types (DESIGN.md "Evidence bundle"): the workflow records them, the ledger
+ * accepts only them (ledger/chain.ts), and ledger/migrations/002_ledger.sql checks the same list.
+ */
+export const EVIDENCE_EVENT_TYPES = [
+  'proposed',
+  'policy_decided',
+  'approval_requested',
+  'reminded',
+  'escalated',
+  'decision_recorded',
+  'edited',
+  'execution_started',
+  'executed',
+  'execution_failed',
+  'cancelled',
+  'expired',
+] as const;
+
+/** One of {@link EVIDENCE_EVENT_TYPES}. */
+export type EvidenceEventType = (typeof EVIDENCE_EVENT_TYPES)[number];
+
+/** Who can cause an event: an agent, a human reviewer or operator, or Countersign itself. */
+export const ACTOR_KINDS = ['agent', 'human', 'system'] as const;
 
 /** Who did something recorded in the evidence. */
 export interface Actor {
   id: string;
-  kind: 'agent' | 'human' | 'system';
+  kind: (typeof ACTOR_KINDS)[number];
 }
 
 /** Where the proposal came from: the model output that led to it. */
@@ -191,19 +202,8 @@ export const REFUSALS = {
   notReady: 'not-ready',
 } as const;
 
-/**
- * Failure types (ApplicationFailure.type) the ledger writer ends with; the workflow and the
- * API recognise a failure by these names.
- */
-export const WRITE_FAILURES = {
-  /**
-   * Postgres refused an action's ledger or read-model write in a way no retry can change (bad
-   * data, a violated constraint, a row too big): the fault is recorded, the action is failed.
-   */
-  permanent: 'PermanentWriteFailure',
-  /** A different event already holds that seq in the action's chain: its history diverged. */
-  ledgerConflict: 'LedgerConflict',
-} as const;
+/** Failure types the ledger writer ends with: kept here for existing imports (domain/failure-types.ts). */
+export { WRITE_FAILURES } from './failure-types';
 
 /** prevHash of the first event of every ledger chain: 64 zeros (see ledger/chain.ts). */
 export const LEDGER_GENESIS_HASH = '0'.repeat(64);

@@ -14,33 +14,20 @@
  * writers of different actions never wait for each other.
  */
 import crypto, { createHash } from 'node:crypto';
-import { LEDGER_GENESIS_HASH } from '../domain/action-types';
+import { ACTOR_KINDS, EVIDENCE_EVENT_TYPES, LEDGER_GENESIS_HASH, type EvidenceEventType } from '../domain/action-types';
 import { canonicalJson } from '../domain/canonical-json';
 
 /** prevHash of the first event of every chain: 64 zeros. */
 export const GENESIS_HASH = LEDGER_GENESIS_HASH;
 
-/** Every kind of event the ledger records (DESIGN.md "Evidence bundle"). */
-export const LEDGER_EVENT_TYPES = [
-  'proposed',
-  'policy_decided',
-  'approval_requested',
-  'reminded',
-  'escalated',
-  'decision_recorded',
-  'edited',
-  'execution_started',
-  'executed',
-  'execution_failed',
-  'cancelled',
-  'expired',
-] as const;
+/** Every kind of event the ledger records: the workflow's {@link EVIDENCE_EVENT_TYPES}. */
+export const LEDGER_EVENT_TYPES = EVIDENCE_EVENT_TYPES;
 
 /** One of {@link LEDGER_EVENT_TYPES}. */
-export type LedgerEventType = (typeof LEDGER_EVENT_TYPES)[number];
+export type LedgerEventType = EvidenceEventType;
 
-/** Who can cause an event. */
-export const LEDGER_ACTOR_KINDS = ['agent', 'human', 'system'] as const;
+/** Who can cause an event: the workflow's {@link ACTOR_KINDS}. */
+export const LEDGER_ACTOR_KINDS = ACTOR_KINDS;
 
 /** One of {@link LEDGER_ACTOR_KINDS}. */
 export type LedgerActorKind = (typeof LEDGER_ACTOR_KINDS)[number];

@@ -46,7 +46,7 @@ export async function startTemporalDevServer(opts: StartTemporalOptions): Promis
   const uiPort = opts.uiPort === undefined ? port + 1000 : opts.uiPort;
   if (uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_DECLARATIONS)) args.push('--search-attribute', `${name}=${type}`);
+  args.push(...searchAttributeArgs());
   // Lets an API process that runs a worker (npm start) hand new workflows straight to it.
   args.push('--dynamic-config-value', 'system.enableEagerWorkflowStart=true');
 
@@ -93,6 +93,11 @@ export async function startTemporalDevServer(opts: StartTemporalOptions): Promis
     process: child,
     stop: (graceMs = 10_000) => stopChild(child, graceMs),
   };
+}
+
+/** `--search-attribute name=type` for every search attribute in domain/search-attributes.ts. */
+export function searchAttributeArgs(): string[] {
+  return Object.entries(SEARCH_ATTRIBUTE_DECLARATIONS).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
 }
 
 /** SIGTERM a child process and wait for it to exit; SIGKILL after `graceMs`. */

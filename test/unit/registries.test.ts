@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EVIDENCE_EVENT_TYPES } from '../../domain/action-types';
+import { SEARCH_ATTRIBUTE_DECLARATIONS, SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
+import { searchAttributeArgs } from '../../runtime/temporal-server';
+import { searchAttributeKeys } from '../../workflows/search-attribute-keys';
+
+// Registries written once (domain/): what is derived from them, and the files that cannot
+// import them (SQL, docs), agree with them.
+
+const ROOT = path.resolve(__dirname, '../..');
+
+describe('search attribute registry', () => {
+  it('when the dev server is started, then its --search-attribute args are the registry, one per attribute', () => {
+    const args = searchAttributeArgs();
+    const pairs = args.filter((_, i) => i % 2 === 1);
+    expect(args.filter((_, i) => i % 2 === 0)).toEqual(Object.keys(SEARCH_ATTRIBUTES).map(() => '--search-attribute'));
+    expect(pairs).toEqual(Object.values(SEARCH_ATTRIBUTES).map((a) => `${a.name}=${a.type}`));
+  });
+
+  it('when the workflow keys are derived, then each has its registry name and the matching SDK type', () => {
+    const sdkType = { Keyword: 'KEYWORD', KeywordList: 'KEYWORD_LIST', Datetime: 'DATETIME' } as const;
+    for (const [key, a] of Object.entries(SEARCH_ATTRIBUTES)) {
+      expect(searchAttributeKeys[key as keyof typeof SEARCH_ATTRIBUTES]).toEqual({ name: a.name, type: sdkType[a.type] });
+    }
+    expect(Object.keys(SEARCH_ATTRIBUTE_DECLARATIONS)).toEqual(Object.values(SEARCH_ATTRIBUTES).map((a) => a.name));
+  });
+
+  it('when the operations guide lists the search attributes, then it names each with its type', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs/operations.md'), 'utf8').replace(/\s+/g, ' ');
+    for (const a of Object.values(SEARCH_ATTRIBUTES)) expect(doc).toContain(`\`${a.name}\` (${a.type})`);
+  });
+});
+
+describe('evidence event type registry', () => {
+  it('when the ledger table checks event types, then it allows exactly the registry', () => {
+    const sql = fs.readFileSync(path.join(ROOT, 'ledger/migrations/002_ledger.sql'), 'utf8');
+    const check = /type\s+text\s+NOT NULL CHECK \(type IN \(([^)]*)\)\)/.exec(sql);
+    expect(check, 'the CHECK on ledger_events.type').not.toBeNull();
+    const allowed = [...check![1]!.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
+    expect(allowed.sort()).toEqual([...EVIDENCE_EVENT_TYPES].sort());
+  });
+});
