@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { loadCliConfig } from '../runtime/config';
 
 /**
  * `countersign demo`: a scripted agent against a running stack (default policy bundle). It
@@ -14,7 +15,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     options: { url: { type: 'string', default: 'http://localhost:3000' }, 'admin-token': { type: 'string' }, 'target-port': { type: 'string', default: '9000' } },
   });
   const base = values.url as string;
-  const adminToken = values['admin-token'] ?? process.env.COUNTERSIGN_ADMIN_TOKEN;
+  const adminToken = values['admin-token'] ?? loadCliConfig().adminToken;
   if (!adminToken) {
     console.error('demo needs the admin token: --admin-token <t> or COUNTERSIGN_ADMIN_TOKEN (npm start prints it)');
     return 2;

@@ -88,6 +88,43 @@ export function externalInfrastructure(config: Config, processName: 'API' | 'wor
   return { databaseUrl, temporalAddress };
 }
 
+/** Text that may be unset; an empty value counts as unset. */
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => v || undefined);
+
+/**
+ * What the CLI's commands read besides {@link Config}: few enough that none can fail on an
+ * unrelated setting (a `ledger verify` is not refused over a bad PORT).
+ */
+const cliEnvSchema = z.object({
+  COUNTERSIGN_ADMIN_TOKEN: optionalText,
+  COUNTERSIGN_SIGNING_KEY: optionalText,
+  COUNTERSIGN_SIGNING_KEY_FILE: optionalText,
+  USER: optionalText,
+});
+
+/** The CLI's own settings. */
+export interface CliConfig {
+  /** `COUNTERSIGN_ADMIN_TOKEN`: what `demo` manages principals with unless `--admin-token` is given. */
+  adminToken?: string;
+  /** The production signing key (`COUNTERSIGN_SIGNING_KEY` or `COUNTERSIGN_SIGNING_KEY_FILE`); else the data dir's. */
+  signingKey: { keyPem?: string; keyFile?: string };
+  /** Who runs the command (`USER`), recorded by `ledger ack-fault`. @default "operator" */
+  operator: string;
+}
+
+/** Parse the CLI's settings from an environment (default: `process.env`). */
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
+  const e = cliEnvSchema.parse(env);
+  return {
+    adminToken: e.COUNTERSIGN_ADMIN_TOKEN,
+    signingKey: { keyPem: e.COUNTERSIGN_SIGNING_KEY, keyFile: e.COUNTERSIGN_SIGNING_KEY_FILE },
+    operator: e.USER ?? 'operator',
+  };
+}
+
 /** Parse configuration from an environment (default: `process.env`). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);

@@ -2,11 +2,12 @@
  * `countersign evidence verify <file> [--public-key <file>]...` (offline) and
  * `countersign evidence export --since <iso> --until <iso> [--action <id>] [--out <file>]`.
  *
- * The I/O shell around ledger/evidence.ts: it reads files and the environment, writes lines.
+ * The I/O shell around ledger/evidence.ts: it reads files and settings (runtime/config.ts), writes lines.
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
+import { loadCliConfig } from '../../runtime/config';
 import { exportEvidence, verifyEvidenceBundle, verifyEvidenceExport } from '../../ledger/evidence';
 import {
   loadOrCreateSigningKey,
@@ -30,7 +31,7 @@ export interface EvidenceCommandDeps {
   /** `COUNTERSIGN_DATA_DIR`: where the signing key and the known public keys live. */
   dataDir: string;
   io?: EvidenceCommandIo;
-  /** Environment to read `COUNTERSIGN_SIGNING_KEY(_FILE)` from. @default process.env */
+  /** Environment to read the CLI's settings from (see `loadCliConfig`). @default process.env */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -41,19 +42,13 @@ const USAGE = `usage:
       NDJSON bundles of the actions with events in [since, until), then a signed manifest line
 `;
 
-/** The production key options from the environment (the CLI is allowed to read it). */
-export function signingKeyOptionsFromEnv(env: NodeJS.ProcessEnv): SigningKeyOptions {
-  return { keyPem: env.COUNTERSIGN_SIGNING_KEY || undefined, keyFile: env.COUNTERSIGN_SIGNING_KEY_FILE || undefined };
-}
-
 /**
  * Trusted keys for verification: the `--public-key` files when given, otherwise the public
  * keys kept in the data dir plus the configured production signing key's public key.
  */
-export function resolveTrustedKeys(publicKeyFiles: readonly string[], dataDir: string, env: NodeJS.ProcessEnv): TrustedKey[] {
+export function resolveTrustedKeys(publicKeyFiles: readonly string[], dataDir: string, opts: SigningKeyOptions): TrustedKey[] {
   if (publicKeyFiles.length > 0) return loadTrustedKeyFiles(publicKeyFiles);
   const keys = trustedPublicKeys(dataDir);
-  const opts = signingKeyOptionsFromEnv(env);
   const pem = opts.keyPem ?? (opts.keyFile && fs.existsSync(opts.keyFile) ? fs.readFileSync(opts.keyFile, 'utf8') : undefined);
   if (pem) {
     const signer = signerFromPrivateKey(pem);
@@ -69,7 +64,7 @@ export function resolveTrustedKeys(publicKeyFiles: readonly string[], dataDir: s
  */
 export async function runEvidenceCommand(argv: string[], deps: EvidenceCommandDeps): Promise<number> {
   const io = deps.io ?? process;
-  const env = deps.env ?? process.env;
+  const { signingKey } = loadCliConfig(deps.env);
   const out = (line: string) => io.stdout.write(`${line}\n`);
   const err = (line: string) => io.stderr.write(`${line}\n`);
   const [sub, ...rest] = argv[0] === 'evidence' ? argv.slice(1) : argv;
@@ -92,7 +87,7 @@ export async function runEvidenceCommand(argv: string[], deps: EvidenceCommandDe
     let trusted: TrustedKey[];
     let text: string;
     try {
-      trusted = resolveTrustedKeys(values['public-key'] ?? [], deps.dataDir, env);
+      trusted = resolveTrustedKeys(values['public-key'] ?? [], deps.dataDir, signingKey);
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
       err(`evidence verify: ${(e as Error).message}`);
@@ -114,7 +109,7 @@ export async function runEvidenceCommand(argv: string[], deps: EvidenceCommandDe
     }
     let fd: number | null = null;
     try {
-      const signer = loadOrCreateSigningKey(deps.dataDir, signingKeyOptionsFromEnv(env));
+      const signer = loadOrCreateSigningKey(deps.dataDir, signingKey);
       const pool = await deps.getPool();
       fd = outFile ? fs.openSync(outFile, 'w') : null;
       const write = fd !== null ? (line: string) => void fs.writeSync(fd!, line) : (line: string) => void io.stdout.write(line);

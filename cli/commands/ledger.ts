@@ -5,10 +5,11 @@
  * evidence ledger, and acknowledge an action stopped by a write Postgres refused.
  */
 import { parseArgs } from 'node:util';
+import { loadCliConfig } from '../../runtime/config';
 import { acknowledgeActionFaults, type ActionFault } from '../../ledger/action-faults';
 import { keysDir, loadOrCreateSigningKey, rotateSigningKey, type TrustedKey } from '../../ledger/signing';
 import { verifyLedger, writeCheckpoint } from '../../ledger/store';
-import { resolveTrustedKeys, signingKeyOptionsFromEnv, type EvidenceCommandDeps, type EvidenceCommandIo } from './evidence';
+import { resolveTrustedKeys, type EvidenceCommandDeps, type EvidenceCommandIo } from './evidence';
 
 /** Same dependencies as the evidence command. */
 export type LedgerCommandDeps = EvidenceCommandDeps;
@@ -38,7 +39,7 @@ const USAGE = `usage:
  */
 export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps): Promise<number> {
   const io: EvidenceCommandIo = deps.io ?? process;
-  const env = deps.env ?? process.env;
+  const { signingKey, operator } = loadCliConfig(deps.env);
   const out = (line: string) => io.stdout.write(`${line}\n`);
   const err = (line: string) => io.stderr.write(`${line}\n`);
   const [sub, ...rest] = argv[0] === 'ledger' ? argv.slice(1) : argv;
@@ -65,7 +66,7 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
     if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) return usageError(io, '--batch-size must be a positive integer');
     let trusted: TrustedKey[];
     try {
-      trusted = resolveTrustedKeys(values['public-key'] ?? [], deps.dataDir, env);
+      trusted = resolveTrustedKeys(values['public-key'] ?? [], deps.dataDir, signingKey);
       const pool = await deps.getPool();
       const v = await verifyLedger(pool, trusted, { batchSize });
       // Faults are not a broken chain (`ok` is about the recorded evidence), but an operator must act on them.
@@ -92,7 +93,7 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
 
   if (sub === 'checkpoint') {
     try {
-      const signer = loadOrCreateSigningKey(deps.dataDir, signingKeyOptionsFromEnv(env));
+      const signer = loadOrCreateSigningKey(deps.dataDir, signingKey);
       const pool = await deps.getPool();
       const cp = await writeCheckpoint(pool, signer);
       out(cp ? `checkpoint ${cp.seq}: ${cp.headCount} chain heads, hash ${cp.hash}, key ${cp.keyId}` : 'nothing new since the last checkpoint');
@@ -103,7 +104,7 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
     }
   }
   if (sub === 'rotate-key') {
-    if (env.COUNTERSIGN_SIGNING_KEY || env.COUNTERSIGN_SIGNING_KEY_FILE) {
+    if (signingKey.keyPem || signingKey.keyFile) {
       err(
         'ledger rotate-key: the signing key comes from COUNTERSIGN_SIGNING_KEY(_FILE), not the data dir. To rotate it, create a new Ed25519 key ' +
           '(openssl genpkey -algorithm ed25519 -out new.pem), point COUNTERSIGN_SIGNING_KEY_FILE at it and restart every Countersign process; ' +
@@ -130,7 +131,7 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
     if (!actionId || extra.length > 0) return usageError(io, 'ack-fault takes exactly one action id');
     try {
       const pool = await deps.getPool();
-      const n = await acknowledgeActionFaults(pool, actionId, values.by ?? env.USER ?? 'operator');
+      const n = await acknowledgeActionFaults(pool, actionId, values.by ?? operator);
       if (n === 0) {
         err(`ledger ack-fault: action ${actionId} has no open fault`);
         return 1;
