@@ -3,6 +3,7 @@ import { sensitivePaths, UnknownActionError } from '../policy';
 import { digestValue, redactSensitive } from '../ledger/redact';
 import { ApplicationFailure } from '@temporalio/activity';
 import { recordActionFault, type ActionFaultInput } from '../ledger/action-faults';
+import { ActionRepository } from '../ledger/action-repository';
 import { appendEvent, appendEventBatch, LedgerConflictError } from '../ledger/store';
 import { classifyWriteFailure } from '../ledger/write-failure';
 import type { PolicyStore } from '../ledger/policy-store';
@@ -34,40 +35,6 @@ async function redactForLedger(policies: PolicyStore, ev: RecordEventInput): Pro
   return data;
 }
 
-/**
- * The `actions` read model set to the projection of an action's last event, unless a later one
- * is there: {@link projectionValues} are its values. The change notification goes out after the
- * commit (ChangeNotifier).
- */
-function projectionSql(p: (i: number) => string, condition = ''): string {
-  return `UPDATE actions SET status = ${p(2)}, params = ${p(3)}, policy = ${p(4)}, approval = ${p(5)}, outcome = ${p(6)},
-                 result = ${p(7)}, error = ${p(8)}, executor = ${p(9)}, eligible_groups = ${p(10)}, voters = ${p(11)},
-                 deadline = ${p(12)}, run_id = ${p(13)}, last_seq = ${p(14)}, updated_at = ${p(15)}
-           WHERE id = ${p(1)} AND last_seq < ${p(14)} ${condition}
-       RETURNING id`;
-}
-
-function projectionValues(last: RecordEventInput): unknown[] {
-  const v = last.view;
-  return [
-    last.actionId,
-    v.status,
-    JSON.stringify(v.params),
-    JSON.stringify(v.policy),
-    JSON.stringify(v.approval),
-    JSON.stringify(v.outcome),
-    JSON.stringify(v.result ?? null),
-    v.error,
-    JSON.stringify(v.executor),
-    v.eligibleGroups,
-    v.voters,
-    v.deadline,
-    last.runId,
-    last.seq,
-    last.at,
-  ];
-}
-
 /** Events whose batch, once written or not, means the executor may have been called. */
 const EXECUTION_EVENTS: ReadonlySet<string> = new Set(['execution_started', 'executed', 'execution_failed']);
 
@@ -85,6 +52,7 @@ export function permanentFailureMessage(fault: Pick<ActionFaultInput, 'seq' | 't
 }
 
 export function createRecordingActivities({ pool, policies, notifier, log }: Pick<ActivityDeps, 'pool' | 'policies' | 'notifier' | 'log'>) {
+  const actions = new ActionRepository(pool);
   return {
     /**
      * Append a batch of events (one workflow task's worth) to the action's hash chain and set
@@ -151,15 +119,11 @@ export function createRecordingActivities({ pool, policies, notifier, log }: Pic
     if (events.length === 0) return { hashes: [] };
     const prepared = await Promise.all(events.map(async (ev) => ({ ev, data: await redactForLedger(policies, ev) })));
     const inputs = prepared.map(({ ev, data }) => ({ actionId: ev.actionId, seq: ev.seq, type: ev.type, actor: ev.actor, at: ev.at, data }));
-    const projection = projectionValues(events[events.length - 1]);
+    const last = events[events.length - 1]!;
     // The usual case: the whole batch is new. It goes in with the read model in one
     // statement: one round trip, atomic without BEGIN/COMMIT.
     if (head !== undefined) {
-      const batch = await appendEventBatch(pool, inputs, head, {
-        name: 'countersign_record_events_v2',
-        text: (p) => projectionSql(p, 'AND EXISTS (SELECT 1 FROM appended)'),
-        values: projection,
-      });
+      const batch = await appendEventBatch(pool, inputs, head, actions.projectionWithBatch(last));
       if (batch) {
         // The batch went in, so the read model moved to it (its row exists since the proposal).
         await notifier.actionChanged(events[0].actionId);
@@ -190,9 +154,8 @@ export function createRecordingActivities({ pool, policies, notifier, log }: Pic
           hashes.push(rows[0].hash);
         }
       }
-      const updated = await client.query({ name: 'countersign_record_projection_v2', text: projectionSql((i) => `$${i}`), values: projection });
+      changed = await actions.setProjection(client, last);
       await client.query('COMMIT');
-      changed = (updated.rowCount ?? 0) > 0;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;

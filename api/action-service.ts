@@ -5,7 +5,6 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import type { Pool } from 'pg';
 import type { ActionView, DecisionBody, ProposeAction } from '../domain/api-schemas';
 import {
   TERMINAL_STATUSES,
@@ -19,15 +18,18 @@ import {
 import { canonicalJson } from '../domain/canonical-json';
 import { CountersignError, type ErrorCode, type FieldError } from '../domain/errors';
 import { checkEvaluationLimits, evaluatePolicy, validateActionParams } from '../policy';
+import { toActionView, type ActionRepository, type ActionRow } from '../ledger/action-repository';
 import type { PolicyStore } from '../ledger/policy-store';
 import { searchAttributeKeys } from '../workflows/search-attribute-keys';
 import { cancelUpdate, decideUpdate, governedAction, reportResultUpdate } from '../workflows';
 import { hasRole, type Principal, type PrincipalStore } from './auth';
 import type { ChangeFeed } from './change-feed';
+import { lineageTree, type LineageNode } from './lineage';
 
 /** What the action use cases need. */
 export interface ActionServiceDeps {
-  pool: Pool;
+  /** The `actions` read model. */
+  actions: ActionRepository;
   temporal: Client;
   eagerStart?: boolean;
   taskQueue: string;
@@ -36,34 +38,6 @@ export interface ActionServiceDeps {
   policies: PolicyStore;
   principals: PrincipalStore;
   feed: ChangeFeed;
-}
-
-/** A row of the `actions` read model. */
-interface ActionRow {
-  id: string;
-  agent: string;
-  idempotency_key: string | null;
-  request_hash: string;
-  action: string;
-  status: ActionStatus;
-  params: Record<string, unknown>;
-  resource: unknown;
-  on_behalf_of: string | null;
-  parent_action_id: string | null;
-  justification: string | null;
-  policy: ActionProjection['policy'];
-  approval: ActionProjection['approval'];
-  outcome: ActionProjection['outcome'];
-  result: unknown;
-  error: string | null;
-  workflow_id: string;
-  run_id: string | null;
-  eligible_groups: string[];
-  voters: string[];
-  deadline: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  last_seq: number;
 }
 
 /** What an action id looks like (`act_` and 24 hex digits); anything else is no action. */
@@ -138,7 +112,7 @@ export class ActionService {
     const requestHash = createHash('sha256').update(canonicalJson(request)).digest('hex');
 
     if (key) {
-      const existing = await this.findByKey(agent.id, key);
+      const existing = await this.deps.actions.findByKey(agent.id, key);
       if (existing) return { view: await this.replay(existing, requestHash), created: false };
     }
 
@@ -170,39 +144,32 @@ export class ActionService {
 
     const actionId = `act_${randomBytes(12).toString('hex')}`;
     const workflowId = workflowIdOf(actionId);
-    const inserted = await this.deps.pool.query<ActionRow>(
-      `INSERT INTO actions (id, agent, idempotency_key, request_hash, action, status, params, resource, on_behalf_of,
-                            parent_action_id, justification, context, model, workflow_id)
-       VALUES ($1, $2, $3, $4, $5, 'evaluating', $6, $7, $8, $9, $10, $11, $12, $13)
-       ON CONFLICT (agent, idempotency_key) DO NOTHING RETURNING *`,
-      [
-        actionId,
-        agent.id,
-        key,
-        requestHash,
-        body.action,
-        JSON.stringify(body.params),
-        body.resource === undefined ? null : JSON.stringify(body.resource),
-        body.onBehalfOf ?? null,
-        body.parentActionId ?? null,
-        body.justification ?? null,
-        body.context === undefined ? null : JSON.stringify(body.context),
-        body.model === undefined ? null : JSON.stringify(body.model),
-        workflowId,
-      ],
-    );
-    if (inserted.rows.length === 0) {
+    const row = await this.deps.actions.insert({
+      id: actionId,
+      agent: agent.id,
+      idempotencyKey: key,
+      requestHash,
+      action: body.action,
+      params: body.params,
+      resource: body.resource,
+      onBehalfOf: body.onBehalfOf ?? null,
+      parentActionId: body.parentActionId ?? null,
+      justification: body.justification ?? null,
+      context: body.context,
+      model: body.model,
+      workflowId,
+    });
+    if (!row) {
       // A concurrent request with the same key won the insert.
-      const existing = await this.findByKey(agent.id, key as string);
+      const existing = await this.deps.actions.findByKey(agent.id, key as string);
       return { view: await this.replay(existing as ActionRow, requestHash), created: false };
     }
-    const row = inserted.rows[0];
     try {
       await this.startWorkflow(row, body, bundle.version);
     } catch (err) {
       // Without a workflow the row would sit in `evaluating` forever: remove it (nothing was
       // recorded yet) and let the agent retry.
-      await this.deps.pool.query('DELETE FROM actions WHERE id = $1 AND last_seq = 0', [actionId]).catch(() => {});
+      await this.deps.actions.deleteUnstarted(actionId).catch(() => {});
       throw err;
     }
     return { view: row, created: true };
@@ -218,10 +185,7 @@ export class ActionService {
     }
     if (existing.last_seq === 0) {
       // The API may have died between recording the action and starting its workflow.
-      const { rows } = await this.deps.pool.query<{ context: Record<string, unknown> | null; model: GovernedActionInput['model'] }>(
-        'SELECT context, model FROM actions WHERE id = $1',
-        [existing.id],
-      );
+      const recorded = await this.deps.actions.proposalInputs(existing.id);
       // Which bundle checked these params is not stored: the workflow checks them again under
       // the active one, and denies with the reason if they no longer fit.
       const { version } = await this.deps.policies.active();
@@ -232,8 +196,8 @@ export class ActionService {
         justification: existing.justification ?? undefined,
         onBehalfOf: existing.on_behalf_of ?? undefined,
         parentActionId: existing.parent_action_id ?? undefined,
-        context: rows[0]?.context ?? undefined,
-        model: rows[0]?.model ?? undefined,
+        context: recorded?.context ?? undefined,
+        model: recorded?.model ?? undefined,
       }, version);
     }
     return existing;
@@ -283,23 +247,16 @@ export class ActionService {
       if (!human || human.kind !== 'human') errors.push({ path: '/onBehalfOf', message: `no human principal ${body.onBehalfOf}` });
     }
     if (body.parentActionId !== undefined) {
-      const { rowCount } = await this.deps.pool.query('SELECT 1 FROM actions WHERE id = $1', [body.parentActionId]);
-      if (!rowCount) errors.push({ path: '/parentActionId', message: `no action ${body.parentActionId}` });
+      if (!(await this.deps.actions.exists(body.parentActionId))) errors.push({ path: '/parentActionId', message: `no action ${body.parentActionId}` });
     }
     if (errors.length) throw new CountersignError('validation', 'the proposal references unknown principals or actions', errors);
     void agent;
   }
 
-  private async findByKey(agent: string, key: string): Promise<ActionRow | undefined> {
-    const { rows } = await this.deps.pool.query<ActionRow>('SELECT * FROM actions WHERE agent = $1 AND idempotency_key = $2', [agent, key]);
-    return rows[0];
-  }
-
   /** An action row, or undefined. */
   async find(id: string): Promise<ActionRow | undefined> {
     if (!ACTION_ID.test(id)) return undefined;
-    const { rows } = await this.deps.pool.query<ActionRow>('SELECT * FROM actions WHERE id = $1', [id]);
-    return rows[0];
+    return this.deps.actions.find(id);
   }
 
   /** An action the caller may read; 404 both when missing and when not visible (no existence leak). */
@@ -352,27 +309,14 @@ export class ActionService {
     caller: Principal,
     q: { status?: ActionStatus; action?: string; agent?: string; limit: number; cursor?: string },
   ): Promise<{ items: ActionRow[]; nextCursor: string | null }> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const arg = (v: unknown) => `$${args.push(v)}`;
-    if (q.status) where.push(`status = ${arg(q.status)}`);
-    if (q.action) where.push(`action = ${arg(q.action)}`);
-    if (q.agent) where.push(`agent = ${arg(q.agent)}`);
-    if (!hasRole(caller, 'operator')) {
-      const me = arg(caller.id);
-      const visible = [`agent = ${me}`];
-      if (caller.roles.includes('reviewer')) {
-        visible.push(`${me} = ANY(voters)`, `(status = 'awaiting_approval' AND eligible_groups && ${arg(caller.groups)}::text[])`);
-      }
-      where.push(`(${visible.join(' OR ')})`);
-    }
-    if (q.cursor) {
-      const c = decodeCursor(q.cursor);
-      where.push(`(created_at, id) < (${arg(c.createdAt)}::timestamptz, ${arg(c.id)})`);
-    }
-    const sql = `SELECT * FROM actions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-                 ORDER BY created_at DESC, id DESC LIMIT ${arg(q.limit + 1)}`;
-    const { rows } = await this.deps.pool.query<ActionRow>(sql, args);
+    const rows = await this.deps.actions.list({
+      status: q.status,
+      action: q.action,
+      agent: q.agent,
+      readableBy: hasRole(caller, 'operator') ? undefined : { id: caller.id, groups: caller.groups, reviewer: caller.roles.includes('reviewer') },
+      before: q.cursor ? decodeCursor(q.cursor) : undefined,
+      limit: q.limit,
+    });
     const items = rows.slice(0, q.limit);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
@@ -380,21 +324,8 @@ export class ActionService {
 
   /** `GET /v1/approvals`: what the caller may decide now, oldest deadline first, keyset-paginated. */
   async inbox(caller: Principal, q: { limit: number; cursor?: string }): Promise<{ items: ActionRow[]; nextCursor: string | null }> {
-    const args: unknown[] = [caller.groups, caller.id];
-    let after = '';
-    if (q.cursor) {
-      const c = decodeCursor(q.cursor);
-      args.push(c.createdAt, c.id);
-      after = 'AND (deadline, id) > ($3::timestamptz, $4)';
-    }
-    args.push(q.limit + 1);
-    const { rows } = await this.deps.pool.query<ActionRow>(
-      `SELECT * FROM actions
-        WHERE status = 'awaiting_approval' AND eligible_groups && $1::text[]
-          AND NOT ($2 = ANY(voters)) AND agent <> $2 AND on_behalf_of IS DISTINCT FROM $2 ${after}
-        ORDER BY deadline ASC, id ASC LIMIT $${args.length}`,
-      args,
-    );
+    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    const rows = await this.deps.actions.decidableBy(caller, { after: after && { deadline: after.createdAt, id: after.id }, limit: q.limit });
     const items = rows.slice(0, q.limit);
     const last = items[items.length - 1];
     const nextCursor = rows.length > q.limit && last?.deadline ? Buffer.from(JSON.stringify([last.deadline.toISOString(), last.id])).toString('base64url') : null;
@@ -470,12 +401,12 @@ export class ActionService {
         check.errors.map((e) => ({ path: `/params${e.path}`, message: e.message })),
       );
     }
-    const { rows } = await this.deps.pool.query<{ context: Record<string, unknown> | null }>('SELECT context FROM actions WHERE id = $1', [row.id]);
+    const recorded = await this.deps.actions.proposalInputs(row.id);
     const decision = evaluatePolicy(bundle, {
       action: row.action,
       params,
       resource: row.resource ?? undefined,
-      context: rows[0]?.context ?? {},
+      context: recorded?.context ?? {},
       agent: row.agent,
       onBehalfOf: row.on_behalf_of,
     });
@@ -525,36 +456,15 @@ export class ActionService {
     return (await this.find(id)) as ActionRow;
   }
 
+  /** The whole delegation tree (via `parentActionId`) that contains action `id`, from its root. */
+  async lineage(id: string): Promise<{ root: LineageNode; actionId: string }> {
+    const { rootId, rows } = await this.deps.actions.lineage(id);
+    return lineageTree(rows, rootId, id, () => true);
+  }
+
   /** The public ActionView of a row. */
   toView(row: ActionRow): ActionView {
-    const self = `/v1/actions/${row.id}`;
-    const view: ActionView = {
-      id: row.id,
-      status: row.status,
-      action: row.action,
-      params: row.params,
-      resource: row.resource ?? null,
-      agent: row.agent,
-      onBehalfOf: row.on_behalf_of,
-      parentActionId: row.parent_action_id,
-      justification: row.justification,
-      createdAt: row.created_at.toISOString(),
-      updatedAt: row.updated_at.toISOString(),
-      policy: row.policy ? { decision: row.policy.decision, ruleIds: row.policy.ruleIds, reasons: row.policy.reasons, version: row.policy.version } : null,
-      links: {
-        self,
-        evidence: `${self}/evidence`,
-        temporalUi: `${this.deps.temporalUiUrl}/namespaces/${encodeURIComponent(this.deps.namespace)}/workflows/${encodeURIComponent(row.workflow_id)}`,
-      },
-    };
-    if (row.approval) {
-      const { plan: _plan, ...approval } = row.approval;
-      view.approval = { ...approval, approvals: approval.approvals.map(({ requestHash: _hash, ...vote }) => vote) };
-    }
-    if (row.outcome) view.outcome = row.outcome;
-    if (row.result !== null && row.result !== undefined) view.result = row.result;
-    if (row.error) view.error = row.error;
-    return view;
+    return toActionView(row, this.deps);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { CountersignError } from '../domain/errors';
 import { countActionFaults } from '../ledger/action-faults';
+import { ActionRepository } from '../ledger/action-repository';
 import type { PolicyStore } from '../ledger/policy-store';
 import type { Logger } from '../runtime/logger';
 import { ActionService } from './action-service';
@@ -43,7 +44,7 @@ export interface ApiDeps {
 export function createApp(deps: ApiDeps) {
   const app = express();
   const metrics = createMetrics({ openFaults: () => countActionFaults(deps.pool) });
-  const actions = new ActionService(deps);
+  const actions = new ActionService({ ...deps, actions: new ActionRepository(deps.pool) });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 

@@ -4,6 +4,7 @@
  * ledger verification and the operator metric, acknowledged by an operator.
  */
 import type { Pool } from 'pg';
+import { ActionRepository } from './action-repository';
 import type { LedgerDb } from './store';
 
 /** A write that could not be recorded, as the recorder reports it. */
@@ -46,16 +47,16 @@ const storable = (s: string) => s.replace(/\u0000/g, '\\u0000').slice(0, 2000);
  * @returns whether the read model changed (then notify listeners)
  */
 export async function recordActionFault(db: LedgerDb, fault: ActionFaultInput, error: string): Promise<boolean> {
+  // The read model's part is the actions repository's: its values follow the fault's eight.
+  const failed = ActionRepository.failedStatement(fault.actionId, storable(error));
   const { rowCount } = await (db as Pool).query({
-    name: 'countersign_record_fault_v1',
+    name: 'countersign_record_fault_v2',
     text: `WITH fault AS (
              INSERT INTO action_faults (action_id, seq, type, events, code, message, workflow_id, run_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (action_id, seq) DO NOTHING
            )
-           UPDATE actions SET status = 'failed', error = $9, eligible_groups = '{}', deadline = NULL, updated_at = now()
-            WHERE id = $1 AND (status <> 'failed' OR error IS DISTINCT FROM $9)
-           RETURNING id`,
-    values: [fault.actionId, fault.seq, fault.type, fault.events, fault.code, storable(fault.message), fault.workflowId, fault.runId, storable(error)],
+           ${failed.text((i) => `$${8 + i}`)}`,
+    values: [fault.actionId, fault.seq, fault.type, fault.events, fault.code, storable(fault.message), fault.workflowId, fault.runId, ...failed.values],
   });
   return (rowCount ?? 0) > 0;
 }

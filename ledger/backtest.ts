@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { ActionRepository } from './action-repository';
 import { evaluatePolicy, UnknownActionError, type CompiledPolicyBundle } from '../policy';
 import type { PolicyOutcome } from '../domain/policy-types';
 
@@ -29,20 +30,7 @@ export interface BacktestReport {
  */
 export async function backtestPolicy(pool: Pool, candidate: CompiledPolicyBundle, opts: { limit?: number } = {}): Promise<BacktestReport> {
   const limit = opts.limit ?? 10_000;
-  const { rows } = await pool.query<{
-    id: string;
-    action: string;
-    params: Record<string, unknown>;
-    resource: unknown;
-    context: Record<string, unknown> | null;
-    agent: string;
-    on_behalf_of: string | null;
-    decision: PolicyOutcome | null;
-  }>(
-    `SELECT id, action, params, resource, context, agent, on_behalf_of, policy->>'decision' AS decision
-       FROM actions WHERE policy IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT $1`,
-    [limit],
-  );
+  const rows = await new ActionRepository(pool).recentDecided(limit);
   const groups = new Map<string, BacktestChange>();
   let changed = 0;
   for (const r of rows) {

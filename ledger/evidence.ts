@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { canonicalJson } from '../domain/canonical-json';
+import { ActionRepository } from './action-repository';
 import { ChainVerifier, normalizeEventTime, type LedgerActor, type LedgerEvent, type LedgerEventType } from './chain';
 import { headProof, verifyHeadProof, type ChainHead } from './merkle';
 import { SIGNATURE_ALG, checkSignature, keyIdOf, parsePublicKey, type LedgerSigner, type TrustedKey } from './signing';
@@ -357,17 +358,10 @@ function policyVersionFromEvents(events: readonly LedgerEvent[]): string | null 
 }
 
 async function actionsTableResolver(db: LedgerDb): Promise<ExtraResolver> {
-  const { rows } = await (db as Pool).query<{ exists: boolean }>("SELECT to_regclass('actions') IS NOT NULL AS exists");
-  const hasActions = rows[0]?.exists === true;
+  const actions = new ActionRepository(db);
+  const hasActions = await actions.tableExists();
   return async (actionId, events) => {
-    let row: { workflow_id: string; run_id: string | null; policy_version: string | null } | undefined;
-    if (hasActions) {
-      const r = await (db as Pool).query<{ workflow_id: string; run_id: string | null; policy_version: string | null }>(
-        "SELECT workflow_id, run_id, policy->>'version' AS policy_version FROM actions WHERE id = $1",
-        [actionId],
-      );
-      row = r.rows[0];
-    }
+    const row = hasActions ? await actions.evidenceRefs(actionId) : undefined;
     return {
       // Without an actions row (ledger used on its own) the action id stands in for the workflow id.
       workflowId: row?.workflow_id ?? actionId,
