@@ -2,16 +2,13 @@
  * The `countersign` command: `up` (the whole dev stack), `demo`, `tools install`, and the
  * policy / evidence / ledger commands.
  */
-import path from 'node:path';
-import pg from 'pg';
 import { loadConfig } from '../runtime/config';
-import { startPostgres } from '../runtime/postgres';
+import { resolveTemporalCli } from '../runtime/temporal-cli';
 import { runBacktestCommand } from './commands/backtest';
 import { runEvidenceCommand } from './commands/evidence';
 import { runLedgerCommand } from './commands/ledger';
 import { runPolicyCommand } from './commands/policy';
-import { createLogger } from '../runtime/logger';
-import { resolveTemporalCli } from '../runtime/temporal-cli';
+import { databaseDeps } from './database';
 import { runDemo } from './demo';
 import { runUp } from './up';
 
@@ -46,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'policy': {
       if (rest[0] === 'backtest') {
-        const deps = await databaseDeps();
+        const deps = databaseDeps(loadConfig());
         try {
           return await runBacktestCommand(rest.slice(1), deps);
         } finally {
@@ -57,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'evidence':
     case 'ledger': {
-      const deps = await databaseDeps();
+      const deps = databaseDeps(loadConfig());
       try {
         if (command === 'evidence') return await runEvidenceCommand(rest, deps);
         return await runLedgerCommand(rest, deps);
@@ -74,29 +71,6 @@ export async function main(argv: string[]): Promise<number> {
   }
   console.error(`unknown command: ${argv.join(' ')}\n\n${USAGE}`);
   return 2;
-}
-
-/** A pool for the commands that read Postgres: DATABASE_URL, or the embedded cluster of the data dir. */
-async function databaseDeps() {
-  const config = loadConfig();
-  const log = createLogger('warn');
-  let stopPg: (() => Promise<void>) | undefined;
-  let pool: pg.Pool | undefined;
-  const getPool = async () => {
-    if (pool) return pool;
-    const handle = await startPostgres({ databaseUrl: config.databaseUrl, dir: path.join(config.dataDir, 'pg'), port: config.pgPort, onLog: (l) => log.debug(l) });
-    stopPg = handle.embedded ? () => handle.stop() : undefined;
-    pool = new pg.Pool({ connectionString: handle.url });
-    return pool;
-  };
-  return {
-    dataDir: config.dataDir,
-    getPool,
-    async close() {
-      await pool?.end();
-      await stopPg?.();
-    },
-  };
 }
 
 if (require.main === module) {

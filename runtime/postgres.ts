@@ -23,6 +23,11 @@ export interface StartPostgresOptions {
   onLog?: (line: string) => void;
   /** Extra server settings for the embedded server (`-c name=value`), e.g. for benchmarks. */
   settings?: Record<string, string>;
+  /**
+   * When a server already runs on `dir` (a running `npm start`), connect to it rather than start a
+   * second one, which Postgres refuses. It is then not stopped by this handle. @default false
+   */
+  attachToRunning?: boolean;
 }
 
 const EMBEDDED_USER = 'countersign';
@@ -37,9 +42,14 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     await waitForPostgres(opts.databaseUrl, 30_000);
     return { url: opts.databaseUrl, embedded: false, stop: async () => {} };
   }
+  const database = opts.database ?? 'countersign';
+  const running = opts.attachToRunning ? runningEmbeddedPostgresUrl(opts.dir, database) : undefined;
+  if (running) {
+    await waitForPostgres(running, 30_000);
+    return { url: running, embedded: false, stop: async () => {} };
+  }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = opts.port ?? 54329;
-  const database = opts.database ?? 'countersign';
   const log = opts.onLog ?? (() => {});
   const fresh = !fs.existsSync(path.join(opts.dir, 'PG_VERSION'));
   fs.mkdirSync(path.dirname(opts.dir), { recursive: true });
@@ -70,9 +80,9 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     const why = err instanceof Error ? err.message : err ? String(err) : 'no reason given';
     throw new Error(`embedded Postgres failed to start in ${opts.dir} on port ${port}: ${why} (another Postgres on that port or dir? set COUNTERSIGN_PG_PORT or DATABASE_URL)`);
   }
-  const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`;
+  const url = embeddedUrl(port, database);
   if (fresh) await server.createDatabase(database).catch(() => {});
-  else await ensureDatabase(`postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`, database);
+  else await ensureDatabase(embeddedUrl(port, 'postgres'), database);
   return { url, embedded: true, stop: () => server.stop() };
 }
 
@@ -96,15 +106,45 @@ async function loadEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
-function removeStalePid(dir: string): void {
-  const pidFile = path.join(dir, 'postmaster.pid');
-  if (!fs.existsSync(pidFile)) return;
-  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+function embeddedUrl(port: number, database: string): string {
+  return `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`;
+}
+
+/** The server's pid file: pid on line 1, port on line 4 (Postgres' documented layout). */
+function readPostmasterPid(dir: string): { pid: number; port: number } | undefined {
+  let lines: string[];
   try {
-    if (pid > 0) process.kill(pid, 0);
+    lines = fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n');
   } catch {
-    fs.rmSync(pidFile, { force: true });
+    return undefined;
   }
+  return { pid: Number(lines[0]), port: Number(lines[3]) };
+}
+
+function processAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, run by another user (the dedicated Postgres user when we are root, or vice versa).
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The connection string of the embedded Postgres running on cluster `dir` (started by another
+ * process, e.g. `npm start`), from the port in its pid file; undefined when none runs there.
+ */
+export function runningEmbeddedPostgresUrl(dir: string, database = 'countersign'): string | undefined {
+  const running = readPostmasterPid(dir);
+  if (!running || !processAlive(running.pid) || !(running.port > 0)) return undefined;
+  return embeddedUrl(running.port, database);
+}
+
+function removeStalePid(dir: string): void {
+  const running = readPostmasterPid(dir);
+  if (running && !processAlive(running.pid)) fs.rmSync(path.join(dir, 'postmaster.pid'), { force: true });
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
