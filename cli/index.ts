@@ -15,16 +15,25 @@ import { runUp } from './up';
 const USAGE = `usage: countersign <command>
 
   up                          start Temporal, Postgres, the worker and the API (same as npm start)
-  demo [--url URL]            a scripted agent proposes one action per policy outcome
+  demo [--url URL] [--admin-token TOKEN] [--target-port PORT]
+                              a scripted agent proposes one action per policy outcome
   tools install               find or install the Temporal CLI into .tools/
-  policy lint <bundle>        validate a policy bundle
+  policy lint <bundle>...     validate policy bundles
   policy test <bundle> [tests...]
                               run a bundle's test cases
   policy backtest <bundle> [--limit N] [--json]
                               replay recorded actions against a candidate bundle
-  evidence verify <bundle.json> [--public-key <file>]
+  evidence verify <bundle.json | export.ndjson> [--public-key <file>]...
+                              verify evidence offline
   evidence export --since <iso> --until <iso> [--action <id>] [--out <file>]
-  ledger verify               verify every chain and checkpoint in Postgres
+                              export signed evidence bundles
+  ledger verify [--public-key <file>]... [--batch-size N]
+                              verify every chain and checkpoint in Postgres
+  ledger checkpoint           write a signed checkpoint now
+  ledger rotate-key           replace the data dir's signing key (the old one still verifies)
+  ledger ack-fault <actionId> [--by NAME]
+                              acknowledge an action stopped by a write Postgres refused
+  help                        this list; \`countersign <command> help\` for policy, evidence and ledger
 `;
 
 /** Run a command; resolves to the process exit code. */
