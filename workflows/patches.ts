@@ -1,0 +1,44 @@
+/**
+ * Every patch id of governedAction, in one place. A patch keeps histories recorded before a
+ * change replaying as they were: `patched(id)` is true in a run that started after the change
+ * (it records a marker) and false when replaying a run that started before it.
+ *
+ * Each patch includes the ones before it, so a new workflow records only the newest marker
+ * (one marker and one search-attribute upsert per run, not three); the helpers below ask the
+ * newest first and stop there. Keep that order: the `patched` calls a run makes are part of
+ * its history.
+ *
+ * When a patch can be deprecated (`deprecatePatch(id)`, then removed with the old branch a
+ * deploy later): once no workflow started before its deploy can still be running or be
+ * replayed, i.e. the deploy is older than the longest approval timeout any policy allows
+ * (with its escalations) plus the namespace's retention period. Until then, also keep its
+ * generation in test/replay/fixtures.
+ */
+import { patched } from '@temporalio/workflow';
+
+/** Patch ids, oldest first. */
+export const PATCHES = {
+  /**
+   * v2: the approval digest is computed in the workflow task instead of a local activity, and
+   * a status change that leaves the search attributes as they are upserts nothing.
+   */
+  leanerApproval: 'leaner-approval-v2',
+  /**
+   * v3: the decisive approval of an action with an HTTP executor writes `decision_recorded`
+   * and `execution_started` in one ledger write (one local activity, one transaction).
+   * Includes {@link PATCHES.leanerApproval}.
+   */
+  oneWriteDecision: 'one-write-decision-v3',
+  /**
+   * v4: the first HTTP executor call may run inline, as a local activity. Includes
+   * {@link PATCHES.oneWriteDecision} and {@link PATCHES.leanerApproval}.
+   */
+  localFirstExecutor: 'local-first-executor-v4',
+} as const;
+
+/** Whether this run calls the executor locally first ({@link PATCHES.localFirstExecutor}). */
+export const localFirst = (): boolean => patched(PATCHES.localFirstExecutor);
+/** Whether this run has {@link PATCHES.oneWriteDecision}'s changes (directly or through a later patch). */
+export const oneWrite = (): boolean => localFirst() || patched(PATCHES.oneWriteDecision);
+/** Whether this run has {@link PATCHES.leanerApproval}'s changes (directly or through a later patch). */
+export const leaner = (): boolean => oneWrite() || patched(PATCHES.leanerApproval);
