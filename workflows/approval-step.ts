@@ -4,7 +4,8 @@
  * a timeout that the plan's `onTimeout` settles.
  */
 import { ApplicationFailure, condition } from '@temporalio/workflow';
-import { REFUSALS, type ActionProjection, type Actor, type ApprovalView, type ApprovalVote, type DecisionInput } from '../domain/action-types';
+import type { ActionProjection, Actor, ApprovalView, ApprovalVote, DecisionInput } from '../domain/action-types';
+import { decisionRefusal } from '../domain/access-rules';
 import { approvalDigest } from '../domain/approval-digest';
 import type { ApprovalPlan } from '../domain/policy-types';
 import { nowIso, SYSTEM, type ActionState } from './action-state';
@@ -22,31 +23,18 @@ const MAX_REMINDERS_PER_STEP = 100;
 /** How one approval step ended. */
 export type StepOutcome = 'approved' | 'denied' | 'cancelled' | 'timeout';
 
-/** The decide Update's validator: refuses what may not be decided now, without touching history. */
+/**
+ * The decide Update's validator: refuses (without touching history) what the access rules
+ * refuse, the same rule the API checks first.
+ */
 export function validateDecision(run: ActionState, d: DecisionInput): void {
   const { view, input } = run;
-  if (view.status === 'evaluating') throw ApplicationFailure.nonRetryable('the action is still being evaluated', REFUSALS.notReady);
-  // A cancel accepted before this decision wins: the reviewer must not hear that a vote
-  // counted on an action that is being cancelled.
-  if (view.status !== 'awaiting_approval' || !view.approval || run.cancelRequest) {
-    const status = run.cancelRequest ? 'being cancelled' : view.status;
-    throw ApplicationFailure.nonRetryable(`action is ${status}, not awaiting approval`, REFUSALS.notPending);
-  }
-  if (!d.reviewerGroups.some((g: string) => view.eligibleGroups.includes(g))) {
-    throw ApplicationFailure.nonRetryable(
-      `reviewer ${d.reviewer} is in none of the groups eligible now (${view.eligibleGroups.join(', ')})`,
-      REFUSALS.notEligible,
-    );
-  }
-  if (d.decision === 'approve' && (d.reviewer === input.agent || d.reviewer === input.onBehalfOf)) {
-    throw ApplicationFailure.nonRetryable(
-      `${d.reviewer} proposed this action (or it acts on their behalf) and cannot approve it`,
-      REFUSALS.selfApproval,
-    );
-  }
-  if (view.voters.includes(d.reviewer)) {
-    throw ApplicationFailure.nonRetryable(`${d.reviewer} has already voted on this action`, REFUSALS.alreadyVoted);
-  }
+  const refusal = decisionRefusal(
+    { id: d.reviewer, groups: d.reviewerGroups },
+    { status: view.status, agent: input.agent, onBehalfOf: input.onBehalfOf, eligibleGroups: view.eligibleGroups, voters: view.voters, cancelling: run.cancelRequest !== undefined },
+    d.decision,
+  );
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
 }
 
 /** The decide Update: count the vote, settle the step if it is decisive, record it. */
