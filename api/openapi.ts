@@ -1,31 +1,111 @@
+import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import {
+  IDEMPOTENCY_KEY_RE,
+  actionPageSchema,
   actionViewSchema,
+  activePolicySchema,
+  backtestQuerySchema,
+  backtestReportSchema,
   cancelSchema,
   createPrincipalSchema,
   decisionSchema,
   evaluateSchema,
+  evidenceBundleSchema,
+  healthSchema,
+  inboxQuerySchema,
+  ledgerVerificationSchema,
+  lineageNodeSchema,
+  lineageSchema,
+  listActionsQuerySchema,
+  policyDecisionSchema,
+  policyVersionsSchema,
+  principalCreatedSchema,
+  principalSchema,
   problemSchema,
   proposeActionSchema,
+  readinessSchema,
   resultSchema,
+  waitQuerySchema,
 } from '../domain/api-schemas';
+import { sendProblem } from './problem';
 
-const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'openapi-3.0' });
+/*
+ * /openapi.json: OpenAPI 3.1, whose schema dialect is JSON Schema 2020-12, the zod default
+ * target. Every request and answer body is generated from the zod schemas in
+ * domain/api-schemas.ts (requests as zod parses them, answers as the API writes them), and each
+ * operation lists every status it can answer. test/contract runs Schemathesis against it.
+ */
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-});
-const ok = (description: string, ref: string) => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
-const body = (ref: string) => ({ required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-const waitParam = { name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: 60 }, description: 'hold the answer up to this many seconds' };
-const common = {
-  '400': problem('malformed request (body not JSON, path not UTF-8)'),
-  '401': problem('missing or invalid token'),
-  '403': problem('wrong role or not allowed'),
-  '422': problem('invalid input: schema, text Postgres cannot store (U+0000, unpaired surrogates), numbers that are not finite or not exact, nesting past 64 levels'),
+type JsonSchema = Record<string, unknown>;
+
+/** Named schemas, by the direction they travel: requests are read as input, answers as output. */
+const REQUEST_SCHEMAS = { ProposeAction: proposeActionSchema, Decision: decisionSchema, Cancel: cancelSchema, Result: resultSchema, CreatePrincipal: createPrincipalSchema, Evaluate: evaluateSchema };
+const ANSWER_SCHEMAS = {
+  Problem: problemSchema,
+  ActionView: actionViewSchema,
+  ActionPage: actionPageSchema,
+  Principal: principalSchema,
+  PrincipalCreated: principalCreatedSchema,
+  ActivePolicy: activePolicySchema,
+  PolicyVersions: policyVersionsSchema,
+  BacktestReport: backtestReportSchema,
+  PolicyDecision: policyDecisionSchema,
+  LineageNode: lineageNodeSchema,
+  Lineage: lineageSchema,
+  LedgerVerification: ledgerVerificationSchema,
+  EvidenceBundle: evidenceBundleSchema,
+  Health: healthSchema,
+  Readiness: readinessSchema,
 };
+
+/** The schemas of one direction as components, referring to each other by `#/components/schemas/<name>`. */
+function components(schemas: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, s] of Object.entries(schemas)) registry.add(s, { id });
+  const out = z.toJSONSchema(registry, { io, unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }).schemas;
+  // `$schema` and `$id` belong to standalone documents; inside OpenAPI 3.1 they would only mislead resolvers.
+  return Object.fromEntries(Object.entries(out).map(([id, { $schema: _s, $id: _i, ...rest }]) => [id, rest as JsonSchema]));
+}
+
+/** Query parameters from a query schema: one per property, each optional with its own JSON schema. */
+function queryParams(schema: z.ZodType): JsonSchema[] {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonSchema> };
+  // `default` is what the API uses when a parameter is absent; the parameter itself stays optional.
+  // allowEmptyValue: `?limit=` counts as absent (api/validate.ts parseQuery).
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: false, allowEmptyValue: true, schema: s }));
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (description: string, schema: string, headers?: JsonSchema) => ({ description, ...(headers ? { headers } : {}), content: { 'application/json': { schema: ref(schema) } } });
+const problem = (description: string, headers?: JsonSchema) => ({ description, ...(headers ? { headers } : {}), content: { 'application/problem+json': { schema: ref('Problem') } } });
+const body = (schema: string, required = true) => ({ required, content: { 'application/json': { schema: ref(schema) } } });
+/** Policy bundles are uploaded as their text, YAML or JSON, whatever the content type says. */
+const bundleBody = { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } }, 'text/plain': { schema: { type: 'string' } } } };
+const location = { Location: { description: 'URL of the resource', required: true, schema: { type: 'string' } } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const idempotencyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: IDEMPOTENCY_KEY_RE.source } };
+
+/*
+ * The answers, grouped by what causes them. Every /v1 operation can answer `v1`; add `withId`
+ * when the path names a resource, `withBody` when it reads a body, `role` when it needs a role.
+ */
+const v1 = {
+  '401': problem('missing or invalid token', { 'WWW-Authenticate': { required: true, schema: { type: 'string' } } }),
+  '422': problem('invalid input: a body or query that fails its schema, text Postgres cannot store (U+0000, unpaired surrogates), numbers that are not finite or not exact, nesting past 64 levels'),
+  '500': problem('internal error (logged)'),
+  '503': problem('Postgres or Temporal is unavailable; retry after the given seconds', { 'Retry-After': { required: true, schema: { type: 'string' } } }),
+};
+const withId = {
+  '400': problem('malformed request: a path segment that is not percent-encoded UTF-8, or a body that is not JSON'),
+  '404': problem('not found, or not visible to the caller'),
+};
+const withBody = {
+  '400': problem('malformed request: the body is not JSON, or a path segment is not percent-encoded UTF-8'),
+  '413': problem('the body is larger than COUNTERSIGN_MAX_BODY_BYTES'),
+  '415': problem('the body is not JSON (application/json or application/*+json), or its charset is not supported'),
+};
+const role = (who: string) => ({ '403': problem(`the caller does not hold the role ${who}`) });
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas the API validates with. */
 export function buildOpenApi(): Record<string, unknown> {
@@ -34,86 +114,194 @@ export function buildOpenApi(): Record<string, unknown> {
     info: { title: 'Countersign API', version: '1.0.0', description: 'Durable approval workflows for AI-agent actions.' },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        Problem: schema(problemSchema, 'output'),
-        ActionView: schema(actionViewSchema, 'output'),
-        ProposeAction: schema(proposeActionSchema),
-        Decision: schema(decisionSchema),
-        Cancel: schema(cancelSchema),
-        Result: schema(resultSchema),
-        CreatePrincipal: schema(createPrincipalSchema),
-        Evaluate: schema(evaluateSchema),
-      },
+      schemas: { ...components(REQUEST_SCHEMAS, 'input'), ...components(ANSWER_SCHEMAS, 'output') },
     },
     security: [{ bearer: [] }],
     paths: {
       '/v1/principals': {
-        post: { summary: 'Create a principal (admin); the token is shown once', requestBody: body('CreatePrincipal'), responses: { '201': { description: '{ id, token }' }, '409': problem('id taken'), ...common } },
+        post: {
+          summary: 'Create a principal (admin); the token is shown once',
+          requestBody: body('CreatePrincipal'),
+          responses: { '201': json('created; the token is shown only here', 'PrincipalCreated', location), '409': problem('the id is taken (or reserved: "admin")'), ...v1, ...withBody, ...role('admin') },
+        },
+      },
+      '/v1/principals/{id}': {
+        get: { summary: 'Read a principal (admin or operator)', parameters: [idParam], responses: { '200': json('the principal', 'Principal'), ...v1, ...withId, ...role('admin or operator') } },
       },
       '/v1/actions': {
         post: {
           summary: 'Propose an action (agent)',
-          parameters: [{ name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 200 } }, waitParam],
+          parameters: [idempotencyHeader, ...queryParams(waitQuerySchema.pick({ wait: true }))],
           requestBody: body('ProposeAction'),
-          responses: { '201': ok('created', 'ActionView'), '200': ok('same idempotency key and body', 'ActionView'), '409': problem('same key, different body'), ...common },
+          responses: {
+            '201': json('created', 'ActionView', location),
+            '200': json('same idempotency key and body as an earlier proposal: that action', 'ActionView', location),
+            '409': problem('idempotency-conflict: same key, different body'),
+            ...v1,
+            ...withBody,
+            ...role('agent'),
+          },
         },
-        get: {
-          summary: 'List actions visible to the caller',
-          parameters: ['status', 'action', 'agent', 'limit', 'cursor'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
-          responses: { '200': { description: '{ items: ActionView[], nextCursor }' }, ...common },
-        },
+        get: { summary: 'List actions visible to the caller, newest first', parameters: queryParams(listActionsQuerySchema), responses: { '200': json('a page of actions', 'ActionPage'), ...v1 } },
       },
       '/v1/actions/{id}': {
         get: {
           summary: 'Read an action; ?wait=&since= long-polls for a change',
-          parameters: [idParam, waitParam, { name: 'since', in: 'query', schema: { type: 'string' } }],
-          responses: { '200': ok('the action', 'ActionView'), '404': problem('not found or not visible'), ...common },
+          parameters: [idParam, ...queryParams(waitQuerySchema)],
+          responses: { '200': json('the action', 'ActionView'), ...v1, ...withId },
         },
       },
       '/v1/actions/{id}/cancel': {
-        post: { summary: 'Cancel before execution (proposing agent or operator)', parameters: [idParam], requestBody: { ...body('Cancel'), required: false }, responses: { '200': ok('cancelled', 'ActionView'), '409': problem('not-cancellable; action-stopped'), ...common } },
+        post: {
+          summary: 'Cancel before execution (proposing agent or operator)',
+          parameters: [idParam],
+          requestBody: body('Cancel', false),
+          responses: {
+            '200': json('cancelled', 'ActionView'),
+            '403': problem('neither the proposing agent nor an operator'),
+            '409': problem('not-cancellable; action-stopped'),
+            ...v1,
+            ...withId,
+            ...withBody,
+          },
+        },
       },
       '/v1/actions/{id}/result': {
-        post: { summary: 'Executor agent: report the outcome', parameters: [idParam], requestBody: body('Result'), responses: { '200': ok('recorded', 'ActionView'), '409': problem('not-awaiting-result; action-stopped'), ...common } },
+        post: {
+          summary: 'Executor agent: report the outcome',
+          parameters: [idParam],
+          requestBody: body('Result'),
+          responses: {
+            '200': json('recorded', 'ActionView'),
+            '403': problem('not the proposing agent'),
+            '409': problem('not-awaiting-result; action-stopped'),
+            ...v1,
+            ...withId,
+            ...withBody,
+          },
+        },
       },
       '/v1/actions/{id}/decisions': {
         post: {
           summary: 'Approve or deny (reviewer); approve with params = approve with edits',
-          parameters: [idParam, { name: 'Idempotency-Key', in: 'header', schema: { type: 'string' } }],
+          parameters: [idParam, idempotencyHeader],
           requestBody: body('Decision'),
-          responses: { '200': ok('accepted', 'ActionView'), '409': problem('not-pending; idempotency-conflict (same Idempotency-Key, different body); action-stopped (a write Countersign could not record stopped the action)'), ...common },
+          responses: {
+            '200': json('accepted', 'ActionView'),
+            '403': problem('not a reviewer; not-eligible; self-approval; already-voted'),
+            '409': problem('not-pending; idempotency-conflict (same Idempotency-Key, different body); action-stopped (a write Countersign could not record stopped the action)'),
+            ...v1,
+            ...withId,
+            ...withBody,
+          },
         },
       },
-      '/v1/approvals': { get: { summary: 'What the caller may decide now, oldest deadline first', responses: { '200': { description: '{ items: ActionView[] }' }, ...common } } },
+      '/v1/approvals': {
+        get: { summary: 'What the caller may decide now, oldest deadline first', parameters: queryParams(inboxQuerySchema), responses: { '200': json('a page of actions', 'ActionPage'), ...v1, ...role('reviewer') } },
+      },
       '/v1/policy': {
-        get: { summary: 'Active policy version', responses: { '200': { description: '{ version, loadedAt, source }' }, ...common } },
+        get: { summary: 'Active policy version (operator)', responses: { '200': json('the active version', 'ActivePolicy'), ...v1, ...role('operator') } },
         put: {
-          summary: 'Validate and activate a bundle (YAML or JSON body)',
-          requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } },
-          responses: { '200': { description: 'activated' }, ...common },
+          summary: 'Validate and activate a bundle (YAML or JSON text) (operator)',
+          requestBody: bundleBody,
+          responses: {
+            '200': json('activated', 'ActivePolicy'),
+            ...v1,
+            '413': withBody['413'],
+            '415': problem('the body names a charset that is not supported'),
+            '422': problem('invalid-policy: errors with path, line, column and hint; empty body; text Postgres cannot store'),
+            ...role('operator'),
+          },
         },
       },
-      '/v1/policy/versions': { get: { summary: 'Stored policy versions', responses: { '200': { description: '{ items }' }, ...common } } },
+      '/v1/policy/versions': { get: { summary: 'Stored policy versions (operator)', responses: { '200': json('every stored version', 'PolicyVersions'), ...v1, ...role('operator') } } },
       '/v1/policy/backtest': {
         post: {
-          summary: 'Replay recorded actions against a candidate bundle (YAML or JSON body); nothing changes',
-          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100000 } }],
-          requestBody: { required: true, content: { 'application/yaml': { schema: { type: 'string' } } } },
-          responses: { '200': { description: '{ candidateVersion, actions, changed, unchanged, changes[] }' }, ...common },
+          summary: 'Replay recorded actions against a candidate bundle (YAML or JSON text); nothing changes (operator)',
+          parameters: queryParams(backtestQuerySchema),
+          requestBody: bundleBody,
+          responses: {
+            '200': json('what the candidate would change', 'BacktestReport'),
+            ...v1,
+            '413': withBody['413'],
+            '415': problem('the body names a charset that is not supported'),
+            '422': problem('invalid-policy: errors with path, line, column and hint; empty body; limit out of range'),
+            ...role('operator'),
+          },
+        },
+      },
+      '/v1/policy/evaluate': {
+        post: {
+          summary: 'Dry-run a decision against the active or a candidate bundle; nothing is started (operator)',
+          requestBody: body('Evaluate'),
+          responses: { '200': json('the decision', 'PolicyDecision'), ...v1, ...withBody, ...role('operator') },
         },
       },
       '/v1/actions/{id}/evidence': {
-        get: { summary: 'Signed evidence bundle (operator, or the proposing agent)', parameters: [idParam], responses: { '200': { description: 'EvidenceBundle' }, '404': problem('not found'), ...common } },
+        get: { summary: 'Signed evidence bundle (operator, or the proposing agent)', parameters: [idParam], responses: { '200': json('the bundle', 'EvidenceBundle'), ...v1, ...withId } },
       },
       '/v1/actions/{id}/lineage': {
-        get: { summary: 'Delegation tree (parentActionId) containing the action', parameters: [idParam], responses: { '200': { description: '{ root, actionId }' }, ...common } },
+        get: { summary: 'Delegation tree (parentActionId) containing the action', parameters: [idParam], responses: { '200': json('the tree from its root', 'Lineage'), ...v1, ...withId } },
       },
-      '/v1/ledger/verify': { get: { summary: 'Verify every chain and checkpoint (operator)', responses: { '200': { description: '{ ok, events, firstBadSeq?, actionId?, faults[] } (faults: actions stopped by a write Postgres refused for good, until acknowledged)' }, ...common } } },
-      '/v1/policy/evaluate': { post: { summary: 'Dry-run a decision; nothing is started', requestBody: body('Evaluate'), responses: { '200': { description: 'PolicyDecision' }, ...common } } },
-      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'ok' } } } },
-      '/readyz': { get: { summary: 'Temporal and Postgres reachable', security: [], responses: { '200': { description: 'ready' }, '503': problem('not ready') } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text exposition format' } } } },
-      '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/v1/ledger/verify': {
+        get: {
+          summary: 'Verify every chain and checkpoint; list actions stopped by a write Postgres refused for good (operator)',
+          responses: { '200': json('the verification', 'LedgerVerification'), ...v1, ...role('operator') },
+        },
+      },
+      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': json('alive', 'Health') } } },
+      '/readyz': {
+        get: {
+          summary: 'Temporal and Postgres reachable, and not draining',
+          security: [],
+          responses: { '200': json('ready', 'Readiness'), '503': problem('not ready', { 'Retry-After': { required: true, schema: { type: 'string' } } }) },
+        },
+      },
+      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     },
+  };
+}
+
+const OPERATION_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/** A path template's methods, and a matcher for request paths (express routing: case-insensitive, optional trailing slash). */
+export interface DeclaredPath {
+  template: string;
+  pattern: RegExp;
+  methods: string[];
+}
+
+/** The paths and methods an OpenAPI document declares. */
+export function declaredPaths(doc: Record<string, unknown>): DeclaredPath[] {
+  return Object.entries(doc.paths as Record<string, Record<string, unknown>>).map(([template, item]) => {
+    const source = template
+      .split(/(\{[^}]+\})/)
+      .map((part) => (part.startsWith('{') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('');
+    return { template, pattern: new RegExp(`^${source}/?$`, 'i'), methods: Object.keys(item).filter((m) => OPERATION_METHODS.includes(m)).map((m) => m.toUpperCase()) };
+  });
+}
+
+/**
+ * Answer a method the document does not declare on a path it does with 405 and `Allow`; OPTIONS
+ * with 204 and `Allow`. The allowed methods come from the document, so they cannot drift from
+ * it; test/integration/openapi.test.ts checks that express serves exactly what it declares.
+ * Unknown paths fall through (to 404).
+ */
+export function rejectUndeclaredMethods(doc: Record<string, unknown>) {
+  const paths = declaredPaths(doc);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const methods = paths.filter((p) => p.pattern.test(req.path)).flatMap((p) => p.methods);
+    if (methods.length === 0) return next();
+    // Express answers HEAD with the GET route (without the body).
+    const allowed = [...new Set([...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'])];
+    if (allowed.includes(req.method)) {
+      if (req.method !== 'OPTIONS') return next();
+      res.setHeader('Allow', allowed.join(', '));
+      return res.status(204).end();
+    }
+    res.setHeader('Allow', allowed.join(', '));
+    sendProblem(res, 'method-not-allowed', `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, undefined, req.originalUrl);
   };
 }

@@ -25,7 +25,12 @@ export type Role = z.infer<typeof roleSchema>;
 export const createPrincipalSchema = z.strictObject({
   id,
   kind: z.enum(['agent', 'human']),
-  roles: z.array(roleSchema).min(1).max(4).refine((r) => new Set(r).size === r.length, 'roles must be distinct'),
+  roles: z
+    .array(roleSchema)
+    .min(1)
+    .max(4)
+    .refine((r) => new Set(r).size === r.length, 'roles must be distinct')
+    .meta({ uniqueItems: true }),
   groups: z.array(group).max(64).default([]),
 });
 export type CreatePrincipal = z.infer<typeof createPrincipalSchema>;
@@ -99,6 +104,9 @@ export const inboxQuerySchema = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 
+/** Query of `POST /v1/policy/backtest`: how many recorded actions to replay, newest first. */
+export const backtestQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(100_000).optional() });
+
 /** `?wait=` (seconds, at most 60) and `?since=<status>` of the long-polling reads. */
 export const waitQuerySchema = z.strictObject({
   wait: z.coerce.number().min(0).max(60).optional(),
@@ -160,5 +168,176 @@ export const problemSchema = z.object({
   status: z.number().int(),
   detail: z.string().optional(),
   instance: z.string().optional(),
-  errors: z.array(z.object({ path: z.string(), message: z.string(), line: z.number().optional(), column: z.number().optional() })).optional(),
+  errors: z
+    .array(
+      z.object({
+        path: z.string(),
+        message: z.string(),
+        /** Policy bundle errors: where in the bundle text (1-based), and how to fix it. */
+        line: z.number().int().optional(),
+        column: z.number().int().optional(),
+        hint: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
+
+// Answers of the other endpoints. The API builds them from its own types; these schemas exist
+// so /openapi.json describes every field exactly (and the contract test checks answers match).
+
+/** `GET /v1/principals/:id`. */
+export const principalSchema = z.object({ id: z.string(), kind: z.enum(['agent', 'human']), roles: z.array(roleSchema), groups: z.array(z.string()) });
+
+/** `POST /v1/principals` answer: the token is shown this once. */
+export const principalCreatedSchema = z.object({ id: z.string(), token: z.string() });
+
+/** `GET /v1/actions` and `GET /v1/approvals`: a page, and the cursor of the next one (null on the last). */
+export const actionPageSchema = z.object({ items: z.array(actionViewSchema), nextCursor: z.string().nullable() });
+
+/** `GET /v1/policy` and `PUT /v1/policy`: the active bundle version. */
+export const activePolicySchema = z.object({ version: z.string(), loadedAt: z.string(), source: z.string(), activatedBy: z.string() });
+
+/** `GET /v1/policy/versions`. */
+export const policyVersionsSchema = z.object({
+  items: z.array(
+    z.object({ version: z.string(), author: z.string(), createdAt: z.string(), sourceName: z.string().nullable(), activations: z.array(z.string()) }),
+  ),
+});
+
+const outcomeSchema = z.enum(['allow', 'deny', 'require_approval']);
+
+/** `POST /v1/policy/backtest`: what a candidate bundle would change. */
+export const backtestReportSchema = z.object({
+  candidateVersion: z.string(),
+  actions: z.number().int(),
+  changed: z.number().int(),
+  unchanged: z.number().int(),
+  changes: z.array(
+    z.object({
+      from: z.union([outcomeSchema, z.literal('unknown')]),
+      to: z.union([outcomeSchema, z.literal('not-in-catalog')]),
+      ruleIds: z.array(z.string()),
+      count: z.number().int(),
+      examples: z.array(z.string()),
+    }),
+  ),
+});
+
+/** `POST /v1/policy/evaluate`: the decision the policy would make (domain/policy-types.ts PolicyDecision). */
+export const policyDecisionSchema = z.object({
+  decision: outcomeSchema,
+  ruleIds: z.array(z.string()),
+  reasons: z.array(z.string()),
+  decidedBy: z.array(z.string()),
+  reason: z.string(),
+  version: z.string(),
+  plan: z
+    .object({
+      steps: z.array(
+        z.object({
+          group: z.string(),
+          quorum: z.number().int(),
+          timeoutMs: z.number(),
+          remindEveryMs: z.number().optional(),
+          escalateTo: z.array(z.object({ group: z.string(), timeoutMs: z.number() })),
+        }),
+      ),
+      onTimeout: z.enum(['deny', 'allow']),
+    })
+    .optional(),
+  executor: z.union([z.object({ type: z.literal('http'), url: z.string() }), z.object({ type: z.literal('agent') })]),
+  category: z.enum(['financial', 'external_communication', 'account_change', 'data_access', 'production_change']),
+  owner: z.string(),
+  errors: z.array(z.object({ ruleId: z.string(), message: z.string() })),
+  limitBreach: z.object({ path: z.string(), limit: z.string(), message: z.string() }).optional(),
+});
+
+/** One node of `GET /v1/actions/:id/lineage`: an action and the actions delegated from it. */
+export const lineageNodeSchema = z.object({
+  id: z.string(),
+  action: z.string(),
+  status: z.string(),
+  agent: z.string(),
+  onBehalfOf: z.string().nullable(),
+  createdAt: z.string(),
+  get children(): z.ZodArray<typeof lineageNodeSchema> {
+    return z.array(lineageNodeSchema);
+  },
+});
+
+/** `GET /v1/actions/:id/lineage`: the whole delegation tree that contains the action. */
+export const lineageSchema = z.object({ root: lineageNodeSchema, actionId: z.string() });
+
+/** `GET /v1/ledger/verify` (ledger/store.ts LedgerVerification). */
+export const ledgerVerificationSchema = z.object({
+  ok: z.boolean(),
+  events: z.number().int(),
+  chains: z.number().int(),
+  checkpoints: z.number().int(),
+  firstBadSeq: z.number().int().optional(),
+  actionId: z.string().optional(),
+  checkpointSeq: z.number().int().optional(),
+  reason: z.string().optional(),
+  /** Actions stopped by a write Postgres refused for good, until acknowledged. */
+  faults: z.array(
+    z.object({
+      actionId: z.string(),
+      seq: z.number().int(),
+      type: z.string(),
+      events: z.array(z.string()),
+      code: z.string().nullable(),
+      message: z.string(),
+      workflowId: z.string().nullable(),
+      runId: z.string().nullable(),
+      at: z.string(),
+    }),
+  ),
+});
+
+const chainHeadSchema = z.object({ actionId: z.string(), seq: z.number().int(), hash: z.string() });
+
+/** `GET /v1/actions/:id/evidence`: the signed evidence bundle (ledger/evidence.ts EvidenceBundle). */
+export const evidenceBundleSchema = z.object({
+  actionId: z.string(),
+  workflowId: z.string(),
+  runId: z.string().nullable(),
+  policyVersion: z.string(),
+  events: z.array(
+    z.object({
+      seq: z.number().int(),
+      type: z.string(),
+      at: z.string(),
+      actor: z.object({ id: z.string(), kind: z.string() }),
+      data: z.unknown(),
+      prevHash: z.string(),
+      hash: z.string(),
+    }),
+  ),
+  head: z.object({ seq: z.number().int(), hash: z.string() }),
+  checkpoint: z
+    .object({
+      seq: z.number().int(),
+      at: z.string(),
+      headCount: z.number().int(),
+      headsRoot: z.string(),
+      throughGlobalSeq: z.number().int(),
+      horizon: z.string(),
+      prevHash: z.string(),
+      hash: z.string(),
+      keyId: z.string(),
+      signature: z.string(),
+      cover: chainHeadSchema,
+      index: z.number().int(),
+      proof: z.array(z.string()),
+    })
+    .optional(),
+  signature: z.object({ alg: z.string(), keyId: z.string(), value: z.string() }),
+  publicKey: z.string(),
+  links: z.object({ temporalUi: z.string().optional() }).optional(),
+});
+
+/** `GET /healthz`. */
+export const healthSchema = z.object({ ok: z.literal(true) });
+
+/** `GET /readyz` when Postgres and Temporal answer. */
+export const readinessSchema = z.object({ ok: z.literal(true), postgres: z.literal('ok'), temporal: z.literal('ok') });

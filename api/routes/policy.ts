@@ -1,12 +1,12 @@
 import express, { Router } from 'express';
-import { evaluateSchema } from '../../domain/api-schemas';
+import { backtestQuerySchema, evaluateSchema } from '../../domain/api-schemas';
 import { CountersignError } from '../../domain/errors';
 import { compileOr422, evaluatePolicy, UnknownActionError } from '../../policy';
 import type { Pool } from 'pg';
 import { backtestPolicy } from '../../ledger/backtest';
 import type { PolicyStore } from '../../ledger/policy-store';
 import { requireRole, type Principal } from '../auth';
-import { parseBody } from '../validate';
+import { parseBody, parseQuery } from '../validate';
 
 /** Operators read, dry-run and activate policy. */
 export function policyRoutes(policies: PolicyStore, pool: Pool, maxBodyBytes: number): Router {
@@ -34,10 +34,7 @@ export function policyRoutes(policies: PolicyStore, pool: Pool, maxBodyBytes: nu
   r.post('/v1/policy/backtest', requireRole('operator'), express.text({ type: () => true, limit: maxBodyBytes }), async (req, res) => {
     const source = typeof req.body === 'string' ? req.body : '';
     if (!source.trim()) throw new CountersignError('validation', 'send the candidate bundle (YAML or JSON) as the request body', [{ path: '/', message: 'empty body' }]);
-    const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0 && limit <= 100_000)) {
-      throw new CountersignError('validation', 'limit must be an integer from 1 to 100000', [{ path: 'limit', message: 'out of range' }]);
-    }
+    const { limit } = parseQuery(backtestQuerySchema, req.query);
     res.json(await backtestPolicy(pool, compileOr422(source, 'candidate'), { limit }));
   });
 
