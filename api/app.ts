@@ -11,7 +11,7 @@ import { authenticate, type PrincipalStore } from './auth';
 import type { ChangeFeed } from './change-feed';
 import { checkRequestInput, keepJsonSource } from './input-guard';
 import { createMetrics } from './metrics';
-import { buildOpenApi } from './openapi';
+import { buildOpenApi, rejectUndeclaredMethods } from './openapi';
 import { problemHandler, sendProblem } from './problem';
 import { actionRoutes } from './routes/actions';
 import { policyRoutes } from './routes/policy';
@@ -60,11 +60,17 @@ export function createApp(deps: ApiDeps) {
     next();
   });
 
+  // A method /openapi.json does not declare on a path it does: 405 with Allow, before any body is read.
+  const openapi = buildOpenApi();
+  app.use(rejectUndeclaredMethods(openapi));
+
   // JSON bodies everywhere except the raw policy upload. A body in another media type is 415.
   const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false, verify: keepJsonSource });
   app.use((req: Request, res: Response, next: NextFunction) => {
     // Policy bundles arrive as raw YAML or JSON text.
     if ((req.method === 'PUT' && req.path === '/v1/policy') || (req.method === 'POST' && req.path === '/v1/policy/backtest')) return next();
+    // No route reads a GET body, so none is parsed (nor refused).
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     if (hasBody && !req.is(['application/json', 'application/*+json'])) {
       return sendProblem(res, 'unsupported-media-type', `send JSON (Content-Type: application/json), not ${req.headers['content-type'] ?? 'no content type'}`);
@@ -88,7 +94,6 @@ export function createApp(deps: ApiDeps) {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  const openapi = buildOpenApi();
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });

@@ -50,7 +50,8 @@ export function actionRoutes(actions: ActionService, metrics: Metrics): Router {
   });
 
   r.post('/v1/actions/:id/cancel', async (req, res) => {
-    const body = parseBody(cancelSchema, req.body ?? {});
+    // The body is optional; a JSON `null` is a body, and not an object.
+    const body = parseBody(cancelSchema, req.body === undefined ? {} : req.body);
     res.json(actions.toView(await actions.cancel(req.principal as Principal, String(req.params.id), body.reason)));
   });
 
