@@ -6,7 +6,9 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { ActionView, DecisionBody, ProposeAction } from '../domain/api-schemas';
+import { holdsRole, mayReadAction } from '../domain/access-rules';
 import {
+  REFUSALS,
   TERMINAL_STATUSES,
   TRANSIENT_STATUSES,
   type ActionProjection,
@@ -16,14 +18,15 @@ import {
   type GovernedActionInput,
 } from '../domain/action-types';
 import { canonicalJson } from '../domain/canonical-json';
-import { CountersignError, type ErrorCode, type FieldError } from '../domain/errors';
+import { CountersignError, ERROR_CODES, type ErrorCode, type FieldError } from '../domain/errors';
 import { checkEvaluationLimits, evaluatePolicy, validateActionParams } from '../policy';
-import { toActionView, type ActionRepository, type ActionRow } from '../ledger/action-repository';
+import { accessSubjectOf, toActionView, type ActionRepository, type ActionRow } from '../ledger/action-repository';
 import type { PolicyStore } from '../ledger/policy-store';
 import { searchAttributeKeys } from '../workflows/search-attribute-keys';
 import { cancelUpdate, decideUpdate, governedAction, reportResultUpdate } from '../workflows';
-import { hasRole, type Principal, type PrincipalStore } from './auth';
+import type { Principal, PrincipalStore } from './auth';
 import type { ChangeFeed } from './change-feed';
+import { decisionProblem } from './decision-refusal';
 import { lineageTree, type LineageNode } from './lineage';
 
 /** What the action use cases need. */
@@ -46,12 +49,17 @@ export const ACTION_ID = /^act_[0-9a-f]{24}$/;
 /** The workflow id of an action: derived, so a start is idempotent per action. */
 export const workflowIdOf = (actionId: string) => `action-${actionId}`;
 
+/**
+ * The workflow's refusals that are answered as they are: every one of {@link REFUSALS} that is
+ * an API problem code (`not-ready` is not: it is retried, see updateWhenReady).
+ */
+const ANSWERED_REFUSALS: ReadonlySet<string> = new Set(Object.values(REFUSALS).filter((code) => code in ERROR_CODES));
+
 /** Map a refusal from the workflow (update validator) to its domain error. */
 function refusal(err: unknown): CountersignError | undefined {
   if (err instanceof WorkflowUpdateFailedError) {
-    const type = (err.cause as { type?: string } | undefined)?.type as ErrorCode | undefined;
-    const known: ErrorCode[] = ['not-pending', 'not-eligible', 'self-approval', 'already-voted', 'not-cancellable', 'not-awaiting-result'];
-    if (type && known.includes(type)) return new CountersignError(type, err.cause?.message ?? err.message);
+    const type = (err.cause as { type?: string } | undefined)?.type;
+    if (type && ANSWERED_REFUSALS.has(type)) return new CountersignError(type as ErrorCode, err.cause?.message ?? err.message);
     if ((type as string | undefined) === WRITE_FAILURES.permanent) {
       return new CountersignError(
         'action-stopped',
@@ -84,7 +92,7 @@ async function updateWhenReady<T>(temporal: Client, run: () => Promise<T>): Prom
     try {
       return await temporal.withDeadline(until, run);
     } catch (err) {
-      const notReady = err instanceof WorkflowUpdateFailedError && (err.cause as { type?: string } | undefined)?.type === 'not-ready';
+      const notReady = err instanceof WorkflowUpdateFailedError && (err.cause as { type?: string } | undefined)?.type === REFUSALS.notReady;
       if (!notReady) throw err;
       if (Date.now() > until) throw new CountersignError('unavailable', 'the action is still being set up after a restart; retry shortly');
       await new Promise((r) => setTimeout(r, 250));
@@ -262,19 +270,8 @@ export class ActionService {
   /** An action the caller may read; 404 both when missing and when not visible (no existence leak). */
   async getVisible(caller: Principal, id: string): Promise<ActionRow> {
     const row = await this.find(id);
-    if (!row || !this.mayRead(caller, row)) throw new CountersignError('not-found', `no action ${id}`);
+    if (!row || !mayReadAction(caller, accessSubjectOf(row))) throw new CountersignError('not-found', `no action ${id}`);
     return row;
-  }
-
-  /** Operators/admins: all; an agent: its own; a reviewer: what it may decide now or has decided. */
-  mayRead(caller: Principal, row: ActionRow): boolean {
-    if (hasRole(caller, 'operator')) return true;
-    if (row.agent === caller.id) return true;
-    if (caller.roles.includes('reviewer')) {
-      if (row.voters.includes(caller.id)) return true;
-      if (row.status === 'awaiting_approval' && caller.groups.some((g) => row.eligible_groups.includes(g))) return true;
-    }
-    return false;
   }
 
   /**
@@ -313,7 +310,7 @@ export class ActionService {
       status: q.status,
       action: q.action,
       agent: q.agent,
-      readableBy: hasRole(caller, 'operator') ? undefined : { id: caller.id, groups: caller.groups, reviewer: caller.roles.includes('reviewer') },
+      readableBy: holdsRole(caller, 'operator') ? undefined : { id: caller.id, groups: caller.groups, reviewer: caller.roles.includes('reviewer') },
       before: q.cursor ? decodeCursor(q.cursor) : undefined,
       limit: q.limit,
     });
@@ -347,14 +344,8 @@ export class ActionService {
       sameDecisionRequest(earlier, body, requestHash as string, updateId as string);
       return row;
     }
-    if (row.status !== 'awaiting_approval') throw new CountersignError('not-pending', `action is ${row.status}, not awaiting approval`);
-    if (!caller.groups.some((g) => row.eligible_groups.includes(g))) {
-      throw new CountersignError('not-eligible', `${caller.id} is in none of the groups eligible now (${row.eligible_groups.join(', ')})`);
-    }
-    if (body.decision === 'approve' && (row.agent === caller.id || row.on_behalf_of === caller.id)) {
-      throw new CountersignError('self-approval', `${caller.id} proposed this action (or it acts on their behalf) and cannot approve it`);
-    }
-    if (row.voters.includes(caller.id)) throw new CountersignError('already-voted', `${caller.id} has already voted on this action`);
+    const refused = decisionProblem(caller, row, body.decision);
+    if (refused) throw refused;
     if (body.params !== undefined) {
       if (body.decision !== 'approve') {
         throw new CountersignError('validation', 'params (edits) go only with decision "approve"', [{ path: '/params', message: 'only allowed when approving' }]);
@@ -420,7 +411,7 @@ export class ActionService {
   /** Cancel before execution: the proposing agent or an operator. */
   async cancel(caller: Principal, id: string, reason: string | undefined): Promise<ActionRow> {
     const row = await this.getVisible(caller, id);
-    const asOperator = hasRole(caller, 'operator');
+    const asOperator = holdsRole(caller, 'operator');
     if (row.agent !== caller.id && !asOperator) {
       throw new CountersignError('forbidden', 'only the proposing agent or an operator may cancel an action');
     }
@@ -456,10 +447,14 @@ export class ActionService {
     return (await this.find(id)) as ActionRow;
   }
 
-  /** The whole delegation tree (via `parentActionId`) that contains action `id`, from its root. */
-  async lineage(id: string): Promise<{ root: LineageNode; actionId: string }> {
-    const { rootId, rows } = await this.deps.actions.lineage(id);
-    return lineageTree(rows, rootId, id, () => true);
+  /**
+   * The delegation tree (via `parentActionId`) that contains action `id`, as far as the caller
+   * may read it: 404 unless it may read `id` itself.
+   */
+  async lineage(caller: Principal, id: string): Promise<{ root: LineageNode; actionId: string }> {
+    const row = await this.getVisible(caller, id);
+    const { rootId, rows } = await this.deps.actions.lineage(row.id);
+    return lineageTree(rows, rootId, row.id, (r) => mayReadAction(caller, accessSubjectOf(r)));
   }
 
   /** The public ActionView of a row. */

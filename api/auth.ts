@@ -114,8 +114,3 @@ export function requireRole(...roles: Role[]) {
     next();
   };
 }
-
-/** True when the principal holds the role (admin holds all): {@link holdsRole}. */
-export function hasRole(p: Principal, role: Role): boolean {
-  return holdsRole(p, role);
-}

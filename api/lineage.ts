@@ -18,10 +18,11 @@ export interface LineageNode {
 /**
  * The tree of `rows` (oldest first) from `rootId`, keeping only the actions `visible` accepts:
  * an action hidden from the caller is left out and its visible descendants hang from its
- * nearest visible ancestor. The answer's root is the highest visible action above `actionId`
- * (`actionId` itself must be visible).
+ * nearest visible ancestor. The answer's root is the highest visible action above `actionId`,
+ * which is always shown (the caller was allowed to ask for it).
  */
-export function lineageTree(rows: readonly LineageRow[], rootId: string, actionId: string, visible: (row: LineageRow) => boolean): { root: LineageNode; actionId: string } {
+export function lineageTree(rows: readonly LineageRow[], rootId: string, actionId: string, mayRead: (row: LineageRow) => boolean): { root: LineageNode; actionId: string } {
+  const visible = (row: LineageRow) => row.id === actionId || mayRead(row);
   const byId = new Map(rows.map((r) => [r.id, r]));
   const nearestVisibleAncestor = (id: string): string | null => {
     let row = byId.get(id);

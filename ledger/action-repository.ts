@@ -116,16 +116,10 @@ export interface ActionListQuery {
 export type LineageRow = Pick<ActionRow, 'id' | 'parent_action_id' | 'action' | 'status' | 'agent' | 'on_behalf_of' | 'created_at' | 'eligible_groups' | 'voters'>;
 
 /** A recorded action as a backtest replays it. */
-export interface DecidedAction {
-  id: string;
-  action: string;
-  params: Record<string, unknown>;
-  resource: unknown;
+export type DecidedAction = Pick<ActionRow, 'id' | 'action' | 'params' | 'resource' | 'agent' | 'on_behalf_of'> & {
   context: Record<string, unknown> | null;
-  agent: string;
-  on_behalf_of: string | null;
   decision: PolicyOutcome | null;
-}
+};
 
 /** The Temporal ids and policy version an evidence bundle names. */
 export interface EvidenceRefs {

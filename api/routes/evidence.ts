@@ -5,17 +5,19 @@ import { buildEvidenceBundle } from '../../ledger/evidence';
 import type { LedgerSigner, TrustedKey } from '../../ledger/signing';
 import { LedgerNotFoundError, verifyLedger } from '../../ledger/store';
 import type { ActionService } from '../action-service';
-import { hasRole, requireRole, type Principal } from '../auth';
+import { holdsRole } from '../../domain/access-rules';
+import { requireRole, type Principal } from '../auth';
 
 /** Evidence of one action, its delegation tree, and whole-ledger verification. */
 export function evidenceRoutes(deps: { pool: Pool; actions: ActionService; signer: LedgerSigner; trustedKeys: () => TrustedKey[] }): Router {
   const r = Router();
 
-  // Operators, and the proposing agent for its own actions.
+  // Operators, and the proposing agent for its own actions: narrower than reading the action
+  // (a reviewer who may read it does not get its ledger), and 404 alike.
   r.get('/v1/actions/:id/evidence', async (req, res) => {
     const caller = req.principal as Principal;
-    const row = await deps.actions.find(String(req.params.id));
-    if (!row || !(hasRole(caller, 'operator') || row.agent === caller.id)) throw new CountersignError('not-found', `no action ${req.params.id}`);
+    const row = await deps.actions.getVisible(caller, String(req.params.id));
+    if (!holdsRole(caller, 'operator') && row.agent !== caller.id) throw new CountersignError('not-found', `no action ${req.params.id}`);
     try {
       const bundle = await buildEvidenceBundle(deps.pool, deps.signer, row.id, {
         workflowId: row.workflow_id,
@@ -31,10 +33,7 @@ export function evidenceRoutes(deps: { pool: Pool; actions: ActionService; signe
   });
 
   r.get('/v1/actions/:id/lineage', async (req, res) => {
-    const caller = req.principal as Principal;
-    const row = await deps.actions.find(String(req.params.id));
-    if (!row || !deps.actions.mayRead(caller, row)) throw new CountersignError('not-found', `no action ${req.params.id}`);
-    res.json(await deps.actions.lineage(row.id));
+    res.json(await deps.actions.lineage(req.principal as Principal, String(req.params.id)));
   });
 
   r.get('/v1/ledger/verify', requireRole('operator'), async (_req, res) => {
