@@ -1,4 +1,5 @@
-import { WRITE_FAILURES, type RecordEventInput } from '../domain/action-types';
+import type { RecordEventInput } from '../domain/action-types';
+import { WRITE_FAILURES } from '../domain/failure-types';
 import { sensitivePaths, UnknownActionError } from '../policy';
 import { digestValue, redactSensitive } from '../ledger/redact';
 import { ApplicationFailure } from '@temporalio/activity';

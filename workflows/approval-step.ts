@@ -29,6 +29,8 @@ export type StepOutcome = 'approved' | 'denied' | 'cancelled' | 'timeout';
  */
 export function validateDecision(run: ActionState, d: DecisionInput): void {
   const { view, input } = run;
+  // A cancel accepted before this decision wins (`cancelling`): the reviewer must not hear that
+  // a vote counted on an action that is being cancelled.
   const refusal = decisionRefusal(
     { id: d.reviewer, groups: d.reviewerGroups },
     { status: view.status, agent: input.agent, onBehalfOf: input.onBehalfOf, eligibleGroups: view.eligibleGroups, voters: view.voters, cancelling: run.cancelRequest !== undefined },
