@@ -1,0 +1,182 @@
+/**
+ * The API contract test: start a real stack (embedded Postgres, Temporal dev server, API and
+ * worker) in a temporary data dir on free ports, then let Schemathesis generate requests from
+ * /openapi.json and check every answer against the document.
+ *
+ *   npm run test:contract            (CONTRACT_MAX_TIME=<seconds per role> to change the budget)
+ *
+ * Exits non-zero when any Schemathesis run reports a failure or an error.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../../runtime/config';
+import { createLogger } from '../../runtime/logger';
+import { startStack } from '../../runtime/stack';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const SCHEMATHESIS = process.env.SCHEMATHESIS ?? path.join(REPO, '.tools', 'schemathesis', 'bin', 'schemathesis');
+const CONFIG = path.join(__dirname, 'schemathesis.toml');
+/**
+ * Seconds each role's run may spend (`--max-time`: the coverage phase runs once, fuzzing and
+ * stateful sequences repeat until the budget is spent). Five runs of 30 s plus ~25 s to start the
+ * stack keep the whole step near 3.5 minutes on 2 cores.
+ */
+const MAX_TIME = Number(process.env.CONTRACT_MAX_TIME ?? 30);
+
+/**
+ * Who calls what. Each operation is fuzzed with the token of the role it is meant for, so
+ * valid data reaches the handler (and its 2xx answers are checked) instead of stopping at 403;
+ * the checks still send requests without a token, or with a wrong one (ignored_auth). The
+ * unauthenticated endpoints run without one. Every operation of the document must be listed.
+ */
+const ROLES: { role: string; kind: 'agent' | 'human'; roles: string[]; groups: string[]; operations: string[] }[] = [
+  { role: 'admin', kind: 'human', roles: ['admin'], groups: [], operations: ['POST /v1/principals', 'GET /v1/principals/{id}'] },
+  {
+    role: 'agent',
+    kind: 'agent',
+    roles: ['agent'],
+    groups: [],
+    operations: [
+      'POST /v1/actions',
+      'GET /v1/actions',
+      'GET /v1/actions/{id}',
+      'POST /v1/actions/{id}/cancel',
+      'POST /v1/actions/{id}/result',
+      'GET /v1/actions/{id}/evidence',
+      'GET /v1/actions/{id}/lineage',
+    ],
+  },
+  { role: 'reviewer', kind: 'human', roles: ['reviewer'], groups: ['finance'], operations: ['POST /v1/actions/{id}/decisions', 'GET /v1/approvals'] },
+  {
+    role: 'operator',
+    kind: 'human',
+    roles: ['operator'],
+    groups: [],
+    operations: ['GET /v1/policy', 'PUT /v1/policy', 'GET /v1/policy/versions', 'POST /v1/policy/backtest', 'POST /v1/policy/evaluate', 'GET /v1/ledger/verify'],
+  },
+  { role: 'public', kind: 'human', roles: [], groups: [], operations: ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json'] },
+];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', env });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** One regex over "METHOD path" labels that matches exactly the given operations. */
+function operationsRegex(operations: string[]): string {
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return `^(${operations.map(esc).join('|')})$`;
+}
+
+async function main(): Promise<number> {
+  if (!fs.existsSync(SCHEMATHESIS)) {
+    console.error(`no Schemathesis at ${SCHEMATHESIS}: python3 -m venv .tools/schemathesis && .tools/schemathesis/bin/pip install schemathesis (the version .ci/run pins)`);
+    return 2;
+  }
+  const started = Date.now();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-contract-'));
+  const [port, pgPort, temporalPort, temporalUiPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const adminToken = randomBytes(24).toString('base64url');
+  const config = loadConfig({
+    PORT: String(port),
+    COUNTERSIGN_DATA_DIR: dataDir,
+    COUNTERSIGN_PG_PORT: String(pgPort),
+    TEMPORAL_PORT: String(temporalPort),
+    TEMPORAL_UI_PORT: String(temporalUiPort),
+    COUNTERSIGN_ADMIN_TOKEN: adminToken,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+    ...(process.env.TEMPORAL_CLI ? { TEMPORAL_CLI: process.env.TEMPORAL_CLI } : {}),
+  });
+  const log = createLogger(config.logLevel);
+  // The worker's own log: keep it to errors, not the retries of the demo policy's webhooks
+  // (nothing listens on their port here). startStack keeps a runtime installed before it.
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  const stack = await startStack(config, log);
+  const url = stack.services.url;
+  console.log(`--- stack up at ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  let failed = 0;
+  try {
+    const tokens = new Map<string, string>();
+    for (const r of ROLES) {
+      if (!r.roles.length) continue;
+      const res = await fetch(`${url}/v1/principals`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id: `contract-${r.role}`, kind: r.kind, roles: r.roles, groups: r.groups }),
+      });
+      if (res.status !== 201) throw new Error(`creating the ${r.role} principal: ${res.status} ${await res.text()}`);
+      tokens.set(r.role, ((await res.json()) as { token: string }).token);
+    }
+    // Two real actions for the operations on /v1/actions/{id} (schemathesis.toml): one the agent
+    // reads, cancels and reports on, one waiting for the reviewer's group (policies/default.yaml:
+    // a transfer over 100 needs one finance approver).
+    const propose = async (to: string) => {
+      const res = await fetch(`${url}/v1/actions?wait=5`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.get('agent')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'payments.transfer', params: { amount: 500, currency: 'EUR', to } }),
+      });
+      const view = (await res.json()) as { id: string; status: string };
+      if (res.status !== 201 || view.status !== 'awaiting_approval') throw new Error(`proposing a transfer to ${to}: ${res.status} ${JSON.stringify(view)}`);
+      return view.id;
+    };
+    const doc = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const unlisted = Object.entries(doc.paths)
+      .flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`))
+      .filter((op) => !ROLES.some((r) => r.operations.includes(op)));
+    if (unlisted.length) throw new Error(`operations no role runs (add them to ROLES): ${unlisted.join(', ')}`);
+    const env = { ...process.env, NO_COLOR: '1', CONTRACT_ACTION_ID: await propose('acme'), CONTRACT_PENDING_ACTION_ID: await propose('globex') };
+    for (const r of ROLES) {
+      const t0 = Date.now();
+      console.log(`\n=== Schemathesis as ${r.role}: ${r.operations.join(', ')}`);
+      const token = tokens.get(r.role);
+      const args = [
+        '--config-file',
+        CONFIG,
+        'run',
+        `${url}/openapi.json`,
+        '--include-name-regex',
+        operationsRegex(r.operations),
+        '--max-time',
+        String(MAX_TIME),
+        ...(token ? ['--header', `Authorization: Bearer ${token}`] : []),
+      ];
+      console.log(`    ${[SCHEMATHESIS, ...args].map((a) => (a.startsWith('Authorization') ? "'Authorization: Bearer …'" : a.includes(' ') || a.includes('|') ? `'${a}'` : a)).join(' ')}`);
+      const code = await run(SCHEMATHESIS, args, env);
+      console.log(`=== ${r.role}: exit ${code} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      if (code !== 0) failed++;
+    }
+  } finally {
+    await stack.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  console.log(`\n--- contract: ${failed ? `${failed} run(s) failed` : 'all runs passed'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
