@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EVIDENCE_EVENT_TYPES } from '../../domain/action-types';
+import { EXECUTOR_FAILURES, FINAL_EXECUTOR_FAILURES } from '../../domain/failure-types';
 import { SEARCH_ATTRIBUTE_DECLARATIONS, SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
 import { searchAttributeArgs } from '../../runtime/temporal-server';
+import { approvedStatus, EXECUTOR_ACTIVITY_OPTIONS, EXECUTORS } from '../../workflows/executors';
 import { searchAttributeKeys } from '../../workflows/search-attribute-keys';
 
 // Registries written once (domain/): what is derived from them, and the files that cannot
@@ -40,5 +42,19 @@ describe('evidence event type registry', () => {
     expect(check, 'the CHECK on ledger_events.type').not.toBeNull();
     const allowed = [...check![1]!.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
     expect(allowed.sort()).toEqual([...EVIDENCE_EVENT_TYPES].sort());
+  });
+});
+
+describe('executor registry', () => {
+  it('when an action is approved, then an executor that waits for a report shows approved and one the workflow runs shows executing', () => {
+    expect(Object.keys(EXECUTORS).sort()).toEqual(['agent', 'http']);
+    expect(approvedStatus({ type: 'agent' })).toBe('approved');
+    expect(approvedStatus({ type: 'http', url: 'http://target.test/' })).toBe('executing');
+    expect(approvedStatus(null)).toBe('executing');
+  });
+
+  it('when the executor activity is retried, then it stops on exactly the final executor failures', () => {
+    expect(EXECUTOR_ACTIVITY_OPTIONS.retry?.nonRetryableErrorTypes).toEqual([EXECUTOR_FAILURES.rejected, EXECUTOR_FAILURES.digestMismatch]);
+    expect(FINAL_EXECUTOR_FAILURES).not.toContain(EXECUTOR_FAILURES.unavailable);
   });
 });
