@@ -153,6 +153,11 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
   }
   // Long polls hold requests up to 60 s; keep sockets alive a little longer than that.
   server.requestTimeout = 90_000;
+  // Keep idle connections open longer than clients and load balancers do (Node's default is
+  // 5 s, shorter than most balancers' 60 s): a server that closes an idle socket just as a
+  // client reuses it makes that request fail with ECONNRESET.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
 
