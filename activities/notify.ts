@@ -1,3 +1,4 @@
+import { NOTIFY_FAILURES } from '../domain/failure-types';
 import { ApplicationFailure } from '@temporalio/activity';
 import { sensitivePaths, UnknownActionError } from '../policy';
 import { redactSensitive } from '../ledger/redact';
@@ -90,7 +91,7 @@ export function createNotificationActivities({ policies, executorSecret, publicU
       }
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return;
-      if (res.status >= 400 && res.status < 500) throw ApplicationFailure.nonRetryable(`webhook ${input.url} answered ${res.status}`, 'WebhookRejected');
+      if (res.status >= 400 && res.status < 500) throw ApplicationFailure.nonRetryable(`webhook ${input.url} answered ${res.status}`, NOTIFY_FAILURES.webhookRejected);
       throw ApplicationFailure.retryable(`webhook ${input.url} answered ${res.status}`, 'WebhookUnavailable');
     },
 

@@ -33,6 +33,9 @@ const SHARED_WORKFLOW_MODULES = [
   path.resolve(__dirname, '..', 'domain', 'approval-digest.ts'),
   path.resolve(__dirname, '..', 'domain', 'canonical-json.ts'),
   path.resolve(__dirname, '..', 'domain', 'action-types.ts'),
+  path.resolve(__dirname, '..', 'domain', 'access-rules.ts'),
+  path.resolve(__dirname, '..', 'domain', 'failure-types.ts'),
+  path.resolve(__dirname, '..', 'domain', 'search-attributes.ts'),
 ];
 
 /** Bundle the workflow code once (webpack; a few seconds). */
