@@ -9,7 +9,6 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +16,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../runtime/config';
 import { createLogger } from '../../runtime/logger';
 import { startStack } from '../../runtime/stack';
+import { freePorts } from '../helpers/ports';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const SCHEMATHESIS = process.env.SCHEMATHESIS ?? path.join(REPO, '.tools', 'schemathesis', 'bin', 'schemathesis');
@@ -62,16 +62,6 @@ const ROLES: { role: string; kind: 'agent' | 'human'; roles: string[]; groups: s
   { role: 'public', kind: 'human', roles: [], groups: [], operations: ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json'] },
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -94,7 +84,7 @@ async function main(): Promise<number> {
   }
   const started = Date.now();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-contract-'));
-  const [port, pgPort, temporalPort, temporalUiPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [port, pgPort, temporalPort, temporalUiPort] = await freePorts(4);
   const adminToken = randomBytes(24).toString('base64url');
   const config = loadConfig({
     PORT: String(port),

@@ -21,6 +21,7 @@ import { startPostgres, type PostgresHandle } from '../../runtime/postgres';
 import { resolveTemporalCli } from '../../runtime/temporal-cli';
 import { startTemporalDevServer, type TemporalServerHandle } from '../../runtime/temporal-server';
 import { loadOrCreateSigningKey } from '../../ledger/signing';
+import { freePorts } from './ports';
 import { call, eventually, type Answer } from './stack';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -30,17 +31,7 @@ const MAX_LOG_CHARS = 256 * 1024;
 /** The executor HMAC key every fault stack uses (targets verify signatures with it). */
 export const FAULT_EXECUTOR_SECRET = 'fault-executor-secret-0123456789';
 
-/** A port nobody listens on right now (the OS picks it; released before use). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, freePorts } from './ports';
 
 /** Output of a process, tail only, for printing when a test fails. */
 class LogBuffer {
@@ -323,7 +314,7 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
     Object.values(logBuffers)
       .map((b) => b.toString())
       .join('');
-  const [temporalPort, pgPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [temporalPort, pgPort, apiPort] = await freePorts(3);
   const cliPath = resolveTemporalCli({ explicitPath: process.env.TEMPORAL_CLI });
   const dbFile = path.join(dir, 'temporal.db');
 
