@@ -84,7 +84,7 @@ export class PolicyStore {
       [version],
     );
     if (rows.length === 0) throw new NoActivePolicyError(`policy version ${version} is not stored`);
-    const bundle = loadPolicyBundle(rows[0].source, { filename: rows[0].source_name ?? undefined });
+    const bundle = loadPolicyBundle(rows[0].source, { filename: rows[0].source_name ?? undefined, admitted: true });
     this.compiled.set(version, bundle);
     return bundle;
   }

@@ -55,15 +55,27 @@ export interface CelProgram {
   evaluate(activation: PolicyActivation): unknown;
 }
 
+/** Options of {@link CelEngine.compile}. */
+export interface CompileOptions {
+  /**
+   * The expression belongs to a bundle version that was activated before: bounds added to
+   * admission since then (the loop-nesting bound) are not applied, so an upgrade can never make
+   * a stored version unloadable (its actions would be stuck). New bundles always meet them.
+   * @default false
+   */
+  admitted?: boolean;
+}
+
 /** A CEL implementation behind the policy module. */
 export interface CelEngine {
   /** Library name, for benchmarks and diagnostics. */
   readonly name: string;
   /**
    * Parse and check an expression over {@link POLICY_CEL_VARIABLES}.
-   * @throws CelCompileError on syntax errors, unknown variables or static type errors.
+   * @throws CelCompileError on syntax errors, unknown variables or static type errors, and, unless
+   * `options.admitted`, on rules that break an admission bound ({@link MAX_ITERATION_NESTING}).
    */
-  compile(source: string): CelProgram;
+  compile(source: string, options?: CompileOptions): CelProgram;
 }
 
 /**
@@ -141,7 +153,7 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
     .registerFunction(`string.${RE2_MATCHES}(string): bool`, re2Test)
     .registerFunction(`${RE2_MATCHES}(string, string): bool`, re2Test);
 
-  const parseChecked = (source: string) => {
+  const parseChecked = (source: string, admitted = false) => {
     let parsed: ReturnType<Environment['parse']>;
     try {
       parsed = env.parse(source);
@@ -151,7 +163,7 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
     // check() also marks the AST as checked, so evaluation skips the per-call type check.
     const checked = parsed.check();
     if (!checked.valid) throw toCompileError(checked.error);
-    const nesting = iterationNesting(parsed.ast);
+    const nesting = admitted ? { depth: 0, offset: undefined } : iterationNesting(parsed.ast);
     if (nesting.depth > MAX_ITERATION_NESTING) {
       throw new CelCompileError(
         `iterates ${nesting.depth} levels deep (loops inside loops: all/exists/exists_one/map/filter, "in" over a list, matches); at most ${MAX_ITERATION_NESTING}, so a rule's cost stays within limits.listItems^${MAX_ITERATION_NESTING}`,
@@ -163,9 +175,10 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
 
   return {
     name: useFastPath ? '@marcbachmann/cel-js' : '@marcbachmann/cel-js (no fast path)',
-    compile(source) {
+    compile(source, options) {
       // Check the expression as written (errors point at the user's text), then swap in RE2.
-      let { parsed, type } = parseChecked(source);
+      const admitted = options?.admitted ?? false;
+      let { parsed, type } = parseChecked(source, admitted);
       const calls = findMatchesCalls(parsed.ast, source);
       if (calls.length > 0) {
         let rewritten = source;
@@ -179,7 +192,7 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
           }
           rewritten = rewritten.slice(0, call.nameOffset) + RE2_MATCHES + rewritten.slice(call.nameOffset + 'matches'.length);
         }
-        ({ parsed, type } = parseChecked(rewritten));
+        ({ parsed, type } = parseChecked(rewritten, admitted));
         if (findMatchesCalls(parsed.ast, rewritten).length > 0) {
           throw new CelCompileError('could not route matches() to the RE2 engine; write it as text.matches("pattern")');
         }

@@ -30,6 +30,14 @@ export interface LoadPolicyOptions {
    * @default the module's default engine (`@marcbachmann/cel-js`)
    */
   celEngine?: CelEngine;
+  /**
+   * The text is a version that was activated before (read back from storage): bounds added to
+   * admission since then (the CEL loop-nesting bound) are not applied, so an upgrade never makes
+   * a stored version, and the actions decided under it, unloadable. Activation, lint and
+   * tests always apply them.
+   * @default false
+   */
+  admitted?: boolean;
 }
 
 /** Result of {@link validatePolicyBundle}. */
@@ -62,7 +70,7 @@ export function validatePolicyBundle(text: string, options: LoadPolicyOptions = 
   const parsed = policyBundleDocumentSchema.safeParse(data);
   if (!parsed.success) for (const issue of parsed.error.issues) reportZodIssue(issue, data, issues, policyBundleDocumentSchema);
 
-  const compiled = compileParts(data, engine, issues);
+  const compiled = compileParts(data, engine, issues, options.admitted ?? false);
   if (!parsed.success || issues.count > 0) return { ok: false, errors: issues.sorted() };
 
   let version: string;
@@ -83,7 +91,7 @@ interface CompiledParts {
   validators: Map<string, ValidateFunction>;
 }
 
-function compileParts(data: unknown, engine: CelEngine, issues: IssueCollector): CompiledParts {
+function compileParts(data: unknown, engine: CelEngine, issues: IssueCollector, admitted: boolean): CompiledParts {
   const parts: CompiledParts = { programs: new Map(), validators: new Map() };
   if (!isPlainObject(data)) return parts;
 
@@ -126,17 +134,17 @@ function compileParts(data: unknown, engine: CelEngine, issues: IssueCollector):
       issues.add(['rules', i, 'approval'], `approval is only used by require_approval rules (this rule's decision is ${rule.decision})`, 'remove "approval" or set decision: require_approval');
     }
     if (typeof rule.when === 'string' && rule.when.length > 0) {
-      const program = compileWhen(rule.when, ['rules', i, 'when'], engine, issues);
+      const program = compileWhen(rule.when, ['rules', i, 'when'], engine, issues, admitted);
       if (program) parts.programs.set(i, program);
     }
   });
   return parts;
 }
 
-function compileWhen(source: string, path: DocPath, engine: CelEngine, issues: IssueCollector): CelProgram | undefined {
+function compileWhen(source: string, path: DocPath, engine: CelEngine, issues: IssueCollector, admitted: boolean): CelProgram | undefined {
   let program: CelProgram;
   try {
-    program = engine.compile(source);
+    program = engine.compile(source, { admitted });
   } catch (err) {
     const e = err instanceof CelCompileError ? err : new CelCompileError(errorText(err));
     issues.add(path, `CEL: ${e.message}`, celHint(e.message), { offset: celOffset(path, e.offset, issues) });

@@ -284,6 +284,21 @@ describe('rules that iterate too deeply', () => {
     expect(issue?.hint).toContain('add up instead of multiplying');
   });
 
+  it('when a stored version that predates the nesting bound is loaded back, then it still loads and decides', () => {
+    const text = `${CATALOG}rules:
+  - id: cubic
+    action: data.query
+    when: params.columns.exists(c, params.blocked.exists(b, b in params.columns))
+    decision: deny
+`;
+
+    expect(validatePolicyBundle(text).ok).toBe(false);
+    const stored = loadPolicyBundle(text, { admitted: true });
+    const decision = evaluatePolicy(stored, query({ columns: ['a'], blocked: ['a'] }));
+
+    expect(decision).toMatchObject({ decision: 'deny', ruleIds: ['cubic'] });
+  });
+
   it('when a rule nests two loops, or runs loops one after another, then it loads', () => {
     const text = `${CATALOG}rules:
   - id: quadratic
