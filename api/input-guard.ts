@@ -17,7 +17,12 @@ declare module 'express-serve-static-core' {
 
 /** `verify` hook of express.json: keep the body's text for {@link checkRequestInput}. */
 export function keepJsonSource(req: Request, _res: Response, buf: Buffer, encoding: string): void {
-  req.jsonSource = buf.toString((encoding || 'utf8') as BufferEncoding);
+  // JSON exchanged between systems is UTF-8 (RFC 8259); body-parser would also read UTF-16/32,
+  // which Buffer cannot decode: refuse those as an unsupported charset (415), not a crash.
+  if (encoding && !/^utf-?8$/i.test(encoding)) {
+    throw Object.assign(new Error(`send JSON as UTF-8, not ${encoding}`), { type: 'charset.unsupported', status: 415 });
+  }
+  req.jsonSource = buf.toString('utf8');
 }
 
 /** Refuse a request whose path, query or JSON body holds input the API cannot store exactly. */

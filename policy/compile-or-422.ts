@@ -4,7 +4,7 @@
  * routes and the start-up bootstrap, so a bad bundle reads the same from either.
  */
 import { CountersignError } from '../domain/errors';
-import { textProblem } from '../domain/input-rules';
+import { inputProblems, textProblem } from '../domain/input-rules';
 import type { CompiledPolicyBundle } from './compiled-bundle';
 import { PolicyValidationError } from './errors';
 import { loadPolicyBundle } from './load-bundle';
@@ -19,8 +19,9 @@ export function compileOr422(source: string, filename?: string): CompiledPolicyB
       { path: '/', message: `the bundle text ${text}`, ...(line ? { line } : {}) },
     ]);
   }
+  let bundle: CompiledPolicyBundle;
   try {
-    return loadPolicyBundle(source, { filename });
+    bundle = loadPolicyBundle(source, { filename });
   } catch (err) {
     if (!(err instanceof PolicyValidationError)) throw err;
     throw new CountersignError(
@@ -29,4 +30,16 @@ export function compileOr422(source: string, filename?: string): CompiledPolicyB
       err.errors.map((e) => ({ path: e.path, message: e.message, line: e.line, column: e.column, ...(e.hint ? { hint: e.hint } : {}) })),
     );
   }
+  // Escapes (YAML "\0", JSON "\ud800") can put text into the parsed bundle that the source
+  // check cannot see. Rule reasons and ids reach the ledger: such a bundle would stop every
+  // action it decides, so it is refused here.
+  const parsed = inputProblems(bundle.document);
+  if (parsed.length > 0) {
+    throw new CountersignError(
+      'invalid-policy',
+      `the policy bundle holds text that cannot be stored (${parsed.map((p) => `${p.path} ${p.message}`).join('; ')}); the active policy is unchanged`,
+      parsed,
+    );
+  }
+  return bundle;
 }

@@ -171,10 +171,21 @@ describe('input that could wedge an action', () => {
     expect((await stack.call(operator, 'GET', '/v1/actions?action=payments.transfer')).status).toBe(200);
   });
 
+  it('when a JSON body comes in UTF-16 or UTF-32, then 415, never 500', async () => {
+    for (const charset of ['utf-16be', 'utf-32le']) {
+      const r = await stack.call(agent, 'POST', '/v1/actions', '{}', { 'content-type': `application/json; charset=${charset}` });
+      expectRefused(r, 415);
+    }
+  });
+
   it('when a policy bundle holds a NUL, then 422 and the active policy is unchanged', async () => {
     const before = (await stack.call(operator, 'GET', '/v1/policy')).body.version;
     const r = await stack.call(operator, 'PUT', '/v1/policy', `${testPolicy(target.url)}\n# \u0000\n`, { 'content-type': 'application/yaml' });
     expectRefused(r, 422);
+    // The same text written as YAML escapes, in a rule reason that would reach the ledger.
+    const escaped = testPolicy(target.url).replace('reason: Currency XXX is not allowed', 'reason: "Currency \\0 and \\uD800"');
+    expect(escaped).toContain('\\0');
+    expectRefused(await stack.call(operator, 'PUT', '/v1/policy', escaped, { 'content-type': 'application/yaml' }), 422, '/rules/0/reason');
     expect((await stack.call(operator, 'GET', '/v1/policy')).body.version).toBe(before);
   });
 
