@@ -46,6 +46,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
   const running = opts.attachToRunning ? runningEmbeddedPostgresUrl(opts.dir, database) : undefined;
   if (running) {
     await waitForPostgres(running, 30_000);
+    await expectDataDirectory(running, opts.dir);
     return { url: running, embedded: false, stop: async () => {} };
   }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
@@ -110,15 +111,42 @@ function embeddedUrl(port: number, database: string): string {
   return `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${database}`;
 }
 
-/** The server's pid file: pid on line 1, port on line 4 (Postgres' documented layout). */
-function readPostmasterPid(dir: string): { pid: number; port: number } | undefined {
+/** The server's pid file: pid on line 1, data directory on line 2, port on line 4 (Postgres' documented layout). */
+function readPostmasterPid(dir: string): { pid: number; dataDir: string; port: number } | undefined {
   let lines: string[];
   try {
     lines = fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n');
   } catch {
     return undefined;
   }
-  return { pid: Number(lines[0]), port: Number(lines[3]) };
+  return { pid: Number(lines[0]), dataDir: lines[1] ?? '', port: Number(lines[3]) };
+}
+
+/** Whether two paths name the same directory (the pid file holds the path the server was given). */
+function sameDirectory(a: string, b: string): boolean {
+  try {
+    return fs.realpathSync(a) === fs.realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The server answering at `url` must serve cluster `dir`: a stale pid file whose pid was reused
+ * could otherwise point at another cluster on that port, and the CLI would read (or, with
+ * `ledger ack-fault`, write) the wrong ledger.
+ */
+async function expectDataDirectory(url: string, dir: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
+    if (!sameDirectory(rows[0].data_directory, dir)) {
+      throw new Error(`the Postgres on ${redactUrl(url)} serves ${rows[0].data_directory}, not ${dir}: set DATABASE_URL to the database you mean`);
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -138,7 +166,7 @@ function processAlive(pid: number): boolean {
  */
 export function runningEmbeddedPostgresUrl(dir: string, database = 'countersign'): string | undefined {
   const running = readPostmasterPid(dir);
-  if (!running || !processAlive(running.pid) || !(running.port > 0)) return undefined;
+  if (!running || !processAlive(running.pid) || !(running.port > 0) || !sameDirectory(running.dataDir, dir)) return undefined;
   return embeddedUrl(running.port, database);
 }
 
