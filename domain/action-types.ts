@@ -5,7 +5,7 @@
  */
 import type { ApprovalPlan, ExecutorSpec, PolicyOutcome, RuleEvaluationError } from './policy-types';
 
-/** Lifecycle of an action (DESIGN.md "Statuses"). */
+/** Lifecycle of an action (docs/api.md, "Statuses"). */
 export type ActionStatus =
   | 'evaluating'
   | 'awaiting_approval'
@@ -24,7 +24,7 @@ export const TERMINAL_STATUSES: readonly ActionStatus[] = ['succeeded', 'failed'
 export const TRANSIENT_STATUSES: readonly ActionStatus[] = ['evaluating', 'executing'];
 
 /**
- * Evidence event types (DESIGN.md "Evidence bundle"): the workflow records them, the ledger
+ * Evidence event types (docs/api.md, "Evidence bundles"): the workflow records them, the ledger
  * accepts only them (ledger/chain.ts), and ledger/migrations/002_ledger.sql checks the same list.
  */
 export const EVIDENCE_EVENT_TYPES = [

@@ -1,5 +1,5 @@
 /**
- * The HTTP contract's bodies as zod schemas (DESIGN.md "HTTP API v1"). The API validates
+ * The HTTP contract's bodies as zod schemas (docs/api.md). The API validates
  * with them and /openapi.json is generated from them, so the two cannot drift.
  */
 import { z } from 'zod';

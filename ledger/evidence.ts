@@ -58,7 +58,7 @@ export interface EvidenceSignature {
   value: string;
 }
 
-/** DESIGN.md "Evidence bundle". */
+/** The evidence bundle (docs/api.md, "Evidence bundles"). */
 export interface EvidenceBundle {
   actionId: string;
   workflowId: string;
