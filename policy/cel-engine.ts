@@ -216,6 +216,13 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
 const ITERATING_MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 
 /**
+ * Functions that read their whole text argument (CEL's standard string functions and `size`,
+ * which counts code points of a string): inside two loops, one over a long string would cost
+ * listItems² times its length.
+ */
+const TEXT_SCANS = new Set(['size', 'contains', 'startsWith', 'endsWith', 'lowerAscii', 'upperAscii', 'trim', 'replace', 'split', 'join', 'indexOf', 'lastIndexOf', 'substring', 'charAt', 'string', 'bytes']);
+
+/**
  * The deepest nesting of iteration in an expression (see {@link MAX_ITERATION_NESTING}) and
  * where the innermost loop of that nesting starts. Recursion is fine here: the parser's
  * `maxDepth` bounds the AST's depth.
@@ -240,6 +247,10 @@ function iterationNesting(node: ASTNode): { depth: number; offset: number | unde
   // per call, enough to count as a loop over the text).
   if (node.op === 'in' && node.args[1].op !== 'list') deeper({ depth: 1, offset: node.range?.start });
   if ((node.op === 'rcall' || node.op === 'call') && node.args[0] === 'matches') deeper({ depth: 1, offset: node.range?.start });
+  // Also a scan: a function whose cost grows with the text it reads (`size` counts code points),
+  // called on a value that is not written in the rule.
+  if (node.op === 'rcall' && TEXT_SCANS.has(node.args[0]) && node.args[1].op !== 'value') deeper({ depth: 1, offset: node.range?.start });
+  if (node.op === 'call' && TEXT_SCANS.has(node.args[0]) && node.args[1].some((a: ASTNode) => a.op !== 'value')) deeper({ depth: 1, offset: node.range?.start });
   if (node.op === 'value' || node.op === 'id') return best;
   const visit = (child: unknown): void => {
     if (Array.isArray(child)) for (const c of child) visit(c);

@@ -284,6 +284,22 @@ describe('rules that iterate too deeply', () => {
     expect(issue?.hint).toContain('add up instead of multiplying');
   });
 
+  it('when a rule reads the length of agent text inside two loops, then the text scan counts as a third level and the bundle is refused', () => {
+    const text = `${CATALOG}rules:
+  - id: size-in-two-loops
+    action: data.query
+    when: params.columns.all(x, params.blocked.all(y, params.sql.size() > 0))
+    decision: deny
+`;
+
+    const issue = errorsOf(text).find((e) => e.path === 'rules[0].when');
+
+    expect(issue?.message).toMatch(/iterates 3 levels deep/);
+    // One loop around the same scan, or a scan of a literal, is fine.
+    expect(validatePolicyBundle(text.replace('params.blocked.all(y, params.sql.size() > 0)', 'params.sql.size() > 0')).ok).toBe(true);
+    expect(validatePolicyBundle(text.replace('params.sql.size()', '"abc".size()')).ok).toBe(true);
+  });
+
   it('when a stored version that predates the nesting bound is loaded back, then it still loads and decides', () => {
     const text = `${CATALOG}rules:
   - id: cubic
