@@ -22,16 +22,8 @@ export interface ActionFaultInput {
   runId: string | null;
 }
 
-/** A recorded fault. */
-export interface ActionFault {
-  actionId: string;
-  seq: number;
-  type: string;
-  events: string[];
-  code: string | null;
-  message: string;
-  workflowId: string | null;
-  runId: string | null;
+/** A recorded fault: what the recorder reported, and when. */
+export interface ActionFault extends ActionFaultInput {
   /** When it was recorded (ISO). */
   at: string;
 }
