@@ -1,16 +1,24 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Pool } from 'pg';
-import { holdsRole } from '../domain/access-rules';
+import { delegationRefusal, holdsRole, type DelegationRefusal } from '../domain/access-rules';
 import type { CreatePrincipal, Role } from '../domain/api-schemas';
-import { CountersignError } from '../domain/errors';
-import { PrincipalRepository, type PrincipalRecord } from '../ledger/principal-repository';
+import { CountersignError, type FieldError } from '../domain/errors';
+import type { PolicyFacts } from '../domain/policy-types';
+import { loadFacts, PrincipalRepository, type PrincipalReader, type PrincipalRecord } from '../ledger/principal-repository';
 
 /** An authenticated caller: a stored principal, or the bootstrap admin. */
 export type Principal = PrincipalRecord;
 
 /** The bootstrap admin (from `COUNTERSIGN_ADMIN_TOKEN`). */
-export const BOOTSTRAP_ADMIN: Principal = { id: 'admin', kind: 'human', roles: ['admin', 'operator'], groups: [] };
+export const BOOTSTRAP_ADMIN: Principal = Object.freeze({
+  id: 'admin',
+  kind: 'human',
+  roles: Object.freeze(['admin', 'operator']) as Role[],
+  groups: Object.freeze([]) as unknown as string[],
+  attributes: Object.freeze({}),
+  delegates: Object.freeze([]) as unknown as string[],
+});
 
 // scrypt cost: ~20 ms per hash on this class of machine. Verified tokens are cached (by a
 // sha256 of the token) so a busy agent pays it once per cache period, not per request.
@@ -31,7 +39,7 @@ function parseToken(token: string): { tokenId: string; secret: string } | undefi
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 /** Principals and their bearer tokens, stored hashed with scrypt. */
-export class PrincipalStore {
+export class PrincipalStore implements PrincipalReader {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
   private readonly adminDigest?: Buffer;
   private readonly principals: PrincipalRepository;
@@ -41,14 +49,19 @@ export class PrincipalStore {
     this.adminDigest = adminToken ? sha256(adminToken) : undefined;
   }
 
-  /** Create a principal; its token is returned once and only its hash is stored. */
+  /**
+   * Create a principal; its token is returned once and only its hash is stored.
+   * @throws CountersignError `validation` when a delegate is not an existing agent principal
+   */
   async create(p: CreatePrincipal, createdBy: string): Promise<{ id: string; token: string }> {
+    await this.checkDelegates(p.delegates);
     const tokenId = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const salt = randomBytes(16);
     const hash = await scrypt(secret, salt);
     const stored = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
-    const inserted = await this.principals.insert({ id: p.id, kind: p.kind, roles: p.roles, groups: p.groups }, { id: tokenId, hash: stored }, createdBy);
+    const record: PrincipalRecord = { id: p.id, kind: p.kind, roles: p.roles, groups: p.groups, attributes: p.attributes, delegates: p.delegates };
+    const inserted = await this.principals.insert(record, { id: tokenId, hash: stored }, createdBy);
     if (!inserted) throw new CountersignError('conflict', `principal ${p.id} already exists`);
     return { id: p.id, token: `cs_${tokenId}_${secret}` };
   }
@@ -57,6 +70,40 @@ export class PrincipalStore {
   async get(id: string): Promise<Principal | undefined> {
     if (id === BOOTSTRAP_ADMIN.id) return BOOTSTRAP_ADMIN;
     return this.principals.find(id);
+  }
+
+  /** Same as {@link get}: lets the store serve {@link loadFacts}. */
+  find(id: string): Promise<Principal | undefined> {
+    return this.get(id);
+  }
+
+  /**
+   * Why agent `agentId` may not propose on behalf of `onBehalfOf`, or undefined when it may: the
+   * stored human must list the agent in `delegates` (domain/access-rules.ts `delegationRefusal`).
+   */
+  async delegationRefusal(agentId: string, onBehalfOf: string): Promise<DelegationRefusal | undefined> {
+    return delegationRefusal(agentId, onBehalfOf, await this.get(onBehalfOf));
+  }
+
+  /**
+   * The CEL variable `facts` for an action of `agentId` on behalf of `onBehalfOf`, as stored now
+   * (ledger/principal-repository.ts `loadFacts`).
+   * @throws CountersignError `not-delegated` when `onBehalfOf` does not delegate to the agent
+   */
+  facts(agentId: string, onBehalfOf: string | null | undefined): Promise<PolicyFacts> {
+    return loadFacts(this, agentId, onBehalfOf);
+  }
+
+  /** A human delegates to agents only, and only to ones that exist (a typo would delegate to whoever takes the id later). */
+  private async checkDelegates(delegates: readonly string[]): Promise<void> {
+    if (delegates.length === 0) return;
+    const found = await this.principals.findMany(delegates);
+    const errors: FieldError[] = [];
+    delegates.forEach((id, i) => {
+      const p = found.get(id);
+      if (!p || p.kind !== 'agent') errors.push({ path: `/delegates/${i}`, message: `no agent principal ${id}` });
+    });
+    if (errors.length > 0) throw new CountersignError('validation', 'a human delegates only to existing agent principals', errors);
   }
 
   /** The principal a bearer token belongs to, or undefined. Comparisons are constant-time. */
@@ -78,7 +125,7 @@ export class PrincipalStore {
     );
     const want = Buffer.from(expected, 'base64');
     if (want.length !== actual.length || !timingSafeEqual(want, actual)) return undefined;
-    const principal: Principal = { id: row.id, kind: row.kind, roles: row.roles, groups: row.groups };
+    const { token_hash: _hash, ...principal } = row;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { principal, until: Date.now() + CACHE_MS });
     return principal;
@@ -104,7 +151,7 @@ export function authenticate(store: PrincipalStore) {
   };
 }
 
-/** Require one of `roles` (admin implies every role). */
+/** Require one of `roles` (admin implies every role but reviewer: domain/access-rules.ts `holdsRole`). */
 export function requireRole(...roles: Role[]) {
   return (req: Request, _res: Response, next: NextFunction) => {
     const p = req.principal as Principal;

@@ -26,6 +26,7 @@ const STATUS: Record<ErrorCode, number> = {
   'unknown-action': 422,
   'invalid-params': 422,
   'edit-denied': 422,
+  'not-delegated': 422,
   'invalid-policy': 422,
   unavailable: 503,
   internal: 500,

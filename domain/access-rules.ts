@@ -24,9 +24,44 @@ export interface AccessSubject {
   voters: readonly string[];
 }
 
-/** Whether the caller holds `role`; `admin` holds every role. */
+/**
+ * Whether the caller holds `role`. `admin` implies `agent` and `operator`, never `reviewer`: an
+ * approval is a human decision by someone given the reviewer role for it, and whoever manages
+ * principals must not be able to approve by default (docs/security-model.md, "Roles").
+ */
 export function holdsRole(caller: Pick<AccessCaller, 'roles'>, role: AccessRole): boolean {
-  return caller.roles.includes(role) || caller.roles.includes('admin');
+  return caller.roles.includes(role) || (role !== 'reviewer' && caller.roles.includes('admin'));
+}
+
+/** The roles a principal of `kind` may hold: an agent only `agent` (docs/api.md, "Roles"). */
+export function allowedRoles(kind: 'agent' | 'human'): readonly AccessRole[] {
+  return kind === 'agent' ? AGENT_ROLES : HUMAN_ROLES;
+}
+const AGENT_ROLES: readonly AccessRole[] = Object.freeze(['agent']);
+const HUMAN_ROLES: readonly AccessRole[] = Object.freeze(['agent', 'reviewer', 'operator', 'admin']);
+
+/** A principal as the delegation rule sees it. */
+export interface DelegatingPrincipal {
+  kind: 'agent' | 'human';
+  /** Agent ids this principal lets act on its behalf. */
+  delegates: readonly string[];
+}
+
+/** Why an action may not name `onBehalfOf`: the problem code `not-delegated` and its message. */
+export interface DelegationRefusal {
+  code: 'not-delegated';
+  message: string;
+}
+
+/**
+ * Why agent `agentId` may not propose on behalf of `onBehalfOf` (the stored principal `human`,
+ * undefined when there is none), or undefined when it may: only a human whose `delegates` name
+ * the agent. An unknown id, an agent and a human who did not delegate all get the same answer,
+ * so an agent cannot learn which principal ids exist.
+ */
+export function delegationRefusal(agentId: string, onBehalfOf: string, human: DelegatingPrincipal | undefined): DelegationRefusal | undefined {
+  if (human !== undefined && human.kind === 'human' && human.delegates.includes(agentId)) return undefined;
+  return { code: 'not-delegated', message: `${onBehalfOf} is not a human principal who has delegated to ${agentId} (their "delegates" must name it)` };
 }
 
 /**
@@ -36,7 +71,7 @@ export function holdsRole(caller: Pick<AccessCaller, 'roles'>, role: AccessRole)
 export function mayReadAction(caller: AccessCaller, action: AccessSubject): boolean {
   if (holdsRole(caller, 'operator')) return true;
   if (action.agent === caller.id) return true;
-  if (caller.roles.includes('reviewer')) {
+  if (holdsRole(caller, 'reviewer')) {
     if (action.voters.includes(caller.id)) return true;
     if (action.status === 'awaiting_approval' && caller.groups.some((g) => action.eligibleGroups.includes(g))) return true;
   }

@@ -21,18 +21,85 @@ const idempotencyKey = z.string().regex(IDEMPOTENCY_KEY_RE, 'must be 1-200 visib
 export const roleSchema = z.enum(['agent', 'reviewer', 'operator', 'admin']);
 export type Role = z.infer<typeof roleSchema>;
 
-/** `POST /v1/principals` body. */
-export const createPrincipalSchema = z.strictObject({
-  id,
-  kind: z.enum(['agent', 'human']),
-  roles: z
-    .array(roleSchema)
-    .min(1)
-    .max(4)
-    .refine((r) => new Set(r).size === r.length, 'roles must be distinct')
-    .meta({ uniqueItems: true }),
-  groups: z.array(group).max(64).default([]),
+/**
+ * Bounds of a principal's `attributes`: facts policy reads on every evaluation and the evidence
+ * records with each decision, so they stay small (a few labels, not a profile).
+ */
+export const PRINCIPAL_ATTRIBUTE_LIMITS = Object.freeze({
+  /** Compact JSON, UTF-8 bytes. */
+  bytes: 4096,
+  /** Nesting of objects and arrays; the attributes object itself is 1. */
+  depth: 4,
+  /** Keys of any one object. */
+  keys: 64,
+  /** Items of any one array. */
+  items: 64,
 });
+
+/** Where `attributes` breaks {@link PRINCIPAL_ATTRIBUTE_LIMITS}, as zod paths below it with messages. */
+function attributeProblems(value: Record<string, unknown>): { path: (string | number)[]; message: string }[] {
+  const L = PRINCIPAL_ATTRIBUTE_LIMITS;
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const stack: { v: unknown; path: (string | number)[]; depth: number }[] = [{ v: value, path: [], depth: 1 }];
+  while (stack.length > 0 && problems.length < 20) {
+    const { v, path, depth } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > L.depth) {
+      problems.push({ path, message: `nests deeper than ${L.depth} levels (attributes are facts for policy: keep them flat)` });
+      continue;
+    }
+    const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((item, i) => [i, item]) : Object.entries(v);
+    if (Array.isArray(v) && v.length > L.items) problems.push({ path, message: `has ${v.length} items; at most ${L.items}` });
+    else if (!Array.isArray(v) && entries.length > L.keys) problems.push({ path, message: `has ${entries.length} keys; at most ${L.keys}` });
+    else for (const [k, child] of entries) stack.push({ v: child, path: [...path, k], depth: depth + 1 });
+  }
+  if (problems.length === 0) {
+    const bytes = new TextEncoder().encode(JSON.stringify(value)).length;
+    if (bytes > L.bytes) problems.push({ path: [], message: `is ${bytes} bytes as JSON; at most ${L.bytes}` });
+  }
+  return problems;
+}
+
+/**
+ * A principal's `attributes`: a JSON object set by admins, read by policy as
+ * `facts.agent.attributes` / `facts.onBehalfOf.attributes` (docs/policy.md).
+ */
+const attributesSchema = jsonObject
+  .superRefine((v, ctx) => {
+    for (const p of attributeProblems(v)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+  })
+  .meta({ description: `facts for policy; at most ${PRINCIPAL_ATTRIBUTE_LIMITS.bytes} bytes as JSON, ${PRINCIPAL_ATTRIBUTE_LIMITS.depth} levels deep` });
+
+/** `POST /v1/principals` body. */
+export const createPrincipalSchema = z
+  .strictObject({
+    id,
+    kind: z.enum(['agent', 'human']),
+    roles: z
+      .array(roleSchema)
+      .min(1)
+      .max(4)
+      .refine((r) => new Set(r).size === r.length, 'roles must be distinct')
+      .meta({ uniqueItems: true }),
+    groups: z.array(group).max(64).default([]),
+    attributes: attributesSchema.default({}),
+    /** Agent ids this human lets propose on their behalf (`onBehalfOf`); humans only. */
+    delegates: z
+      .array(id)
+      .max(64)
+      .refine((d) => new Set(d).size === d.length, 'delegates must be distinct')
+      .meta({ uniqueItems: true })
+      .default([]),
+  })
+  .superRefine((p, ctx) => {
+    // docs/api.md "Roles": an agent holds the agent role only, and delegates nobody.
+    if (p.kind === 'agent') {
+      p.roles.forEach((r, i) => {
+        if (r !== 'agent') ctx.addIssue({ code: 'custom', path: ['roles', i], message: `an agent principal holds only the role "agent", not "${r}"` });
+      });
+      if (p.delegates.length > 0) ctx.addIssue({ code: 'custom', path: ['delegates'], message: 'only a human principal delegates to agents' });
+    }
+  });
 export type CreatePrincipal = z.infer<typeof createPrincipalSchema>;
 
 /** Where the proposal came from (kept in the evidence). */
@@ -186,7 +253,14 @@ export const problemSchema = z.object({
 // so /openapi.json describes every field exactly (and the contract test checks answers match).
 
 /** `GET /v1/principals/:id`. */
-export const principalSchema = z.object({ id: z.string(), kind: z.enum(['agent', 'human']), roles: z.array(roleSchema), groups: z.array(z.string()) });
+export const principalSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['agent', 'human']),
+  roles: z.array(roleSchema),
+  groups: z.array(z.string()),
+  attributes: jsonObject,
+  delegates: z.array(z.string()),
+});
 
 /** `POST /v1/principals` answer: the token is shown this once. */
 export const principalCreatedSchema = z.object({ id: z.string(), token: z.string() });
@@ -249,6 +323,10 @@ export const policyDecisionSchema = z.object({
   category: z.enum(['financial', 'external_communication', 'account_change', 'data_access', 'production_change']),
   owner: z.string(),
   errors: z.array(z.object({ ruleId: z.string(), message: z.string() })),
+  /** The facts CEL saw (`facts`): the stored attributes of the agent and of the onBehalfOf human. */
+  facts: z
+    .object({ agent: z.object({ attributes: jsonObject }), onBehalfOf: z.object({ attributes: jsonObject }).nullable() })
+    .optional(),
   limitBreach: z.object({ path: z.string(), limit: z.string(), message: z.string() }).optional(),
 });
 

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   'not-awaiting-result': 'Action is not waiting for a result',
   'action-stopped': 'Action stopped by a write Countersign could not record',
   'edit-denied': 'Policy denies the edited action',
+  'not-delegated': 'The onBehalfOf human has not delegated to this agent',
   'invalid-policy': 'Invalid policy bundle',
   'payload-too-large': 'Request body too large',
   'unsupported-media-type': 'Unsupported media type',

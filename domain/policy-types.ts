@@ -14,7 +14,23 @@ export type ActionCategory =
   | 'data_access'
   | 'production_change';
 
-/** The facts a policy decision is made over (the CEL variables). */
+/**
+ * What Countersign itself knows about a principal, for policy (CEL `facts.<who>`): set by admins
+ * on the principal, never by the agent that proposes (docs/policy.md, "facts").
+ */
+export interface PrincipalFacts {
+  /** The principal's `attributes` (a JSON object; `{}` when none are set). */
+  attributes: Record<string, unknown>;
+}
+
+/** The CEL variable `facts`: trusted facts about the agent and the human it acts for. */
+export interface PolicyFacts {
+  agent: PrincipalFacts;
+  /** The `onBehalfOf` human's facts; null when the action names none. */
+  onBehalfOf: PrincipalFacts | null;
+}
+
+/** The input a policy decision is made over (the CEL variables). */
 export interface PolicyInput {
   action: string;
   params: Record<string, unknown>;
@@ -24,10 +40,19 @@ export interface PolicyInput {
   agent: string;
   /** Human principal the agent acts for, if any. */
   onBehalfOf?: string | null;
+  /**
+   * Facts from the principal store (ledger/principal-repository.ts `loadFacts`). Absent: the agent has no
+   * attributes and `facts.onBehalfOf` is `{ attributes: {} }` when `onBehalfOf` is set, else null.
+   */
+  facts?: PolicyFacts;
 }
 
-/** What the workflow asks the policy activity: the action, and the version to decide under. */
-export interface WorkflowPolicyInput extends PolicyInput {
+/**
+ * What the workflow asks the policy activity: the action, and the version to decide under.
+ * Never facts: the activity reads them from the principal store itself, so a workflow input
+ * (which anyone who can reach Temporal could write) cannot claim them.
+ */
+export interface WorkflowPolicyInput extends Omit<PolicyInput, 'facts'> {
   /** The bundle version the params were checked against; the active one when absent. */
   version?: string | null;
 }
@@ -95,6 +120,11 @@ export interface PolicyDecision {
   category: ActionCategory;
   owner: string;
   errors: RuleEvaluationError[];
+  /**
+   * The facts the decision was made with (what `facts` held in CEL), so the evidence shows which
+   * stored attributes decided it. Absent in decisions made before facts existed.
+   */
+  facts?: PolicyFacts;
   /**
    * Present when the input exceeded a limit: the action is denied without running any rule
    * (`ruleIds` and `decidedBy` are empty, `reason` names the limit and the path).

@@ -40,7 +40,8 @@ describe('access control and bad input', () => {
       expect: { none: 401, agent: 200, otherAgent: 404, reviewerIn: 200, reviewerOut: 404, operator: 200, admin: 200 },
     },
     { name: 'list actions', method: 'GET', path: () => '/v1/actions', expect: { none: 401, agent: 200, otherAgent: 200, reviewerIn: 200, reviewerOut: 200, operator: 200, admin: 200 } },
-    { name: 'approvals inbox', method: 'GET', path: () => '/v1/approvals', expect: { none: 401, agent: 403, otherAgent: 403, reviewerIn: 200, reviewerOut: 200, operator: 403, admin: 200 } },
+    // admin does not imply reviewer: an admin without the reviewer role has no inbox and cannot decide.
+    { name: 'approvals inbox', method: 'GET', path: () => '/v1/approvals', expect: { none: 401, agent: 403, otherAgent: 403, reviewerIn: 200, reviewerOut: 200, operator: 403, admin: 403 } },
     {
       name: 'propose (invalid params: refused before any effect)',
       method: 'POST',
@@ -53,7 +54,7 @@ describe('access control and bad input', () => {
       method: 'POST',
       path: () => `/v1/actions/${pendingId}/decisions`,
       body: { decision: 'perhaps' },
-      expect: { none: 401, agent: 403, otherAgent: 403, reviewerIn: 422, reviewerOut: 422, operator: 403, admin: 422 },
+      expect: { none: 401, agent: 403, otherAgent: 403, reviewerIn: 422, reviewerOut: 422, operator: 403, admin: 403 },
     },
     {
       name: 'report a result of an action not waiting for one',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decisionRefusal, holdsRole, mayReadAction, type AccessCaller, type AccessSubject } from '../../domain/access-rules';
+import { allowedRoles, decisionRefusal, delegationRefusal, holdsRole, mayReadAction, type AccessCaller, type AccessSubject } from '../../domain/access-rules';
 import { REFUSALS } from '../../domain/action-types';
 
 const pending: AccessSubject = { status: 'awaiting_approval', agent: 'agent-1', onBehalfOf: 'hugo', eligibleGroups: ['finance'], voters: [] };
@@ -10,12 +10,37 @@ describe('holdsRole', () => {
   it('when the caller has the role, then it holds it', () => {
     expect(holdsRole({ roles: ['reviewer'] }, 'reviewer')).toBe(true);
   });
-  it('when the caller is an admin, then it holds every role', () => {
-    for (const role of ['agent', 'reviewer', 'operator', 'admin'] as const) expect(holdsRole({ roles: ['admin'] }, role)).toBe(true);
+  it('when the caller is an admin, then it holds every role but reviewer', () => {
+    for (const role of ['agent', 'operator', 'admin'] as const) expect(holdsRole({ roles: ['admin'] }, role)).toBe(true);
+    expect(holdsRole({ roles: ['admin'] }, 'reviewer')).toBe(false);
+    expect(holdsRole({ roles: ['admin', 'operator'] }, 'reviewer')).toBe(false);
+    expect(holdsRole({ roles: ['admin', 'reviewer'] }, 'reviewer')).toBe(true);
+  });
+  it('when the roles a kind may hold are asked, then an agent may hold only agent', () => {
+    expect(allowedRoles('agent')).toEqual(['agent']);
+    expect(allowedRoles('human')).toEqual(['agent', 'reviewer', 'operator', 'admin']);
   });
   it('when the caller has other roles only, then it does not hold the role', () => {
     expect(holdsRole({ roles: ['agent', 'reviewer'] }, 'operator')).toBe(false);
     expect(holdsRole({ roles: [] }, 'agent')).toBe(false);
+  });
+});
+
+describe('delegationRefusal', () => {
+  const hugo = { kind: 'human' as const, delegates: ['agent-1'] };
+  it('when the human delegates to the agent, then the agent may act on their behalf', () => {
+    expect(delegationRefusal('agent-1', 'hugo', hugo)).toBeUndefined();
+  });
+  it('when the human delegates to another agent, then not-delegated', () => {
+    expect(delegationRefusal('agent-2', 'hugo', hugo)).toMatchObject({ code: 'not-delegated' });
+  });
+  it('when the id is unknown, or names an agent, then the same refusal as for a human who did not delegate', () => {
+    const unknown = delegationRefusal('agent-1', 'nobody', undefined);
+    const agent = delegationRefusal('agent-1', 'nobody', { kind: 'agent', delegates: ['agent-1'] });
+    const human = delegationRefusal('agent-1', 'nobody', { kind: 'human', delegates: [] });
+    expect(unknown).toMatchObject({ code: 'not-delegated' });
+    expect(agent).toEqual(unknown);
+    expect(human).toEqual(unknown);
   });
 });
 
@@ -24,6 +49,11 @@ describe('mayReadAction', () => {
     const denied = { ...pending, status: 'denied' as const, eligibleGroups: [] };
     expect(mayReadAction({ id: 'o', roles: ['operator'], groups: [] }, denied)).toBe(true);
     expect(mayReadAction({ id: 'a', roles: ['admin'], groups: [] }, denied)).toBe(true);
+  });
+  it('when an admin without the reviewer role is in an eligible group, then it reads as an operator would, not as a reviewer', () => {
+    // Admin implies operator (reads everything) but not reviewer: visibility is unchanged, deciding is not.
+    expect(holdsRole({ roles: ['admin'] }, 'operator')).toBe(true);
+    expect(mayReadAction({ id: 'adam', roles: ['admin'], groups: ['finance'] }, pending)).toBe(true);
   });
   it('when the caller proposed the action, then it reads it, whatever its status', () => {
     expect(mayReadAction({ id: 'agent-1', roles: ['agent'], groups: [] }, { ...pending, status: 'succeeded', eligibleGroups: [] })).toBe(true);
