@@ -1,7 +1,7 @@
 import { NOTIFY_FAILURES } from '../domain/failure-types';
 import { ApplicationFailure } from '@temporalio/activity';
-import { sensitivePaths, UnknownActionError } from '../policy';
-import { redactSensitive } from '../ledger/redact';
+import { maskSensitive } from '../domain/sensitive-params';
+import { sensitivePatternsFor } from '../ledger/sensitive-patterns';
 import type { ActivityDeps } from './index';
 import { signBody } from './http-executor';
 
@@ -19,7 +19,7 @@ export interface NotificationInput {
   policyVersion: string;
   deadline: string | null;
   justification: string | null;
-  /** The params as they stand; sensitive ones are replaced by digests before sending. */
+  /** The params as they stand; sensitive ones are sent as `"***"` (domain/sensitive-params.ts). */
   params: Record<string, unknown>;
   link: string;
 }
@@ -64,15 +64,9 @@ export function createNotificationActivities({ policies, executorSecret, publicU
      * errors are retried by Temporal; 4xx is final. The workflow never waits on this for a decision.
      */
     async notifyWebhook(input: { url: string; notification: NotificationInput }): Promise<void> {
-      // Webhooks leave the system: sensitive params go as digests, like in the ledger.
-      const bundle = await policies.byVersion(input.notification.policyVersion);
-      let paths: readonly string[] = [];
-      try {
-        paths = sensitivePaths(bundle, input.notification.action).filter((p) => !p.includes('*'));
-      } catch (err) {
-        if (!(err instanceof UnknownActionError)) throw err;
-      }
-      const n = { ...input.notification, params: paths.length ? redactSensitive(input.notification.params, paths) : input.notification.params };
+      // Webhooks leave the system: sensitive params go masked, as in every ActionView.
+      const patterns = await sensitivePatternsFor(policies, input.notification.action, input.notification.policyVersion);
+      const n = { ...input.notification, params: maskSensitive(input.notification.params, patterns) };
       const body = JSON.stringify(notificationMessage({ ...n, link: n.link.startsWith('/') && publicUrl ? publicUrl + n.link : n.link }));
       let res: Response;
       try {

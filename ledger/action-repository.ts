@@ -9,6 +9,7 @@ import type { AccessSubject } from '../domain/access-rules';
 import type { ActionProjection, ActionStatus, GovernedActionInput, ModelProvenance, RecordEventInput } from '../domain/action-types';
 import type { ActionView } from '../domain/api-schemas';
 import type { PolicyOutcome } from '../domain/policy-types';
+import { maskEdits, maskSensitive, type SensitivePatterns } from '../domain/sensitive-params';
 import type { AlongsideStatement, LedgerDb } from './store';
 
 /** A row of the `actions` read model (`SELECT *`). */
@@ -50,14 +51,19 @@ export function temporalUiLink(links: ActionLinks, workflowId: string): string {
   return `${links.temporalUiUrl}/namespaces/${encodeURIComponent(links.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-/** The public ActionView of a row: the approval plan and vote request hashes stay inside. */
-export function toActionView(row: ActionRow, links: ActionLinks): ActionView {
+/**
+ * The public ActionView of a row: the approval plan and vote request hashes stay inside, and
+ * the values `sensitive` names (the action's patterns, ledger/sensitive-patterns.ts
+ * `sensitivePatternsFor`) show as `"***"` in `params` and in every vote's `edits`. The row
+ * keeps them in clear: it is the executor's input.
+ */
+export function toActionView(row: ActionRow, links: ActionLinks, sensitive: SensitivePatterns = []): ActionView {
   const self = `/v1/actions/${row.id}`;
   const view: ActionView = {
     id: row.id,
     status: row.status,
     action: row.action,
-    params: row.params,
+    params: maskSensitive(row.params, sensitive),
     resource: row.resource ?? null,
     agent: row.agent,
     onBehalfOf: row.on_behalf_of,
@@ -70,7 +76,10 @@ export function toActionView(row: ActionRow, links: ActionLinks): ActionView {
   };
   if (row.approval) {
     const { plan: _plan, ...approval } = row.approval;
-    view.approval = { ...approval, approvals: approval.approvals.map(({ requestHash: _hash, ...vote }) => vote) };
+    view.approval = {
+      ...approval,
+      approvals: approval.approvals.map(({ requestHash: _hash, ...vote }) => (vote.edits ? { ...vote, edits: maskEdits(vote.edits, sensitive) } : vote)),
+    };
   }
   if (row.outcome) view.outcome = row.outcome;
   if (row.result !== null && row.result !== undefined) view.result = row.result;

@@ -1,11 +1,17 @@
 /**
- * Keep sensitive values out of the evidence while keeping them checkable: a redacted value
- * becomes `{ "$digest": "sha256:<hex>" }`, so an auditor holding the original can still prove
- * what was approved, and the ledger (which can never be edited) never holds the value itself.
- * Pure.
+ * Keep sensitive values out of the evidence while keeping them checkable: a sensitive value
+ * becomes `{ "$digest": "hmac-sha256:<hex>" }`, the HMAC-SHA256 of its canonical JSON under
+ * the digest key (ledger/digest-key.ts), so an auditor holding the value and the key an
+ * operator exported can prove what was approved, while the ledger (which can never be edited)
+ * never holds the value, and a short one (a PIN, an SSN) cannot be recovered from it by trying
+ * candidates. Which values are sensitive is domain/sensitive-params.ts's rule, the same as
+ * everywhere else. Pure.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json';
+import { InvalidPointerError, maskEdits, maskSensitive, type ParamEdits, type SensitivePatterns } from '../domain/sensitive-params';
+
+export { InvalidPointerError };
 
 /** What a redacted value is replaced by. */
 export interface RedactedValue {
@@ -17,14 +23,10 @@ export interface RedactOptions {
   /**
    * Secret for a keyed digest (`hmac-sha256:<hex>`). Low-entropy values (an SSN, a phone
    * number) can be recovered from a plain sha256 by trying every candidate; a key kept
-   * outside the ledger prevents that. @default none: plain `sha256:<hex>`
+   * outside the ledger prevents that. The recorder always passes the digest key.
+   * @default none: plain `sha256:<hex>` (what events recorded before keyed digests hold)
    */
   key?: string | Uint8Array;
-}
-
-/** Raised for a path that is not an RFC 6901 JSON pointer. */
-export class InvalidPointerError extends Error {
-  override readonly name = 'InvalidPointerError';
 }
 
 /** The digest a value gets: of its canonical JSON, so `"123"` and `123` differ. */
@@ -34,44 +36,25 @@ export function digestValue(value: unknown, opts: RedactOptions = {}): RedactedV
   return { $digest: `${opts.key ? 'hmac-sha256' : 'sha256'}:${hex}` };
 }
 
-function parsePointer(pointer: string): string[] {
-  if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new InvalidPointerError(`not a JSON pointer (must start with "/"): ${JSON.stringify(pointer)}`);
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+/**
+ * A copy of `params` with every sensitive value (domain/sensitive-params.ts patterns: `*` for
+ * every member, `/` for every top-level value) replaced by its digest; values absent stay
+ * absent. `params` is not modified.
+ * @throws InvalidPointerError for a pattern not starting with "/"
+ */
+export function redactSensitive<T>(params: T, patterns: SensitivePatterns, opts: RedactOptions = {}): T {
+  return maskSensitive(params, patterns, (v) => digestValue(v, opts));
 }
 
 /**
- * A copy of `data` with the value at each path replaced by its digest. Paths are RFC 6901
- * JSON pointers evaluated against `data` itself: to redact `params.ssn` of an action, call it
- * with the params and `"/ssn"`, or with the whole event data and `"/params/ssn"`. Array
- * elements are addressed by index (`"/recipients/0"`); `""` redacts the whole value. Paths
- * that lead nowhere are ignored (an optional field that was not sent). `data` is not modified.
- * @throws InvalidPointerError for a path not starting with "/"
+ * An event's data as the ledger keeps it: sensitive values in its `params` (the proposal) and
+ * in the `from`/`to` of its `edits` (`edited`, `decision_recorded`) replaced by digests.
+ * Nothing else of an event holds params.
  */
-export function redactSensitive<T>(data: T, paths: readonly string[], opts: RedactOptions = {}): T {
-  let result: unknown = data;
-  for (const pointer of paths) {
-    result = redactAt(result, parsePointer(pointer), 0, opts);
-  }
-  return result as T;
-}
-
-function redactAt(node: unknown, tokens: readonly string[], i: number, opts: RedactOptions): unknown {
-  if (i === tokens.length) return node === undefined ? node : digestValue(node, opts);
-  if (node === null || typeof node !== 'object') return node;
-  const token = tokens[i]!;
-  if (Array.isArray(node)) {
-    if (!/^(0|[1-9][0-9]*)$/.test(token)) return node;
-    const index = Number(token);
-    if (index >= node.length) return node;
-    const copy = node.slice();
-    copy[index] = redactAt(node[index], tokens, i + 1, opts);
-    return copy;
-  }
-  if (!Object.prototype.hasOwnProperty.call(node, token)) return node;
-  const record = node as Record<string, unknown>;
-  return { ...record, [token]: redactAt(record[token], tokens, i + 1, opts) };
+export function redactEventData(data: Record<string, unknown>, patterns: SensitivePatterns, opts: RedactOptions = {}): Record<string, unknown> {
+  if (patterns.length === 0) return data;
+  const out: Record<string, unknown> = { ...data };
+  if (out.params && typeof out.params === 'object') out.params = redactSensitive(out.params, patterns, opts);
+  if (out.edits && typeof out.edits === 'object') out.edits = maskEdits(out.edits as ParamEdits, patterns, (v) => digestValue(v, opts));
+  return out;
 }

@@ -1,7 +1,7 @@
 /**
  * The JSON Schemas of action params: compiled with ajv (draft-07, strict, allErrors) at
  * bundle load, used to validate proposals before a workflow starts and to find the fields
- * marked `x-sensitive: true` (redacted in notifications and views).
+ * marked `x-sensitive: true` (masked wherever params leave Countersign: domain/sensitive-params.ts).
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -166,32 +166,91 @@ function errorText(err: unknown): string {
 }
 
 /**
- * Paths of properties marked `x-sensitive: true`, as JSON-pointer-ish strings
- * (`/card/number`; `*` stands for every array item, `/` for the whole params object).
- * Follows `properties`, `items` and `allOf`/`anyOf`/`oneOf`; `$ref`s are not followed.
+ * Patterns of the values marked `x-sensitive: true` (domain/sensitive-params.ts): JSON
+ * pointers into the params where `*` stands for every member and `/` for the params object
+ * itself. Follows `properties`; `items`, `additionalItems` and `contains` (every item: `*`);
+ * `additionalProperties` and `patternProperties` (every property: `*`, so the named properties
+ * beside them are hidden too); the subschemas that describe the same value (`allOf`, `anyOf`,
+ * `oneOf`, `not`, `if`/`then`/`else`, schema `dependencies`); and `$ref`s into the same
+ * schema (`#/definitions/...`). A `$ref` to another document is not followed
+ * (docs/policy.md says so). Where the walk must stop (a `$ref` back into its own ancestry, as
+ * in a tree, or 32 levels down) and a sensitive field is still reachable below, the value
+ * there is hidden whole.
  */
 export function collectSensitivePaths(schema: unknown): string[] {
   const found = new Set<string>();
+  // A subschema reached again at the same path (through $refs or combinators) adds nothing:
+  // skipping it keeps fanned-out schemas linear.
+  const seen = new Map<object, Set<string>>();
+  const ancestry = new Set<object>();
+  let budget = 100_000;
   const visit = (node: unknown, path: string, depth: number): void => {
-    if (depth > 32 || node === null || typeof node !== 'object' || Array.isArray(node)) return;
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return;
+    if (ancestry.has(node) || depth > 32 || --budget < 0) {
+      if (reachesSensitive(schema, node)) found.add(path === '' ? '/' : path);
+      return;
+    }
+    const at = seen.get(node) ?? new Set<string>();
+    if (at.has(path)) return;
+    seen.set(node, at.add(path));
+    ancestry.add(node);
     const s = node as Record<string, unknown>;
     if (s[SENSITIVE_KEYWORD] === true) found.add(path === '' ? '/' : path);
-    if (s.properties && typeof s.properties === 'object') {
-      for (const [name, sub] of Object.entries(s.properties as Record<string, unknown>)) {
-        visit(sub, `${path}/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
-      }
+    const sub = (value: unknown, to: string) => visit(value, to, depth + 1);
+    const each = (value: unknown, to: string) => {
+      if (Array.isArray(value)) for (const v of value) sub(v, to);
+      else sub(value, to);
+    };
+    if (typeof s.$ref === 'string') sub(localRef(schema, s.$ref), path);
+    if (isRecord(s.properties)) {
+      for (const [name, value] of Object.entries(s.properties)) sub(value, `${path}/${escapePointer(name)}`);
     }
-    if (s.items && typeof s.items === 'object') {
-      const items = Array.isArray(s.items) ? s.items : [s.items];
-      for (const sub of items) visit(sub, `${path}/*`, depth + 1);
-    }
-    for (const key of ['allOf', 'anyOf', 'oneOf'] as const) {
-      const list = s[key];
-      if (Array.isArray(list)) for (const sub of list) visit(sub, path, depth + 1);
-    }
+    if (isRecord(s.patternProperties)) for (const value of Object.values(s.patternProperties)) sub(value, `${path}/*`);
+    for (const key of ['additionalProperties', 'items', 'additionalItems', 'contains'] as const) each(s[key], `${path}/*`);
+    for (const key of ['allOf', 'anyOf', 'oneOf', 'not', 'if', 'then', 'else'] as const) each(s[key], path);
+    if (isRecord(s.dependencies)) for (const value of Object.values(s.dependencies)) sub(value, path);
+    ancestry.delete(node);
   };
   visit(schema, '', 0);
   return [...found];
+}
+
+/** Whether `x-sensitive: true` is anywhere in `node` or in what its local `$ref`s lead to. */
+function reachesSensitive(root: unknown, node: unknown): boolean {
+  const visited = new Set<object>();
+  const stack: unknown[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (n === null || typeof n !== 'object' || visited.has(n)) continue;
+    visited.add(n);
+    if (!Array.isArray(n)) {
+      const r = n as Record<string, unknown>;
+      if (r[SENSITIVE_KEYWORD] === true) return true;
+      if (typeof r.$ref === 'string') stack.push(localRef(root, r.$ref));
+    }
+    stack.push(...Object.values(n));
+  }
+  return false;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The subschema a `#/...` reference names inside `root`, or undefined (another document, or nothing there). */
+function localRef(root: unknown, ref: string): unknown {
+  if (ref !== '#' && !ref.startsWith('#/')) return undefined;
+  let node: unknown = root;
+  for (const raw of ref === '#' ? [] : ref.slice(2).split('/')) {
+    let token: string;
+    try {
+      token = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    } catch {
+      return undefined;
+    }
+    if (!isRecord(node) && !Array.isArray(node)) return undefined;
+    if (!Object.prototype.hasOwnProperty.call(node, token)) return undefined;
+    node = (node as Record<string, unknown>)[token];
+  }
+  return node;
 }
 
 /** A params validation failure, per offending field. */

@@ -16,7 +16,11 @@ actions:
     category: financial
     params:
       type: object
-      properties: { amount: { type: number }, iban: { type: string, x-sensitive: true } }
+      properties:
+        amount: { type: number }
+        iban: { type: string, x-sensitive: true }
+        payees: { type: array, items: { type: object, properties: { name: { type: string }, pin: { type: string, x-sensitive: true } } } }
+        vault: { type: object, x-sensitive: true }
     executor: { type: agent }
 rules: []
 `);
@@ -36,7 +40,7 @@ describe('reviewer notifications', () => {
     policyVersion: bundle.version,
     deadline: '2026-01-01T00:00:00.000Z',
     justification: 'invoice 7',
-    params: { amount: 5, iban: 'DE-SECRET-IBAN' },
+    params: { amount: 5, iban: 'DE-SECRET-IBAN', payees: [{ name: 'Ann', pin: 'PIN-SECRET-1' }], vault: { code: 'VAULT-SECRET' } },
     link: '/v1/actions/act_1',
   };
 
@@ -49,15 +53,22 @@ describe('reviewer notifications', () => {
     expect(await env.run(acts.notificationTargets, { policyVersion: bundle.version, groups: ['finance', 'nobody'] })).toEqual(['http://hooks.invalid/finance']);
   });
 
-  it('when a notification is posted, then it is Slack-shaped, signed, linked, and sensitive params are digests', async () => {
+  it('when a notification is posted, then it is Slack-shaped, signed, linked, and sensitive params are masked', async () => {
     await env.run(acts.notifyWebhook, { url: `${hook.url}/finance`, notification });
-    const [got] = hook.received;
+    const got = hook.received.at(-1)!;
     expect(got.headers['x-countersign-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(got.headers['x-countersign-event']).toBe('approval_requested');
     expect(got.body.text).toContain('payments.transfer');
     expect(got.body.blocks.length).toBe(3);
     expect(got.rawBody).toContain('https://cs.example/v1/actions/act_1');
-    expect(got.rawBody).not.toContain('DE-SECRET-IBAN');
-    expect(got.rawBody).toContain('$digest');
+    expect(got.rawBody).not.toMatch(/SECRET/);
+    expect(got.body.blocks[1].text.text).toContain('{"amount":5,"iban":"***","payees":[{"name":"Ann","pin":"***"}],"vault":"***"}');
+  });
+
+  it('when the action is not in the bundle it names, then every param value is masked', async () => {
+    await env.run(acts.notifyWebhook, { url: `${hook.url}/finance`, notification: { ...notification, action: 'gone.action' } });
+    const got = hook.received.at(-1)!;
+    expect(got.rawBody).not.toMatch(/SECRET|"Ann"/);
+    expect(got.body.blocks[1].text.text).toContain('{"amount":"***","iban":"***","payees":"***","vault":"***"}');
   });
 });
