@@ -3,7 +3,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityDeps } from './index';
 import { INLINE_EXECUTOR_BUDGET_MS } from '../domain/action-types';
 import { EXECUTOR_FAILURES } from '../domain/failure-types';
-import { approvalDigest } from './approval-digest';
+import { APPROVAL_DIGEST_FORMS, approvalDigestMatches } from '../domain/approval-digest';
+import { hasSensitiveParams } from '../domain/sensitive-params';
+import { sensitivePatternsFor } from '../ledger/sensitive-patterns';
 
 /** What the http executor posts. */
 export interface HttpExecutionRequest {
@@ -11,15 +13,27 @@ export interface HttpExecutionRequest {
   action: string;
   params: Record<string, unknown>;
   url: string;
-  /** When the action was approved: the approval digest it must still match (else nothing is sent). */
+  /**
+   * When the action was approved: the approval digest it must still match (else nothing is
+   * sent), in either form (`sha256:`, or `hmac-sha256:` under the digest key).
+   */
   approved?: { digest: string; resource: unknown; policyVersion: string };
+  /**
+   * The policy version the action was decided under: which params are sensitive, so whether
+   * `requestDigest` is keyed. Absent: `approved.policyVersion`, else the active bundle.
+   */
+  policyVersion?: string;
 }
 
 /** What a 2xx answer becomes in the action's `result` and the evidence. */
 export interface HttpExecutionResult {
   status: number;
   body: unknown;
-  /** sha256 of the exact request body sent (the evidence keeps this, not the body). */
+  /**
+   * Digest of the exact request body sent (the evidence keeps this, not the body):
+   * `sha256:<hex>`, or `hmac-sha256:<hex>` under the digest key when the action has sensitive
+   * params (a plain hash of a body whose other fields are known would give a short secret away).
+   */
   requestDigest: string;
 }
 
@@ -110,7 +124,22 @@ export function createExecutorActivities({
   executorTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   executorInline = true,
   health = new ExecutorHealth(),
-}: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs' | 'executorInline'> & { health?: ExecutorHealth }) {
+  digestKey,
+  policies,
+}: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs' | 'executorInline' | 'digestKey'> & Partial<Pick<ActivityDeps, 'policies'>> & { health?: ExecutorHealth }) {
+  /**
+   * The digest of the body sent: keyed when the action has sensitive params. Without a policy
+   * store (a bare executor worker) an approval under a keyed digest says so.
+   */
+  async function requestDigest(req: HttpExecutionRequest, body: string): Promise<string> {
+    const version = req.policyVersion ?? req.approved?.policyVersion;
+    const sensitive = policies
+      ? hasSensitiveParams(await sensitivePatternsFor(policies, req.action, version))
+      : (req.approved?.digest.startsWith(APPROVAL_DIGEST_FORMS.keyed) ?? false);
+    if (sensitive && digestKey) return `${APPROVAL_DIGEST_FORMS.keyed}${createHmac('sha256', digestKey).update(body).digest('hex')}`;
+    return `${APPROVAL_DIGEST_FORMS.plain}${createHash('sha256').update(body).digest('hex')}`;
+  }
+
   /**
    * POST `{ actionId, action, params }` with `Idempotency-Key: <actionId>` so the target can
    * make our at-least-once delivery exactly-once. 2xx succeeds; 4xx is final
@@ -118,10 +147,14 @@ export function createExecutorActivities({
    */
   async function send(req: HttpExecutionRequest, timeoutMs: number): Promise<HttpExecutionResult> {
     if (req.approved) {
-      const actual = approvalDigest({ action: req.action, params: req.params, resource: req.approved.resource, policyVersion: req.approved.policyVersion });
-      if (actual !== req.approved.digest) {
+      // Either digest form: a keyed one is recomputed with this worker's digest key.
+      const subject = { action: req.action, params: req.params, resource: req.approved.resource, policyVersion: req.approved.policyVersion };
+      if (!approvalDigestMatches(subject, req.approved.digest, digestKey)) {
+        const keyed = req.approved.digest.startsWith(APPROVAL_DIGEST_FORMS.keyed);
         throw ApplicationFailure.nonRetryable(
-          `refusing to execute: params digest ${actual} differs from the approved ${req.approved.digest}`,
+          keyed && !digestKey
+            ? `refusing to execute: the approved digest ${req.approved.digest} is keyed and this worker holds no digest key`
+            : `refusing to execute: the params do not have the approved digest ${req.approved.digest}${keyed ? ' (keyed: every worker must hold the same digest key)' : ''}`,
           EXECUTOR_FAILURES.digestMismatch,
         );
       }
@@ -154,7 +187,7 @@ export function createExecutorActivities({
       throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, EXECUTOR_FAILURES.unavailable);
     }
     done(status < 500 ? 'answered' : 'failed');
-    const answer = { status, body: answered, requestDigest: `sha256:${createHash('sha256').update(body).digest('hex')}` };
+    const answer = { status, body: answered, requestDigest: await requestDigest(req, body) };
     if (status >= 200 && status < 300) return answer;
     if (status >= 400 && status < 500) {
       throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${status}`, EXECUTOR_FAILURES.rejected, answer);

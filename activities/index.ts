@@ -2,6 +2,7 @@
  * Side effects of the governedAction workflow, built by a factory so one pg Pool (and one
  * policy cache) serves every activity in the worker.
  */
+import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { PolicyStore } from '../ledger/policy-store';
 import type { LedgerSigner } from '../ledger/signing';
@@ -34,16 +35,24 @@ export interface ActivityDeps {
   signer: LedgerSigner;
   /** Base URL of the API, for links in notifications. */
   publicUrl?: string;
+  /**
+   * The digest key (ledger/digest-key.ts): sensitive values go into the ledger as its HMACs, and
+   * approval and executor request digests of actions with sensitive params are keyed with it.
+   * Every worker must hold the same one. @default a random key of this process only, so digests
+   * nobody can check later (benchmarks); buildCore passes the configured key
+   */
+  digestKey?: Uint8Array;
 }
 
 /** Build every activity the workflows call. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(options: ActivityDeps) {
+  const deps = { ...options, digestKey: options.digestKey ?? randomBytes(32) };
   return {
     ...createPolicyActivities(deps),
     ...createRecordingActivities(deps),
     ...createExecutorActivities(deps),
     ...createNotificationActivities(deps),
-    ...createDigestActivities(),
+    ...createDigestActivities(deps),
     ...createCheckpointActivities(deps),
   };
 }

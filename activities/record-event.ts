@@ -1,7 +1,7 @@
 import type { RecordEventInput } from '../domain/action-types';
 import { WRITE_FAILURES } from '../domain/failure-types';
-import { sensitivePaths, UnknownActionError } from '../policy';
-import { digestValue, redactSensitive } from '../ledger/redact';
+import { redactEventData } from '../ledger/redact';
+import { sensitivePatternsFor } from '../ledger/sensitive-patterns';
 import { ApplicationFailure } from '@temporalio/activity';
 import { recordActionFault, type ActionFaultInput } from '../ledger/action-faults';
 import { ActionRepository } from '../ledger/action-repository';
@@ -11,29 +11,15 @@ import type { PolicyStore } from '../ledger/policy-store';
 import type { ActivityDeps } from './index';
 
 /**
- * Params marked `x-sensitive: true` in the action schema go into the ledger as digests (the
- * ledger can never be edited, so it must never hold them); the executor request has them.
+ * Params marked `x-sensitive` in the action's schema go into the ledger as keyed digests
+ * (ledger/redact.ts): the ledger can never be edited, so it must never hold them; the read model
+ * and the executor request keep them. The patterns come from the bundle the action was decided
+ * under; an event recorded before the decision (`proposed`, written in the decision's batch)
+ * takes the batch's version, else the active bundle's.
  */
-async function redactForLedger(policies: PolicyStore, ev: RecordEventInput): Promise<Record<string, unknown>> {
-  const version = ev.view.policy?.version;
-  let paths: readonly string[];
-  try {
-    const bundle = version ? await policies.byVersion(version) : (await policies.active()).bundle;
-    paths = sensitivePaths(bundle, ev.action).filter((p) => !p.includes('*'));
-  } catch (err) {
-    if (err instanceof UnknownActionError) return ev.data;
-    throw err;
-  }
-  if (paths.length === 0) return ev.data;
-  const data: Record<string, unknown> = { ...ev.data };
-  if (data.params && typeof data.params === 'object') data.params = redactSensitive(data.params, paths);
-  const edits = data.edits as Record<string, { from: unknown; to: unknown }> | undefined;
-  if (edits) {
-    data.edits = Object.fromEntries(
-      Object.entries(edits).map(([ptr, e]) => [ptr, paths.some((p) => ptr === p || ptr.startsWith(p + '/')) ? { from: digestValue(e.from), to: digestValue(e.to) } : e]),
-    );
-  }
-  return data;
+async function redactForLedger(policies: PolicyStore, ev: RecordEventInput, batchVersion: string | undefined, key: Uint8Array): Promise<Record<string, unknown>> {
+  const patterns = await sensitivePatternsFor(policies, ev.action, ev.view.policy?.version ?? batchVersion);
+  return redactEventData(ev.data, patterns, { key });
 }
 
 /** Events whose batch, once written or not, means the executor may have been called. */
@@ -52,7 +38,13 @@ export function permanentFailureMessage(fault: Pick<ActionFaultInput, 'seq' | 't
   );
 }
 
-export function createRecordingActivities({ pool, policies, notifier, log }: Pick<ActivityDeps, 'pool' | 'policies' | 'notifier' | 'log'>) {
+export function createRecordingActivities({
+  pool,
+  policies,
+  notifier,
+  log,
+  digestKey,
+}: Pick<ActivityDeps, 'pool' | 'policies' | 'notifier' | 'log'> & Required<Pick<ActivityDeps, 'digestKey'>>) {
   const actions = new ActionRepository(pool);
   return {
     /**
@@ -118,7 +110,8 @@ export function createRecordingActivities({ pool, policies, notifier, log }: Pic
 
   async function writeEvents(events: RecordEventInput[], head?: string): Promise<{ hashes: string[] }> {
     if (events.length === 0) return { hashes: [] };
-    const prepared = await Promise.all(events.map(async (ev) => ({ ev, data: await redactForLedger(policies, ev) })));
+    const batchVersion = events.find((e) => e.view.policy?.version)?.view.policy?.version;
+    const prepared = await Promise.all(events.map(async (ev) => ({ ev, data: await redactForLedger(policies, ev, batchVersion, digestKey) })));
     const inputs = prepared.map(({ ev, data }) => ({ actionId: ev.actionId, seq: ev.seq, type: ev.type, actor: ev.actor, at: ev.at, data }));
     const last = events[events.length - 1]!;
     // The usual case: the whole batch is new. It goes in with the read model in one

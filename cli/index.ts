@@ -27,12 +27,16 @@ const USAGE = `usage: countersign <command>
                               verify evidence offline
   evidence export --since <iso> --until <iso> [--action <id>] [--out <file>]
                               export signed evidence bundles
+  evidence check-digest <digest> (--value <json> | --string <text>) [--key-file <file>]
+                              check a value against a digest in the evidence
   ledger verify [--public-key <file>]... [--batch-size N]
                               verify every chain and checkpoint in Postgres
   ledger checkpoint           write a signed checkpoint now
   ledger rotate-key           replace the data dir's signing key (the old one still verifies)
   ledger ack-fault <actionId> [--by NAME]
                               acknowledge an action stopped by a write Postgres refused
+  ledger digest-key export [--out <file>]
+                              the key that checks keyed digests, for auditors (hex)
   help                        this list; \`countersign <command> help\` for policy, evidence and ledger
 `;
 

@@ -20,6 +20,10 @@ const envSchema = z.object({
   COUNTERSIGN_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   COUNTERSIGN_SIGNING_KEY_FILE: z.string().min(1).optional(),
   COUNTERSIGN_SIGNING_KEY: z.string().min(1).optional(),
+  COUNTERSIGN_DIGEST_KEY: z
+    .string()
+    .regex(/^\s*(?:[0-9a-fA-F]{2}){32,}\s*$/, 'must be at least 64 hex digits (32 bytes)')
+    .optional(),
   COUNTERSIGN_CHECKPOINT_INTERVAL: z.coerce.number().int().min(1).default(60),
   COUNTERSIGN_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(1).default(1000),
   COUNTERSIGN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
@@ -55,6 +59,8 @@ export interface Config {
   /** Ed25519 private key (PEM) for the ledger, as a file or the value; else kept in the data dir. */
   signingKeyFile?: string;
   signingKeyPem?: string;
+  /** `COUNTERSIGN_DIGEST_KEY`: the keyed-digest key, hex (ledger/digest-key.ts); else the data dir's. */
+  digestKey?: string;
   /** Seconds between signed ledger checkpoints. @default 60 */
   checkpointIntervalSeconds: number;
   /** Workflows a worker keeps in memory (the rest replay from history when they wake). @default 1000 */
@@ -102,6 +108,7 @@ const cliEnvSchema = z.object({
   COUNTERSIGN_ADMIN_TOKEN: optionalText,
   COUNTERSIGN_SIGNING_KEY: optionalText,
   COUNTERSIGN_SIGNING_KEY_FILE: optionalText,
+  COUNTERSIGN_DIGEST_KEY: optionalText,
   USER: optionalText,
 });
 
@@ -111,6 +118,8 @@ export interface CliConfig {
   adminToken?: string;
   /** The production signing key (`COUNTERSIGN_SIGNING_KEY` or `COUNTERSIGN_SIGNING_KEY_FILE`); else the data dir's. */
   signingKey: { keyPem?: string; keyFile?: string };
+  /** `COUNTERSIGN_DIGEST_KEY` (hex), what `ledger digest-key export` exports; else the data dir's. */
+  digestKey?: string;
   /** Who runs the command (`USER`), recorded by `ledger ack-fault`. @default "operator" */
   operator: string;
 }
@@ -121,6 +130,7 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   return {
     adminToken: e.COUNTERSIGN_ADMIN_TOKEN,
     signingKey: { keyPem: e.COUNTERSIGN_SIGNING_KEY, keyFile: e.COUNTERSIGN_SIGNING_KEY_FILE },
+    digestKey: e.COUNTERSIGN_DIGEST_KEY,
     operator: e.USER ?? 'operator',
   };
 }
@@ -149,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pgPort: e.COUNTERSIGN_PG_PORT,
     signingKeyFile: e.COUNTERSIGN_SIGNING_KEY_FILE,
     signingKeyPem: e.COUNTERSIGN_SIGNING_KEY,
+    digestKey: e.COUNTERSIGN_DIGEST_KEY?.trim(),
     checkpointIntervalSeconds: e.COUNTERSIGN_CHECKPOINT_INTERVAL,
     drainDelayMs: e.COUNTERSIGN_DRAIN_DELAY_MS,
     maxCachedWorkflows: e.COUNTERSIGN_MAX_CACHED_WORKFLOWS,

@@ -10,6 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBun
 import type pg from 'pg';
 import { createActivities, type Activities } from '../activities';
 import { ChangeNotifier } from '../activities/change-notifier';
+import { loadOrCreateDigestKey } from '../ledger/digest-key';
 import { APPLICATION_ROLE, openApplicationPool } from '../ledger/migrate';
 import { PolicyStore } from '../ledger/policy-store';
 import { loadOrCreateSigningKey, registerSigningKey, type LedgerSigner } from '../ledger/signing';
@@ -55,6 +56,8 @@ export interface CoreOptions {
   publicUrl?: string;
   signingKeyFile?: string;
   signingKeyPem?: string;
+  /** The keyed-digest key as hex (`COUNTERSIGN_DIGEST_KEY`); else the data dir's (created on first start). */
+  digestKey?: string;
   log: Logger;
   /**
    * Whether this process runs workers: the client then shares the workers' connection (so
@@ -74,6 +77,11 @@ export interface Core {
   signer: LedgerSigner;
   notifier: ChangeNotifier;
   activities: Activities;
+  /**
+   * The digest key (ledger/digest-key.ts) the activities use, for the API's keyed digests
+   * (domain/approval-digest.ts `approvalDigestFor`). Never passed to workflow code.
+   */
+  digestKey: Buffer;
   temporal: Client;
   /** True when the client shares a worker connection, so workflow starts may be eager. */
   eagerStart: boolean;
@@ -110,6 +118,8 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
     // Every process signing checkpoints must hold the same key: COUNTERSIGN_SIGNING_KEY(_FILE), or a shared data dir.
     const signer = loadOrCreateSigningKey(opts.dataDir, { keyFile: opts.signingKeyFile, keyPem: opts.signingKeyPem });
     await registerSigningKey(pool, signer);
+    // Every API and worker process must hold the same key: COUNTERSIGN_DIGEST_KEY, or a shared data dir.
+    const digestKey = loadOrCreateDigestKey(opts.dataDir, { keyHex: opts.digestKey });
     const activities = createActivities({
       pool,
       notifier,
@@ -120,6 +130,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
       signer,
       log,
       publicUrl: opts.publicUrl,
+      digestKey,
     });
 
     // With workers in this process, the client shares their connection so workflow starts can be
@@ -135,6 +146,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
       signer,
       notifier,
       activities,
+      digestKey,
       temporal,
       eagerStart: withWorker,
       async createWorker() {
@@ -189,6 +201,7 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
     publicUrl: config.publicUrl,
     signingKeyFile: config.signingKeyFile,
     signingKeyPem: config.signingKeyPem,
+    digestKey: config.digestKey,
     checkpointIntervalSeconds: config.checkpointIntervalSeconds,
     maxCachedWorkflows: config.maxCachedWorkflows,
     log,

@@ -1,6 +1,7 @@
 /**
- * `countersign evidence verify <file> [--public-key <file>]...` (offline) and
- * `countersign evidence export --since <iso> --until <iso> [--action <id>] [--out <file>]`.
+ * `countersign evidence verify <file> [--public-key <file>]...` (offline),
+ * `countersign evidence export --since <iso> --until <iso> [--action <id>] [--out <file>]` and
+ * `countersign evidence check-digest <digest> (--value <json> | --string <text>) [--key-file <file>]` (offline).
  *
  * The I/O shell around ledger/evidence.ts: it reads files and settings (runtime/config.ts), writes lines.
  */
@@ -8,7 +9,9 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
 import { loadCliConfig } from '../../runtime/config';
+import { parseDigestKey, readDigestKey } from '../../ledger/digest-key';
 import { exportEvidence, verifyEvidenceBundle, verifyEvidenceExport } from '../../ledger/evidence';
+import { digestValue } from '../../ledger/redact';
 import {
   loadOrCreateSigningKey,
   loadTrustedKeyFiles,
@@ -40,6 +43,11 @@ const USAGE = `usage:
       verify offline; trusts only the given public keys (default: the keys in $COUNTERSIGN_DATA_DIR/keys)
   countersign evidence export --since <iso> --until <iso> [--action <id>] [--out <file>]
       NDJSON bundles of the actions with events in [since, until), then a signed manifest line
+  countersign evidence check-digest <digest> (--value <json> | --string <text>) [--key-file <file>]
+      whether a digest in the evidence (a sensitive value's {"$digest": ...}, an approval
+      digest) is the digest of this value: its canonical JSON, hashed (sha256:) or under the
+      digest key (hmac-sha256:). --key-file: the hex an operator exported with
+      \`countersign ledger digest-key export\` (default COUNTERSIGN_DIGEST_KEY, else the data dir's)
 `;
 
 /**
@@ -64,7 +72,7 @@ export function resolveTrustedKeys(publicKeyFiles: readonly string[], dataDir: s
  */
 export async function runEvidenceCommand(argv: string[], deps: EvidenceCommandDeps): Promise<number> {
   const io = deps.io ?? process;
-  const { signingKey } = loadCliConfig(deps.env);
+  const { signingKey, digestKey } = loadCliConfig(deps.env);
   const out = (line: string) => io.stdout.write(`${line}\n`);
   const err = (line: string) => io.stderr.write(`${line}\n`);
   const [sub, ...rest] = argv[0] === 'evidence' ? argv.slice(1) : argv;
@@ -125,6 +133,39 @@ export async function runEvidenceCommand(argv: string[], deps: EvidenceCommandDe
       if (fd !== null) fs.closeSync(fd);
     }
   }
+  if (sub === 'check-digest') {
+    if (positionals.length !== 1) return usageError(io, 'evidence check-digest needs exactly one digest');
+    const digest = positionals[0]!;
+    const form = /^(sha256|hmac-sha256):[0-9a-f]{64}$/.exec(digest)?.[1];
+    if (!form) return usageError(io, `not a digest (sha256:<64 hex> or hmac-sha256:<64 hex>): ${digest}`);
+    if ((values.value === undefined) === (values.string === undefined)) return usageError(io, 'evidence check-digest needs one of --value <json> and --string <text>');
+    let value: unknown;
+    try {
+      value = values.string ?? JSON.parse(values.value!);
+    } catch (e) {
+      return usageError(io, `--value is not JSON: ${(e as Error).message}`);
+    }
+    try {
+      let key: Buffer | undefined;
+      if (form === 'hmac-sha256') {
+        key = values['key-file'] ? parseDigestKey(fs.readFileSync(values['key-file'], 'utf8')) : readDigestKey(deps.dataDir, { keyHex: digestKey });
+        if (!key) {
+          err('evidence check-digest: an hmac-sha256 digest needs the digest key (--key-file <file>, from `countersign ledger digest-key export`)');
+          return 1;
+        }
+      }
+      const actual = digestValue(value, { key }).$digest;
+      if (actual === digest) {
+        out(`ok: ${digest} is the digest of this value`);
+        return 0;
+      }
+      err(`MISMATCH: the value's digest is ${actual}, not ${digest}${key ? ' (or the key is not the one that made it)' : ''}`);
+      return 1;
+    } catch (e) {
+      err(`evidence check-digest: ${(e as Error).message}`);
+      return 1;
+    }
+  }
   return usageError(io, `unknown evidence subcommand "${sub}"`);
 }
 
@@ -139,6 +180,9 @@ function parseEvidenceArgs(args: string[]) {
       until: { type: 'string' },
       action: { type: 'string' },
       out: { type: 'string' },
+      value: { type: 'string' },
+      string: { type: 'string' },
+      'key-file': { type: 'string' },
     },
   });
 }

@@ -1,10 +1,13 @@
 /**
  * `countersign ledger verify [--public-key <file>]... [--batch-size <n>]`,
- * `countersign ledger checkpoint`, `countersign ledger rotate-key` and
- * `countersign ledger ack-fault <actionId>`: check, anchor or re-key the whole Postgres
- * evidence ledger, and acknowledge an action stopped by a write Postgres refused.
+ * `countersign ledger checkpoint`, `countersign ledger rotate-key`,
+ * `countersign ledger ack-fault <actionId>` and `countersign ledger digest-key export`: check,
+ * anchor or re-key the whole Postgres evidence ledger, acknowledge an action stopped by a write
+ * Postgres refused, and hand auditors the key that checks the ledger's keyed digests.
  */
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { digestKeyId, digestKeyPath, readDigestKey } from '../../ledger/digest-key';
 import { loadCliConfig } from '../../runtime/config';
 import { acknowledgeActionFaults, type ActionFault } from '../../ledger/action-faults';
 import { keysDir, loadOrCreateSigningKey, rotateSigningKey, type TrustedKey } from '../../ledger/signing';
@@ -28,6 +31,11 @@ const USAGE = `usage:
   countersign ledger ack-fault <actionId> [--by <name>]
       mark an action's write faults as dealt with: verify stops listing them and the
       countersign_action_faults gauge drops (the rows stay)
+  countersign ledger digest-key export [--out <file>]
+      print (or write, mode 0600) the digest key as hex: COUNTERSIGN_DIGEST_KEY, else the one in
+      $COUNTERSIGN_DATA_DIR/keys/digest-key. With it an auditor checks a value against the
+      ledger's keyed digests (countersign evidence check-digest); whoever holds it can test
+      guesses of sensitive values, so hand it over as you would the values
 `;
 
 /**
@@ -39,7 +47,7 @@ const USAGE = `usage:
  */
 export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps): Promise<number> {
   const io: EvidenceCommandIo = deps.io ?? process;
-  const { signingKey, operator } = loadCliConfig(deps.env);
+  const { signingKey, operator, digestKey } = loadCliConfig(deps.env);
   const out = (line: string) => io.stdout.write(`${line}\n`);
   const err = (line: string) => io.stderr.write(`${line}\n`);
   const [sub, ...rest] = argv[0] === 'ledger' ? argv.slice(1) : argv;
@@ -48,14 +56,14 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
     (sub === undefined ? io.stderr : io.stdout).write(USAGE);
     return sub === undefined ? 2 : 0;
   }
-  let values: { 'public-key'?: string[]; 'batch-size'?: string; by?: string };
+  let values: { 'public-key'?: string[]; 'batch-size'?: string; by?: string; out?: string };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: rest,
       strict: true,
-      allowPositionals: sub === 'ack-fault',
-      options: { 'public-key': { type: 'string', multiple: true }, 'batch-size': { type: 'string' }, by: { type: 'string' } },
+      allowPositionals: sub === 'ack-fault' || sub === 'digest-key',
+      options: { 'public-key': { type: 'string', multiple: true }, 'batch-size': { type: 'string' }, by: { type: 'string' }, out: { type: 'string' } },
     }));
   } catch (e) {
     return usageError(io, (e as Error).message);
@@ -140,6 +148,28 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
       return 0;
     } catch (e) {
       err(`ledger ack-fault: ${(e as Error).message}`);
+      return 1;
+    }
+  }
+  if (sub === 'digest-key') {
+    if (positionals.length !== 1 || positionals[0] !== 'export') return usageError(io, 'digest-key takes one action: export');
+    try {
+      const key = readDigestKey(deps.dataDir, { keyHex: digestKey });
+      if (!key) {
+        err(`ledger digest-key export: no digest key: COUNTERSIGN_DIGEST_KEY is not set and ${digestKeyPath(deps.dataDir)} does not exist (Countersign creates it at its first start)`);
+        return 1;
+      }
+      const hex = key.toString('hex');
+      if (values.out) {
+        fs.writeFileSync(values.out, hex + '\n', { mode: 0o600, flag: 'wx' });
+        out(`wrote digest key ${digestKeyId(key)} to ${values.out}`);
+      } else {
+        out(hex);
+        err(`digest key ${digestKeyId(key)}: whoever holds it can test guesses of sensitive values against the ledger's digests`);
+      }
+      return 0;
+    } catch (e) {
+      err(`ledger digest-key export: ${(e as Error).message}`);
       return 1;
     }
   }
