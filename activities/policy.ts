@@ -1,9 +1,12 @@
-import type { WorkflowPolicyDecision, WorkflowPolicyInput } from '../domain/policy-types';
+import { CountersignError } from '../domain/errors';
+import type { PolicyFacts, WorkflowPolicyDecision, WorkflowPolicyInput } from '../domain/policy-types';
 import { denialByNoRule, evaluatePolicy as evaluate, validateActionParams, type CompiledPolicyBundle } from '../policy';
+import { loadFacts, PrincipalRepository } from '../ledger/principal-repository';
 import type { ActivityDeps } from './index';
 
 /** Policy checks: the pure policy module over a bundle stored in Postgres. */
-export function createPolicyActivities({ policies }: Pick<ActivityDeps, 'policies'>) {
+export function createPolicyActivities({ policies, pool }: Pick<ActivityDeps, 'policies' | 'pool'>) {
+  const principals = new PrincipalRepository(pool);
   return {
     /**
      * Decide an action under the bundle version the API checked its params against (the
@@ -12,6 +15,11 @@ export function createPolicyActivities({ policies }: Pick<ActivityDeps, 'policie
      * decided under (a stored proposal started again after a bundle switch, a workflow started
      * straight on Temporal) is denied with the reason, and so is an action that left the
      * catalog. Neither is ever retried.
+     *
+     * The CEL `facts` are read from the principal store now, never taken from the input (a
+     * workflow started straight on Temporal could claim any), and returned in the decision, so
+     * the evidence shows which stored attributes decided. An action whose `onBehalfOf` human does
+     * not (or no longer) delegate to the agent is denied, by no rule.
      */
     async evaluatePolicy(input: WorkflowPolicyInput): Promise<WorkflowPolicyDecision> {
       const { version, ...policyInput } = input;
@@ -24,7 +32,14 @@ export function createPolicyActivities({ policies }: Pick<ActivityDeps, 'policie
         const fields = check.errors.map((e) => `${e.path} ${e.message}`).join('; ');
         return refused(bundle, input.action, `params do not match the schema of ${input.action} in policy version ${bundle.version}: ${fields}`);
       }
-      const decision = evaluate(bundle, policyInput);
+      let facts: PolicyFacts;
+      try {
+        facts = await loadFacts(principals, input.agent, input.onBehalfOf);
+      } catch (err) {
+        if (!(err instanceof CountersignError) || err.code !== 'not-delegated') throw err;
+        return refused(bundle, input.action, `${err.message}, so it cannot be decided on their behalf`);
+      }
+      const decision = evaluate(bundle, { ...policyInput, facts });
       const groups = decision.plan ? decision.plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]) : [];
       const webhookGroups = [...new Set(groups)].filter((g) => (bundle.notifications.webhooks[g]?.length ?? 0) > 0).sort();
       return { ...decision, webhookGroups };

@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
 import { ActionRepository } from './action-repository';
+import { loadFacts, PrincipalRepository, type PrincipalReader } from './principal-repository';
 import { evaluatePolicy, UnknownActionError, type CompiledPolicyBundle } from '../policy';
+import { CountersignError } from '../domain/errors';
 import type { PolicyOutcome } from '../domain/policy-types';
 
 /** One group of changed decisions: same old and new outcome, same deciding rules. */
@@ -27,16 +29,25 @@ export interface BacktestReport {
  * Replay recorded actions (newest first, at most `limit`) against a candidate bundle and
  * group the decisions that would differ from the recorded ones by (old outcome, new outcome,
  * candidate rules). Reads Postgres; evaluates with the pure policy module; changes nothing.
+ *
+ * Facts (CEL `facts`) are the principals' as stored now, as the worker would read them for the
+ * same proposal today; an action whose onBehalfOf human no longer delegates to its agent would
+ * be denied (by no rule), and counts so.
  */
 export async function backtestPolicy(pool: Pool, candidate: CompiledPolicyBundle, opts: { limit?: number } = {}): Promise<BacktestReport> {
   const limit = opts.limit ?? 10_000;
   const rows = await new ActionRepository(pool).recentDecided(limit);
+  // Every principal the rows name, read once rather than twice per action.
+  const ids = [...new Set(rows.flatMap((r) => (r.on_behalf_of ? [r.agent, r.on_behalf_of] : [r.agent])))];
+  const known = await new PrincipalRepository(pool).findMany(ids);
+  const principals: PrincipalReader = { find: async (id) => known.get(id) };
   const groups = new Map<string, BacktestChange>();
   let changed = 0;
   for (const r of rows) {
     let to: BacktestChange['to'];
     let ruleIds: string[] = [];
     try {
+      const facts = await loadFacts(principals, r.agent, r.on_behalf_of);
       const d = evaluatePolicy(candidate, {
         action: r.action,
         params: r.params,
@@ -44,12 +55,14 @@ export async function backtestPolicy(pool: Pool, candidate: CompiledPolicyBundle
         context: r.context ?? {},
         agent: r.agent,
         onBehalfOf: r.on_behalf_of,
+        facts,
       });
       to = d.decision;
       ruleIds = d.ruleIds;
     } catch (err) {
-      if (!(err instanceof UnknownActionError)) throw err;
-      to = 'not-in-catalog';
+      if (err instanceof CountersignError && err.code === 'not-delegated') to = 'deny';
+      else if (err instanceof UnknownActionError) to = 'not-in-catalog';
+      else throw err;
     }
     const from = r.decision ?? 'unknown';
     if (from === to) continue;

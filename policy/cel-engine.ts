@@ -28,11 +28,29 @@
  */
 import { type ASTNode, Environment } from '@marcbachmann/cel-js';
 import { RE2JS } from '@bufbuild/re2';
+import type { PolicyFacts } from '../domain/policy-types';
 import { FALLBACK, compileFastPath } from './cel-fast-path';
 import { CelCompileError } from './errors';
 
 /** The variables a rule's `when` may reference; anything else is a load-time error. */
-export const POLICY_CEL_VARIABLES = ['action', 'params', 'resource', 'context', 'agent', 'onBehalfOf'] as const;
+export const POLICY_CEL_VARIABLES = ['action', 'params', 'resource', 'context', 'agent', 'onBehalfOf', 'facts'] as const;
+
+/** A variable of {@link POLICY_CEL_VARIABLES}. */
+export type PolicyCelVariable = (typeof POLICY_CEL_VARIABLES)[number];
+
+/**
+ * The variables whose values the proposing agent chooses and Countersign cannot check: what it
+ * says about the world (`context`, `resource`) and whom it says it acts for (`onBehalfOf`: a
+ * human who delegated to it, but which of them is the agent's pick). `params` are not in the
+ * list: they are the action itself, what reviewers approve and the executor performs. `agent`,
+ * `action` and `facts` are known to Countersign. `policy lint` warns on an `allow` rule that
+ * reads nothing else (docs/policy.md, "Claims and facts").
+ */
+export const CLAIM_VARIABLES: readonly PolicyCelVariable[] = Object.freeze(['context', 'resource', 'onBehalfOf']);
+
+/** The keys of `facts`, and of each principal in it (the CEL variable's shape, checked at load). */
+const FACTS_PRINCIPALS = new Set(['agent', 'onBehalfOf']);
+const FACTS_FIELDS = new Set(['attributes']);
 
 /** The values bound to {@link POLICY_CEL_VARIABLES} for one evaluation. */
 export interface PolicyActivation {
@@ -42,12 +60,19 @@ export interface PolicyActivation {
   context: Record<string, unknown>;
   agent: string;
   onBehalfOf: string | null;
+  /** Trusted facts from the principal store (domain/policy-types.ts PolicyFacts). */
+  facts: PolicyFacts;
 }
 
 /** A compiled CEL expression. */
 export interface CelProgram {
   /** Static result type when the engine knows it (`bool`, `dyn`, `int`, …). */
   readonly resultType: string | undefined;
+  /**
+   * The variables of {@link POLICY_CEL_VARIABLES} the expression reads (macro variables that
+   * shadow one are not counted), when the engine reports them: `policy lint` uses them.
+   */
+  readonly variables?: readonly PolicyCelVariable[];
   /**
    * Evaluate against one activation.
    * @throws Error on a CEL runtime error (missing key, no such overload, …).
@@ -150,6 +175,7 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
     .registerVariable('context', 'map')
     .registerVariable('agent', 'string')
     .registerVariable('onBehalfOf', 'dyn')
+    .registerVariable('facts', 'map')
     .registerFunction(`string.${RE2_MATCHES}(string): bool`, re2Test)
     .registerFunction(`${RE2_MATCHES}(string, string): bool`, re2Test);
 
@@ -163,6 +189,8 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
     // check() also marks the AST as checked, so evaluation skips the per-call type check.
     const checked = parsed.check();
     if (!checked.valid) throw toCompileError(checked.error);
+    const factsProblem = factsShapeProblem(parsed.ast);
+    if (factsProblem) throw new CelCompileError(factsProblem.message, factsProblem.offset);
     const nesting = admitted ? { depth: 0, offset: undefined } : iterationNesting(parsed.ast);
     if (nesting.depth > MAX_ITERATION_NESTING) {
       throw new CelCompileError(
@@ -201,9 +229,11 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
       // call on the hot path).
       const slow = parsed as unknown as CelProgram['evaluate'];
       const fast = useFastPath ? compileFastPath(parsed.ast, re2Test) : undefined;
-      if (fast === undefined) return { resultType: type, evaluate: slow };
+      const variables = referencedVariables(parsed.ast);
+      if (fast === undefined) return { resultType: type, variables, evaluate: slow };
       return {
         resultType: type,
+        variables,
         evaluate: (activation) => {
           const value = fast(activation);
           return value === FALLBACK_VALUE ? slow(activation) : value;
@@ -258,6 +288,83 @@ function iterationNesting(node: ASTNode): { depth: number; offset: number | unde
   };
   visit(node.args);
   return best;
+}
+
+const DECLARED = new Set<string>(POLICY_CEL_VARIABLES);
+
+/**
+ * The declared variables an expression reads, in {@link POLICY_CEL_VARIABLES} order. A macro's
+ * iteration variable (`c` in `list.exists(c, …)`) is not a read, even when it shadows a declared
+ * name inside the macro's body.
+ */
+function referencedVariables(root: ASTNode): PolicyCelVariable[] {
+  const found = new Set<string>();
+  const visit = (node: unknown, bound: ReadonlySet<string>): void => {
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child, bound);
+      return;
+    }
+    if (node === null || typeof node !== 'object' || !('op' in node)) return;
+    const n = node as ASTNode;
+    if (n.op === 'value') return;
+    if (n.op === 'id') {
+      if (DECLARED.has(n.args) && !bound.has(n.args)) found.add(n.args);
+      return;
+    }
+    if (n.op === 'rcall' && ITERATING_MACROS.has(n.args[0]) && n.args[2].length >= 2 && n.args[2][0]?.op === 'id') {
+      visit(n.args[1], bound);
+      const inner = new Set(bound).add(n.args[2][0].args as string);
+      visit(n.args[2].slice(1), inner);
+      return;
+    }
+    visit(n.args, bound);
+  };
+  visit(root, new Set());
+  return POLICY_CEL_VARIABLES.filter((v) => found.has(v));
+}
+
+/**
+ * Whether the expression reads `facts` as it is shaped: `facts.agent` or `facts.onBehalfOf`,
+ * then `.attributes`. `facts` is a CEL map (its attributes are free-form), so without this a
+ * typo such as `facts.agnt` would load and then fail every evaluation.
+ */
+function factsShapeProblem(root: ASTNode): { message: string; offset: number | undefined } | undefined {
+  /** The key of a `.key` or `["key"]` step, and the node it selects from. */
+  const step = (n: ASTNode): { from: ASTNode; key: string } | undefined => {
+    if (n.op === '.') return { from: n.args[0], key: n.args[1] };
+    if (n.op === '[]' && n.args[1]?.op === 'value' && typeof n.args[1].args === 'string') return { from: n.args[0], key: n.args[1].args };
+    return undefined;
+  };
+  const isFacts = (n: ASTNode, bound: ReadonlySet<string>) => n.op === 'id' && n.args === 'facts' && !bound.has('facts');
+  let problem: { message: string; offset: number | undefined } | undefined;
+  const visit = (node: unknown, bound: ReadonlySet<string>): void => {
+    if (problem) return;
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child, bound);
+      return;
+    }
+    if (node === null || typeof node !== 'object' || !('op' in node)) return;
+    const n = node as ASTNode;
+    if (n.op === 'value' || n.op === 'id') return;
+    const s = step(n);
+    if (s && isFacts(s.from, bound) && !FACTS_PRINCIPALS.has(s.key)) {
+      problem = { message: `facts has no field "${s.key}"; it has agent and onBehalfOf (each with attributes)`, offset: n.range?.start };
+      return;
+    }
+    const outer = s && step(s.from);
+    if (s && outer && isFacts(outer.from, bound) && FACTS_PRINCIPALS.has(outer.key) && !FACTS_FIELDS.has(s.key)) {
+      problem = { message: `facts.${outer.key} has no field "${s.key}"; read facts.${outer.key}.attributes`, offset: n.range?.start };
+      return;
+    }
+    if (n.op === 'rcall' && ITERATING_MACROS.has(n.args[0]) && n.args[2].length >= 2 && n.args[2][0]?.op === 'id') {
+      visit(n.args[1], bound);
+      visit(n.args[2].slice(1), new Set(bound).add(n.args[2][0].args as string));
+      return;
+    }
+    visit(n.args, bound);
+  };
+  visit(root, new Set());
+  return problem;
 }
 
 interface MatchesCall {

@@ -15,7 +15,7 @@
  * (macros, arithmetic, `size`, timestamps, …) are not compiled and always run in cel-js.
  *
  * Generated code contains no text from the policy other than JSON-escaped string literals,
- * finite numeric literals and the six fixed variable names.
+ * finite numeric literals and the seven fixed variable names.
  *
  * Cost: the generated code has no loops (macros are never compiled here, and `in` is a Set
  * lookup on a literal list), so each node runs once per evaluation; string tests (`contains`,
@@ -31,7 +31,7 @@ export const FALLBACK: unique symbol = Symbol('cel-fast-path-fallback');
 /** A compiled condition: `true`, `false`, or {@link FALLBACK}. */
 export type FastProgram = (activation: PolicyActivation) => boolean | typeof FALLBACK;
 
-const VARIABLES = new Set(['action', 'params', 'resource', 'context', 'agent', 'onBehalfOf']);
+const VARIABLES = new Set(['action', 'params', 'resource', 'context', 'agent', 'onBehalfOf', 'facts']);
 
 /** Thrown internally when an AST node is outside the supported subset. */
 class Unsupported extends Error {}

@@ -3,7 +3,7 @@
  * path is one Map lookup, one walk of the input against the action's limits, and one CEL
  * call per rule that can match the action.
  */
-import type { PolicyDecision, PolicyInput, PolicyOutcome, RuleEvaluationError } from '../domain/policy-types';
+import type { PolicyDecision, PolicyFacts, PolicyInput, PolicyOutcome, RuleEvaluationError } from '../domain/policy-types';
 import { type PolicyActivation, celErrorMessage } from './cel-engine';
 import type { CompiledAction, CompiledPolicyBundle, CompiledRule } from './compiled-bundle';
 import { UnknownActionError } from './errors';
@@ -11,6 +11,16 @@ import { type InputLimitBreach, checkInputLimits, checkValueLimits } from './inp
 import { type ParamsError, toParamsErrors } from './params-schema';
 
 const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/**
+ * The facts of an input that brings none: no attributes for the agent, and none for the human
+ * when one is named. Callers that decide for real pass the stored ones (ledger/principal-repository.ts
+ * `loadFacts`); this keeps unit tests and fixtures short.
+ */
+export function factsOf(input: Pick<PolicyInput, 'facts' | 'onBehalfOf'>): PolicyFacts {
+  if (input.facts !== undefined) return input.facts;
+  return { agent: { attributes: {} }, onBehalfOf: input.onBehalfOf ? { attributes: {} } : null };
+}
 
 /**
  * Decide about one action.
@@ -22,6 +32,9 @@ const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<strin
  * A CEL runtime error (missing field, wrong type) or a non-boolean `when` result fails
  * closed: the rule counts as matching when it would deny or require approval, as not
  * matching when it would allow; either way it is reported in `errors`.
+ *
+ * `input.facts` are the trusted facts (CEL `facts`); the decision records them in `facts`, so
+ * the evidence shows what they were. Without them the agent has no attributes (see {@link factsOf}).
  *
  * Input over the action's limits (see input-limits.ts) fails closed before any rule runs:
  * `deny`, no rule ids, a reason naming the limit and the path, and the breach in
@@ -35,8 +48,9 @@ const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<strin
 export function evaluatePolicy(bundle: CompiledPolicyBundle, input: PolicyInput): PolicyDecision {
   const action = bundle.actions.get(input.action);
   if (action === undefined) throw new UnknownActionError(input.action);
-  const breach = checkInputLimits(input, action.limits);
-  if (breach !== undefined) return limitDenial(bundle, action, breach);
+  const facts = factsOf(input);
+  const breach = checkInputLimits({ params: input.params, context: input.context, resource: input.resource, facts }, action.limits);
+  if (breach !== undefined) return { ...limitDenial(bundle, action, breach), facts };
 
   const activation: PolicyActivation = {
     action: input.action,
@@ -45,6 +59,7 @@ export function evaluatePolicy(bundle: CompiledPolicyBundle, input: PolicyInput)
     context: input.context ?? EMPTY_CONTEXT,
     agent: input.agent,
     onBehalfOf: input.onBehalfOf ?? null,
+    facts,
   };
 
   const ruleIds: string[] = [];
@@ -119,6 +134,7 @@ export function evaluatePolicy(bundle: CompiledPolicyBundle, input: PolicyInput)
     category: action.category,
     owner: action.owner,
     errors: errors ?? [],
+    facts,
   };
   if (decision === 'require_approval') result.plan = firstApproval?.plan ?? action.defaultPlan;
   return result;

@@ -6,7 +6,7 @@
 export { loadPolicyBundle, validatePolicyBundle } from './load-bundle';
 export { compileOr422 } from './compile-or-422';
 export type { LoadPolicyOptions, PolicyValidationResult } from './load-bundle';
-export { evaluatePolicy, validateActionParams, checkEvaluationLimits, denialByNoRule, sensitivePaths } from './evaluate-policy';
+export { evaluatePolicy, factsOf, validateActionParams, checkEvaluationLimits, denialByNoRule, sensitivePaths } from './evaluate-policy';
 export type { EvaluationLimitsResult, ParamsValidationResult } from './evaluate-policy';
 export { DEFAULT_INPUT_LIMITS, checkInputLimits, checkValueLimits } from './input-limits';
 export type { InputLimitBreach, InputLimitName, InputLimits, LimitedInput } from './input-limits';
@@ -16,7 +16,7 @@ export type { PolicyBundleDocument } from './bundle-schema';
 export { PolicyValidationError, UnknownActionError, CelCompileError } from './errors';
 export type { PolicyIssue } from './errors';
 export { parseDuration } from './duration';
-export { POLICY_CEL_VARIABLES, createCelJsEngine, defaultCelEngine } from './cel-engine';
-export type { CelEngine, CelJsEngineOptions, CelProgram, PolicyActivation } from './cel-engine';
+export { CLAIM_VARIABLES, POLICY_CEL_VARIABLES, createCelJsEngine, defaultCelEngine } from './cel-engine';
+export type { CelEngine, CelJsEngineOptions, CelProgram, PolicyActivation, PolicyCelVariable } from './cel-engine';
 export { parsePolicyTestSuite, runPolicyTests, policyTestSuiteSchema } from './policy-tests';
 export type { PolicyTestCase, PolicyTestResult, PolicyTestSuiteParseResult } from './policy-tests';

@@ -1,6 +1,7 @@
 /**
  * Bounds on what a proposal may hand to CEL: `params`, `context` and `resource` (the last two
- * are claimed by the agent, so they are no more trusted than params).
+ * are claimed by the agent, so they are no more trusted than params), and `facts` (admins set
+ * them, bounded when set, but a bundle may lower its limits below those bounds).
  *
  * cel-js has no runtime budget: a comprehension runs over every item it is given, and `x in
  * list` scans the list. A rule's cost is therefore set by the size of its input, so the input
@@ -237,17 +238,21 @@ export interface LimitedInput {
   params: unknown;
   context?: unknown;
   resource?: unknown;
+  /** The trusted facts (measured like context: `contextBytes` for the whole `facts`). */
+  facts?: unknown;
 }
 
 /**
- * Check params, context and resource, in that order; the first breach, with a path rooted at
- * the input (`/params/columns`, `/context/...`, `/resource/...`), or `undefined`.
+ * Check params, context, resource and facts, in that order; the first breach, with a path rooted
+ * at the input (`/params/columns`, `/context/...`, `/resource/...`, `/facts/agent/attributes/...`),
+ * or `undefined`.
  */
 export function checkInputLimits(input: LimitedInput, limits: InputLimits): InputLimitBreach | undefined {
   return (
     checkValueLimits(input.params, limits, 'paramsBytes', '/params') ??
     (input.context === undefined ? undefined : checkValueLimits(input.context, limits, 'contextBytes', '/context')) ??
-    (input.resource === undefined ? undefined : checkValueLimits(input.resource, limits, 'contextBytes', '/resource'))
+    (input.resource === undefined ? undefined : checkValueLimits(input.resource, limits, 'contextBytes', '/resource')) ??
+    (input.facts === undefined ? undefined : checkValueLimits(input.facts, limits, 'contextBytes', '/facts'))
   );
 }
 

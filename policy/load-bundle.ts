@@ -11,13 +11,13 @@ import { canonicalJson } from '../domain/canonical-json';
 import type { ApprovalPlan, ExecutorSpec } from '../domain/policy-types';
 import { actionPatternProblem, compileActionPattern, isActionName } from './action-pattern';
 import { type PolicyBundleDocument, type RuleDocument, policyBundleDocumentSchema } from './bundle-schema';
-import { type CelEngine, type CelProgram, POLICY_CEL_VARIABLES, defaultCelEngine } from './cel-engine';
+import { CLAIM_VARIABLES, type CelEngine, type CelProgram, POLICY_CEL_VARIABLES, defaultCelEngine } from './cel-engine';
 import type { CompiledAction, CompiledPolicyBundle, CompiledRule } from './compiled-bundle';
 import { parseDuration } from './duration';
 import { CelCompileError, type PolicyIssue, PolicyValidationError } from './errors';
 import { DEFAULT_INPUT_LIMITS, type InputLimits } from './input-limits';
 import { collectSensitivePaths, compileParamsSchema, createParamsAjv } from './params-schema';
-import { type IssueCollector, checkFiniteNumbers, closest, parseSource, reportZodIssue } from './source-document';
+import { IssueCollector, checkFiniteNumbers, closest, parseSource, reportZodIssue } from './source-document';
 import type { DocPath } from './source-locator';
 import type { ValidateFunction } from 'ajv';
 
@@ -40,10 +40,13 @@ export interface LoadPolicyOptions {
   admitted?: boolean;
 }
 
-/** Result of {@link validatePolicyBundle}. */
+/**
+ * Result of {@link validatePolicyBundle}. `warnings` never stop a bundle from loading: they point
+ * at rules that load but probably do not mean what they say (see {@link claimOnlyAllowRules}).
+ */
 export type PolicyValidationResult =
-  | { ok: true; bundle: CompiledPolicyBundle }
-  | { ok: false; errors: PolicyIssue[] };
+  | { ok: true; bundle: CompiledPolicyBundle; warnings: PolicyIssue[] }
+  | { ok: false; errors: PolicyIssue[]; warnings: PolicyIssue[] };
 
 /**
  * Parse, validate and compile a policy bundle.
@@ -64,23 +67,26 @@ export function loadPolicyBundle(text: string, options: LoadPolicyOptions = {}):
 export function validatePolicyBundle(text: string, options: LoadPolicyOptions = {}): PolicyValidationResult {
   const engine = options.celEngine ?? defaultCelEngine();
   const { issues, data } = parseSource(text, options.filename, 'policy bundle');
-  if (issues.count > 0) return { ok: false, errors: issues.sorted() };
+  if (issues.count > 0) return { ok: false, errors: issues.sorted(), warnings: [] };
 
   checkFiniteNumbers(data, [], issues);
   const parsed = policyBundleDocumentSchema.safeParse(data);
   if (!parsed.success) for (const issue of parsed.error.issues) reportZodIssue(issue, data, issues, policyBundleDocumentSchema);
 
   const compiled = compileParts(data, engine, issues, options.admitted ?? false);
-  if (!parsed.success || issues.count > 0) return { ok: false, errors: issues.sorted() };
+  const warnings = new IssueCollector(options.filename);
+  warnings.locator = issues.locator;
+  claimOnlyAllowRules(data, compiled, warnings);
+  if (!parsed.success || issues.count > 0) return { ok: false, errors: issues.sorted(), warnings: warnings.sorted() };
 
   let version: string;
   try {
     version = createHash('sha256').update(canonicalJson(data)).digest('hex');
   } catch (err) {
     issues.addAt({ line: 1, column: 1 }, '(root)', errorText(err), 'a policy bundle must be plain JSON data');
-    return { ok: false, errors: issues.sorted() };
+    return { ok: false, errors: issues.sorted(), warnings: warnings.sorted() };
   }
-  return { ok: true, bundle: buildBundle(parsed.data, version, options.filename, engine, compiled) };
+  return { ok: true, bundle: buildBundle(parsed.data, version, options.filename, engine, compiled), warnings: warnings.sorted() };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -141,6 +147,26 @@ function compileParts(data: unknown, engine: CelEngine, issues: IssueCollector, 
   return parts;
 }
 
+/**
+ * Warn on every `allow` rule whose `when` reads agent claims and nothing else (CLAIM_VARIABLES:
+ * `context`, `resource`, `onBehalfOf`): the agent sends whatever makes such a rule match, so it
+ * lets the agent allow itself. A warning, not an error: a bundle may mean it (a low-risk action
+ * the agent may always do when it says why), and stored bundles must keep loading.
+ */
+function claimOnlyAllowRules(data: unknown, parts: CompiledParts, warnings: IssueCollector): void {
+  if (!isPlainObject(data) || !Array.isArray(data.rules)) return;
+  data.rules.forEach((rule: unknown, i: number) => {
+    if (!isPlainObject(rule) || rule.decision !== 'allow') return;
+    const reads = parts.programs.get(i)?.variables;
+    if (reads === undefined || reads.length === 0 || !reads.every((v) => CLAIM_VARIABLES.includes(v))) return;
+    warnings.add(
+      ['rules', i, 'when'],
+      `allow rule${typeof rule.id === 'string' ? ` "${rule.id}"` : ''} reads only what the agent claims (${reads.join(', ')}): an agent can send whatever makes it match`,
+      'also test something Countersign knows: facts.agent.attributes or facts.onBehalfOf.attributes (set by admins), agent, or params; see docs/policy.md "Claims and facts"',
+    );
+  });
+}
+
 function compileWhen(source: string, path: DocPath, engine: CelEngine, issues: IssueCollector, admitted: boolean): CelProgram | undefined {
   let program: CelProgram;
   try {
@@ -160,6 +186,9 @@ function compileWhen(source: string, path: DocPath, engine: CelEngine, issues: I
 function celHint(message: string): string {
   if (/unknown variable|undeclared reference|unresolved/i.test(message)) {
     return `"when" may use only these variables: ${POLICY_CEL_VARIABLES.join(', ')}`;
+  }
+  if (/^facts(\.\w+)? has no field/.test(message)) {
+    return 'facts holds what Countersign knows about the principals: facts.agent.attributes.<name>, facts.onBehalfOf.attributes.<name> (facts.onBehalfOf is null without onBehalfOf)';
   }
   if (/iterates \d+ levels deep/.test(message)) {
     return 'split the condition into rules, or into loops one after another (a.exists(..) && b.exists(..)), which add up instead of multiplying; see docs/policy-limits.md';

@@ -7,27 +7,56 @@
  *   - name: small transfers go through
  *     input: { action: payments.transfer, params: { amount: 50, currency: USD, to: acme }, agent: bot }
  *     expect: { decision: allow, ruleIds: [small-transfers] }
+ *   - name: gold agents send without approval
+ *     input:
+ *       action: email.send
+ *       params: { to: a@example.com }
+ *       agent: mailer
+ *       facts: { agent: { attributes: { tier: gold } } }   # what admins stored on the principal
+ *     expect: { decision: allow }
  * ```
+ *
+ * `input.facts` stands for the stored principals (CEL `facts`): `agent.attributes` (default `{}`)
+ * and, only with `onBehalfOf`, `onBehalfOf.attributes` (default `{}`: a human who delegated to
+ * the agent and has no attributes).
  *
  * Each case's params must satisfy the action's schema: a case that could never reach policy
  * evaluation (the API would refuse it with 422) fails, so suites double as schema examples.
  */
 import { z } from 'zod';
-import type { PolicyDecision } from '../domain/policy-types';
+import type { PolicyDecision, PolicyFacts } from '../domain/policy-types';
 import { policyOutcomeSchema } from './bundle-schema';
 import type { CompiledPolicyBundle } from './compiled-bundle';
 import type { PolicyIssue } from './errors';
 import { evaluatePolicy, validateActionParams } from './evaluate-policy';
 import { checkFiniteNumbers, parseSource, reportZodIssue } from './source-document';
 
-const testInputSchema = z.strictObject({
-  action: z.string().min(1),
-  params: z.record(z.string(), z.unknown()),
-  resource: z.unknown().optional(),
-  context: z.record(z.string(), z.unknown()).optional(),
-  agent: z.string().min(1),
-  onBehalfOf: z.string().nullable().optional(),
-});
+const principalFactsSchema = z.strictObject({ attributes: z.record(z.string(), z.unknown()).default({}) });
+
+const testInputSchema = z
+  .strictObject({
+    action: z.string().min(1),
+    params: z.record(z.string(), z.unknown()),
+    resource: z.unknown().optional(),
+    context: z.record(z.string(), z.unknown()).optional(),
+    agent: z.string().min(1),
+    onBehalfOf: z.string().nullable().optional(),
+    /** The stored facts about the agent and the onBehalfOf human (CEL `facts`). */
+    facts: z.strictObject({ agent: principalFactsSchema.optional(), onBehalfOf: principalFactsSchema.optional() }).optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.facts?.onBehalfOf !== undefined && !input.onBehalfOf) {
+      ctx.addIssue({ code: 'custom', path: ['facts', 'onBehalfOf'], message: 'facts.onBehalfOf needs input.onBehalfOf: without a human there are no facts about one' });
+    }
+  });
+
+/** The CEL `facts` a test case stands for. */
+function caseFacts(input: z.output<typeof testInputSchema>): PolicyFacts {
+  return {
+    agent: { attributes: input.facts?.agent?.attributes ?? {} },
+    onBehalfOf: input.onBehalfOf ? { attributes: input.facts?.onBehalfOf?.attributes ?? {} } : null,
+  };
+}
 
 const testCaseSchema = z.strictObject({
   name: z.string().min(1),
@@ -97,7 +126,8 @@ export function runPolicyTests(bundle: CompiledPolicyBundle, cases: readonly Pol
         failures: params.errors.map((e) => `params${e.path === '/' ? '' : e.path} ${e.message} (the API would refuse this action with 422)`),
       };
     }
-    const actual = evaluatePolicy(bundle, c.input);
+    const { facts: _stored, ...input } = c.input;
+    const actual = evaluatePolicy(bundle, { ...input, facts: caseFacts(c.input) });
     const failures: string[] = [];
     if (actual.decision !== c.expect.decision) {
       failures.push(`decision: expected ${c.expect.decision}, got ${actual.decision}`);

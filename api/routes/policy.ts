@@ -5,12 +5,14 @@ import { compileOr422, evaluatePolicy, UnknownActionError } from '../../policy';
 import type { Pool } from 'pg';
 import { backtestPolicy } from '../../ledger/backtest';
 import type { PolicyStore } from '../../ledger/policy-store';
+import { loadFacts, PrincipalRepository } from '../../ledger/principal-repository';
 import { requireRole, type Principal } from '../auth';
 import { parseBody, parseQuery } from '../validate';
 
 /** Operators read, dry-run and activate policy. */
 export function policyRoutes(policies: PolicyStore, pool: Pool, maxBodyBytes: number): Router {
   const r = Router();
+  const principals = new PrincipalRepository(pool);
 
   r.get('/v1/policy', requireRole('operator'), async (_req, res) => {
     const active = await policies.active();
@@ -38,17 +40,22 @@ export function policyRoutes(policies: PolicyStore, pool: Pool, maxBodyBytes: nu
     res.json(await backtestPolicy(pool, compileOr422(source, 'candidate'), { limit }));
   });
 
+  // Decided as the worker would: with the facts stored for the agent and the onBehalfOf human
+  // (422 not-delegated when that human does not delegate to the agent, as for a proposal).
   r.post('/v1/policy/evaluate', requireRole('operator'), async (req, res) => {
     const body = parseBody(evaluateSchema, req.body);
     const bundle = body.bundle !== undefined ? compileOr422(body.bundle, 'bundle') : (await policies.active()).bundle;
+    const agent = body.agent ?? (req.principal as Principal).id;
+    const facts = await loadFacts(principals, agent, body.onBehalfOf);
     try {
       const decision = evaluatePolicy(bundle, {
         action: body.action,
         params: body.params,
         resource: body.resource,
         context: body.context ?? {},
-        agent: body.agent ?? (req.principal as Principal).id,
+        agent,
         onBehalfOf: body.onBehalfOf ?? null,
+        facts,
       });
       res.json(decision);
     } catch (err) {

@@ -22,7 +22,8 @@ export interface PolicyCommandIo {
 
 const USAGE = `usage:
   countersign policy lint <bundle.yaml>...
-      validate bundles; prints file:line:col: message (hint) per problem
+      validate bundles; prints file:line:col: message (hint) per problem, and
+      file:line:col: warning: message (hint) per warning (warnings do not fail)
   countersign policy test <bundle.yaml> [tests.test.yaml...]
       run test cases (default: <bundle>.test.yaml next to the bundle)
 `;
@@ -47,7 +48,7 @@ export async function runPolicyCommand(argv: string[], io: PolicyCommandIo = pro
     if (args.length === 0) return usageError(io, 'policy lint needs a bundle file');
     let code = 0;
     for (const file of args) {
-      const bundle = await loadBundleFile(file, err);
+      const bundle = await loadBundleFile(file, err, { warnings: true });
       if (bundle === undefined) code = 1;
       else out(`ok: version ${bundle.version} (${file})`);
     }
@@ -71,10 +72,11 @@ function defaultTestFile(bundleFile: string): string {
   return `${stem}.test.yaml`;
 }
 
-async function loadBundleFile(file: string, err: (line: string) => void): Promise<CompiledPolicyBundle | undefined> {
+async function loadBundleFile(file: string, err: (line: string) => void, opts: { warnings?: boolean } = {}): Promise<CompiledPolicyBundle | undefined> {
   const text = await readText(file, err);
   if (text === undefined) return undefined;
   const result = validatePolicyBundle(text, { filename: file });
+  if (opts.warnings) for (const issue of result.warnings) err(formatIssue(issue, file, 'warning: '));
   if (result.ok) return result.bundle;
   for (const issue of result.errors) err(formatIssue(issue, file));
   err(`${file}: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}`);
@@ -131,8 +133,8 @@ async function readText(file: string, err: (line: string) => void): Promise<stri
   }
 }
 
-function formatIssue(issue: PolicyIssue, fallbackFile: string): string {
-  return `${issue.file ?? fallbackFile}:${issue.line}:${issue.column}: ${issue.message} (${issue.hint})`;
+function formatIssue(issue: PolicyIssue, fallbackFile: string, label = ''): string {
+  return `${issue.file ?? fallbackFile}:${issue.line}:${issue.column}: ${label}${issue.message} (${issue.hint})`;
 }
 
 function usageError(io: PolicyCommandIo, message: string): number {

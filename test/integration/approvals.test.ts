@@ -190,7 +190,10 @@ describe('approvals', () => {
   });
 
   it('when the validator refuses a decision, then nothing is written to the workflow history', async () => {
-    const human = await stack.principal('hana', 'human', ['reviewer'], ['finance']);
+    // hana delegates to agent-1, so it may name her (domain/access-rules.ts delegationRefusal).
+    const created = await stack.call(stack.admin, 'POST', '/v1/principals', { id: 'hana', kind: 'human', roles: ['reviewer'], groups: ['finance'], delegates: ['agent-1'] });
+    expect(created.status).toBe(201);
+    const human = created.body.token as string;
     const a = await propose(700, { onBehalfOf: 'hana' });
     const viaApi = await decide(human, a.id, { decision: 'approve' });
     expect(viaApi.status).toBe(403);

@@ -18,6 +18,7 @@ const activation = (params: Record<string, unknown>, extra: Partial<PolicyActiva
   context: {},
   agent: 'bot',
   onBehalfOf: null,
+  facts: { agent: { attributes: {} }, onBehalfOf: null },
   ...extra,
 });
 

@@ -23,6 +23,8 @@ const fieldRef = fc.constantFrom(
   'agent',
   'action',
   'onBehalfOf',
+  'facts.agent.attributes.t',
+  'facts.onBehalfOf.attributes.t',
 );
 const literal = fc.constantFrom('0', '1', '-3', '5', '100', '9007199254740993', '1.5', '-0.0', '100.0', '"a"', '"USD"', '"\u{1F600}"', 'true', 'false', 'null');
 const operand = fc.oneof(fieldRef, literal);
@@ -57,6 +59,10 @@ const activationArb: fc.Arbitrary<PolicyActivation> = fc.record({
   context: fc.record({ x: value }, { requiredKeys: [] }),
   agent: fc.constantFrom('a', 'bot'),
   onBehalfOf: fc.constantFrom(null, 'a', 'alice'),
+  facts: fc.record({
+    agent: fc.record({ attributes: fc.record({ t: value }, { requiredKeys: [] }) }),
+    onBehalfOf: fc.oneof(fc.constant(null), fc.record({ attributes: fc.record({ t: value }, { requiredKeys: [] }) })),
+  }),
 });
 
 function outcome(run: () => unknown): unknown {
@@ -78,7 +84,8 @@ describe('CEL fast path', () => {
       .registerVariable('resource', 'dyn')
       .registerVariable('context', 'map')
       .registerVariable('agent', 'string')
-      .registerVariable('onBehalfOf', 'dyn');
+      .registerVariable('onBehalfOf', 'dyn')
+      .registerVariable('facts', 'map');
     fc.assert(
       fc.property(expr, fc.array(activationArb, { minLength: 1, maxLength: 5 }), (source, activations) => {
         let a: ReturnType<typeof fast.compile>;
@@ -112,7 +119,7 @@ describe('CEL fast path', () => {
   it('when a field is missing, then the fast path defers instead of answering', () => {
     const env = new Environment({ unlistedVariablesAreDyn: true });
     const program = compileFastPath(env.parse('params.amount > 5').ast, () => false)!;
-    const act = { action: 'a', params: {}, resource: null, context: {}, agent: 'x', onBehalfOf: null };
+    const act = { action: 'a', params: {}, resource: null, context: {}, agent: 'x', onBehalfOf: null, facts: { agent: { attributes: {} }, onBehalfOf: null } };
     expect(program(act)).toBe(FALLBACK);
     expect(program({ ...act, params: { amount: 6 } })).toBe(true);
   });
