@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
 
 /**
@@ -34,6 +36,13 @@ const envSchema = z.object({
   TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   TEMPORAL_UI_URL: z.string().url().optional(),
+  // Connection to an external Temporal (TEMPORAL_ADDRESS); checked together in temporalConnection().
+  TEMPORAL_TLS: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
   DATABASE_URL: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -73,6 +82,14 @@ export interface Config {
   temporalPort: number;
   temporalUiPort: number;
   temporalUiUrl: string;
+  /**
+   * TLS (and mTLS) to an external Temporal, from `TEMPORAL_TLS`, `TEMPORAL_TLS_CERT`/`_KEY`,
+   * `TEMPORAL_TLS_CA`, `TEMPORAL_TLS_SERVER_NAME` (files read at start); on with an API key.
+   * Undefined: plain gRPC.
+   */
+  temporalTls?: TLSConfig;
+  /** `TEMPORAL_API_KEY` (Temporal Cloud), sent with every call; implies TLS. */
+  temporalApiKey?: string;
   databaseUrl?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -143,6 +160,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  const temporal = temporalConnection(e, problems);
+  if (problems.length) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const repoRoot = path.resolve(__dirname, '..');
   return {
     port: e.PORT,
@@ -169,7 +189,57 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalPort: e.TEMPORAL_PORT,
     temporalUiPort: e.TEMPORAL_UI_PORT,
     temporalUiUrl: e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`,
+    temporalTls: temporal.tls,
+    temporalApiKey: temporal.apiKey,
     databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+type Env = z.infer<typeof envSchema>;
+
+/**
+ * TLS and the API key for an external Temporal, as the SDK's connections take them. Every
+ * inconsistency is pushed to `problems` (one line each, naming the variable): a certificate without
+ * its key, TLS turned off while a TLS option or an API key asks for it, options without
+ * `TEMPORAL_ADDRESS` (npm start's dev server speaks plain gRPC), a file that cannot be read or is
+ * not PEM. Files are read here, so a wrong path stops the process at start, not at first use.
+ */
+function temporalConnection(e: Env, problems: string[]): { tls?: TLSConfig; apiKey?: string } {
+  const tlsOptions = (['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_NAME'] as const).filter((k) => e[k] !== undefined);
+  const asked = [...tlsOptions, ...(e.TEMPORAL_API_KEY !== undefined ? ['TEMPORAL_API_KEY'] : []), ...(e.TEMPORAL_TLS === 'true' ? ['TEMPORAL_TLS'] : [])];
+  if (asked.length === 0) return {};
+  const before = problems.length;
+  if (!e.TEMPORAL_ADDRESS) {
+    problems.push(`TEMPORAL_ADDRESS: must be set with ${asked.join(', ')} (they configure the connection to an external Temporal; npm start's dev server speaks plain gRPC)`);
+  }
+  if (e.TEMPORAL_TLS === 'false') {
+    const needTls = asked.filter((k) => k !== 'TEMPORAL_TLS');
+    problems.push(`TEMPORAL_TLS: is false, but ${needTls.join(', ')} ${needTls.length > 1 ? 'need' : 'needs'} TLS (unset TEMPORAL_TLS or set it to true)`);
+  }
+  if (e.TEMPORAL_TLS_CERT && !e.TEMPORAL_TLS_KEY) problems.push('TEMPORAL_TLS_KEY: must be set with TEMPORAL_TLS_CERT (the client certificate for mTLS needs its private key)');
+  if (e.TEMPORAL_TLS_KEY && !e.TEMPORAL_TLS_CERT) problems.push('TEMPORAL_TLS_CERT: must be set with TEMPORAL_TLS_KEY (the private key for mTLS needs its client certificate)');
+  const pem = (name: 'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY' | 'TEMPORAL_TLS_CA'): Buffer | undefined => {
+    const file = e[name];
+    if (file === undefined) return undefined;
+    let content: Buffer;
+    try {
+      content = fs.readFileSync(file);
+    } catch (err) {
+      problems.push(`${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      return undefined;
+    }
+    if (!content.includes('-----BEGIN ')) problems.push(`${name}: ${file} is not a PEM file (no "-----BEGIN" line)`);
+    return content;
+  };
+  const crt = pem('TEMPORAL_TLS_CERT');
+  const key = pem('TEMPORAL_TLS_KEY');
+  const ca = pem('TEMPORAL_TLS_CA');
+  if (problems.length > before) return {};
+  const tls: TLSConfig = {
+    ...(crt && key ? { clientCertPair: { crt, key } } : {}),
+    ...(ca ? { serverRootCACertificate: ca } : {}),
+    ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverNameOverride: e.TEMPORAL_TLS_SERVER_NAME } : {}),
+  };
+  return { tls, apiKey: e.TEMPORAL_API_KEY };
 }

@@ -5,7 +5,7 @@
  * (workers/main.ts) and `npm start` (runtime/stack.ts) all start from {@link buildCore}, so a new
  * dependency is one edit here.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type TLSConfig } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities, type Activities } from '../activities';
@@ -39,6 +39,10 @@ export function installTemporalRuntime(): void {
 export interface CoreOptions {
   databaseUrl: string;
   temporalAddress: string;
+  /** TLS to Temporal (mTLS with a client certificate); undefined = plain gRPC unless `temporalApiKey`. */
+  temporalTls?: TLSConfig;
+  /** API key sent with every Temporal call (Temporal Cloud); implies TLS. */
+  temporalApiKey?: string;
   namespace: string;
   taskQueue: string;
   dataDir: string;
@@ -135,8 +139,9 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
 
     // With workers in this process, the client shares their connection so workflow starts can be
     // eager: the server hands the first task straight back instead of through the task queue.
-    const workerConnection = withWorker ? await NativeConnection.connect({ address: opts.temporalAddress }) : undefined;
-    connection = workerConnection ?? (await Connection.connect({ address: opts.temporalAddress }));
+    const connectionOptions = temporalConnectionOptions(opts);
+    const workerConnection = withWorker ? await NativeConnection.connect(connectionOptions) : undefined;
+    connection = workerConnection ?? (await Connection.connect(connectionOptions));
     const temporal = new Client({ connection, namespace: opts.namespace });
     if (withWorker) await startCheckpoints(temporal, opts.taskQueue, opts.checkpointIntervalSeconds ?? 60);
 
@@ -169,6 +174,19 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
 }
 
 /**
+ * The address, TLS and API key of a Temporal connection, for the worker's NativeConnection and the
+ * client's Connection alike. An API key without TLS options still connects with TLS (system roots).
+ */
+export function temporalConnectionOptions(opts: Pick<CoreOptions, 'temporalAddress' | 'temporalTls' | 'temporalApiKey'>): {
+  address: string;
+  tls?: TLSConfig;
+  apiKey?: string;
+} {
+  const tls = opts.temporalTls ?? (opts.temporalApiKey ? {} : undefined);
+  return { address: opts.temporalAddress, ...(tls ? { tls } : {}), ...(opts.temporalApiKey ? { apiKey: opts.temporalApiKey } : {}) };
+}
+
+/**
  * Keep one checkpoint workflow running per task queue. Starting it again (every process start)
  * finds the running one: the id is fixed and a conflict means "already there".
  */
@@ -190,6 +208,8 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
   return {
     databaseUrl: infra.databaseUrl,
     temporalAddress: infra.temporalAddress,
+    temporalTls: config.temporalTls,
+    temporalApiKey: config.temporalApiKey,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     dataDir: config.dataDir,
