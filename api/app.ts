@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { CountersignError } from '../domain/errors';
 import { countActionFaults } from '../ledger/action-faults';
@@ -17,6 +18,7 @@ import { actionRoutes } from './routes/actions';
 import { policyRoutes } from './routes/policy';
 import { principalRoutes } from './routes/principals';
 import { evidenceRoutes } from './routes/evidence';
+import { codecCors, codecRoutes, type ConsoleSessionAuthenticator } from './routes/codec';
 import type { LedgerSigner, TrustedKey } from '../ledger/signing';
 
 /** Everything the HTTP API needs; built once per process by the stack. */
@@ -28,6 +30,12 @@ export interface ApiDeps {
   taskQueue: string;
   namespace: string;
   temporalUiUrl: string;
+  /** The browser origin (the Temporal UI's) allowed to call /codec with credentials. */
+  temporalUiOrigin?: string;
+  /** The payload codec the workers and clients use; /codec serves it to the Temporal UI. */
+  payloadCodec: PayloadCodec;
+  /** Console session cookies on /codec (api/routes/codec.ts); none until the console exists. */
+  consoleSession?: ConsoleSessionAuthenticator;
   policies: PolicyStore;
   principals: PrincipalStore;
   feed: ChangeFeed;
@@ -62,10 +70,14 @@ export function createApp(deps: ApiDeps) {
 
   // A method /openapi.json does not declare on a path it does: 405 with Allow, before any body is read.
   const openapi = buildOpenApi();
+  // CORS for the Temporal UI comes first: a preflight carries no credentials, and is then answered by the method check.
+  app.use(codecCors(deps.temporalUiOrigin));
   app.use(rejectUndeclaredMethods(openapi));
 
   // JSON bodies everywhere except the raw policy upload. A body in another media type is 415.
   const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false, verify: keepJsonSource });
+  // The codec's bodies are encrypted proposals and results in base64 (a third larger): give them room.
+  const codecJson = express.json({ limit: CODEC_BODY_FACTOR * deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false, verify: keepJsonSource });
   app.use((req: Request, res: Response, next: NextFunction) => {
     // Policy bundles arrive as raw YAML or JSON text.
     if ((req.method === 'PUT' && req.path === '/v1/policy') || (req.method === 'POST' && req.path === '/v1/policy/backtest')) return next();
@@ -75,7 +87,7 @@ export function createApp(deps: ApiDeps) {
     if (hasBody && !req.is(['application/json', 'application/*+json'])) {
       return sendProblem(res, 'unsupported-media-type', `send JSON (Content-Type: application/json), not ${req.headers['content-type'] ?? 'no content type'}`);
     }
-    json(req, res, next);
+    (/^\/codec\//i.test(req.path) ? codecJson : json)(req, res, next);
   });
 
   app.get('/healthz', (_req, res) => {
@@ -98,6 +110,8 @@ export function createApp(deps: ApiDeps) {
     res.json(openapi);
   });
 
+  // Its own authentication (bearer token, or the console's session cookie from the UI's origin).
+  app.use(codecRoutes({ codec: deps.payloadCodec, principals: deps.principals, uiOrigin: deps.temporalUiOrigin, consoleSession: deps.consoleSession }));
   app.use('/v1', authenticate(deps.principals));
   // After authentication (an anonymous caller learns nothing), before any route reads input.
   app.use(checkRequestInput);
@@ -112,6 +126,9 @@ export function createApp(deps: ApiDeps) {
   app.use(problemHandler(deps.log));
   return app;
 }
+
+/** /codec bodies may be this many times COUNTERSIGN_MAX_BODY_BYTES. */
+export const CODEC_BODY_FACTOR = 4;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);

@@ -28,6 +28,7 @@ import {
   resultSchema,
   waitQuerySchema,
 } from '../domain/api-schemas';
+import { codecPayloadsSchema } from '../domain/codec-schemas';
 import { sendProblem } from './problem';
 
 /*
@@ -40,7 +41,15 @@ import { sendProblem } from './problem';
 type JsonSchema = Record<string, unknown>;
 
 /** Named schemas, by the direction they travel: requests are read as input, answers as output. */
-const REQUEST_SCHEMAS = { ProposeAction: proposeActionSchema, Decision: decisionSchema, Cancel: cancelSchema, Result: resultSchema, CreatePrincipal: createPrincipalSchema, Evaluate: evaluateSchema };
+const REQUEST_SCHEMAS = {
+  ProposeAction: proposeActionSchema,
+  Decision: decisionSchema,
+  Cancel: cancelSchema,
+  Result: resultSchema,
+  CreatePrincipal: createPrincipalSchema,
+  Evaluate: evaluateSchema,
+  CodecRequest: codecPayloadsSchema,
+};
 const ANSWER_SCHEMAS = {
   Problem: problemSchema,
   ActionView: actionViewSchema,
@@ -57,6 +66,7 @@ const ANSWER_SCHEMAS = {
   EvidenceBundle: evidenceBundleSchema,
   Health: healthSchema,
   Readiness: readinessSchema,
+  CodecAnswer: codecPayloadsSchema,
 };
 
 /** The schemas of one direction as components, referring to each other by `#/components/schemas/<name>`. */
@@ -106,6 +116,18 @@ const withBody = {
   '415': problem('the body is not JSON (application/json or application/*+json), or its charset is not supported'),
 };
 const role = (who: string) => ({ '403': problem(`the caller does not hold the role ${who}`) });
+/** The codec endpoint (Temporal's remote codec protocol): the same body and answers for encode and decode. */
+const codecOperation = (summary: string) => ({
+  summary,
+  requestBody: body('CodecRequest'),
+  responses: {
+    '200': json('the payloads, in order; a payload the codec cannot convert comes back as it was sent', 'CodecAnswer'),
+    ...v1,
+    ...withBody,
+    '413': problem('the body is larger than 4 × COUNTERSIGN_MAX_BODY_BYTES'),
+    ...role('operator or admin'),
+  },
+});
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas the API validates with. */
 export function buildOpenApi(): Record<string, unknown> {
@@ -249,6 +271,8 @@ export function buildOpenApi(): Record<string, unknown> {
           responses: { '200': json('the verification', 'LedgerVerification'), ...v1, ...role('operator') },
         },
       },
+      '/codec/decode': { post: codecOperation('Decrypt Temporal payloads for the Temporal UI or CLI (operator or admin; CORS for the Temporal UI origin)') },
+      '/codec/encode': { post: codecOperation('Encrypt Temporal payloads, as Countersign writes them to Temporal (operator or admin; CORS for the Temporal UI origin)') },
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': json('alive', 'Health') } } },
       '/readyz': {
         get: {

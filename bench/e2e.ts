@@ -27,6 +27,7 @@ import { createActivities } from '../activities';
 import { ChangeNotifier } from '../activities/change-notifier';
 import { createExecutorActivities, type HttpExecutionRequest } from '../activities/http-executor';
 import { loadOrCreateSigningKey } from '../ledger/signing';
+import { countersignDataConverter } from '../runtime/payload-codec';
 import type { Logger } from '../runtime/logger';
 import { startPostgres, type PostgresHandle } from '../runtime/postgres';
 import { installTemporalRuntime, startServices, type Services } from '../runtime/stack';
@@ -340,7 +341,9 @@ async function main(): Promise<number> {
     });
     res.services = services;
 
-    // The bare path: its own worker (own task queue) and its own client connection.
+    // The bare path: its own worker (own task queue) and its own client connection. It keeps
+    // Temporal's default data converter on purpose: it is the baseline, so the cost of encrypting
+    // payloads (runtime/payload-codec.ts) shows on the governed side, where Countersign pays it.
     const bareWorkerConnection = await NativeConnection.connect({ address: temporal.address });
     res.connections.push(bareWorkerConnection);
     let bareWorker = await startWorkerOn(res, bareWorkerConnection, BARE_QUEUE, createExecutorActivities({ executorSecret: EXECUTOR_SECRET }), bareBundle);
@@ -432,6 +435,7 @@ async function main(): Promise<number> {
         namespace: 'default',
         taskQueue: GOVERNED_QUEUE,
         activities: timed(createActivities({ pool: services.pool, notifier, policies: services.policies, executorSecret: EXECUTOR_SECRET, signer: loadOrCreateSigningKey(res.dir), log })),
+        dataConverter: countersignDataConverter(services.payloadCodec),
         workflowBundle: governedBundle,
       });
       const governedEntry = { worker: profiledGoverned, run: profiledGoverned.run() };

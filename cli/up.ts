@@ -1,6 +1,6 @@
 import { loadConfig } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
-import { startStack } from '../runtime/stack';
+import { codecEndpoint, startStack } from '../runtime/stack';
 
 /**
  * `countersign up` / `npm start`: the whole stack in one process tree. Ctrl-C or SIGTERM
@@ -16,7 +16,8 @@ export async function runUp(): Promise<number> {
       '',
       'Countersign is up.',
       `  API          ${config.publicUrl}   (OpenAPI: ${config.publicUrl}/openapi.json)`,
-      `  Temporal UI  ${temporalUi}`,
+      `  Temporal UI  ${temporalUi}   (payloads are encrypted; decoded through the codec endpoint below)`,
+      `  Codec        ${codecEndpoint(config.publicUrl)}   (an operator's token: docs/operations.md#reading-encrypted-histories)`,
       `  Temporal     ${stack.infra.temporalAddress}  namespace ${config.temporalNamespace}`,
       `  Postgres     ${stack.infra.postgres.embedded ? `embedded in ${config.dataDir}/pg` : 'DATABASE_URL'}`,
       `  Policy       ${(await stack.services.policies.active()).version.slice(0, 12)}… (GET /v1/policy)`,

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
+import { parsePayloadKeys, PayloadKeyError, type PayloadKey } from './payload-keys';
 
 /**
  * The one place that reads configuration from the environment.
@@ -43,6 +44,8 @@ const envSchema = z.object({
   TEMPORAL_TLS_CA: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
+  COUNTERSIGN_PAYLOAD_KEYS: z.string().min(1).optional(),
+  COUNTERSIGN_TEMPORAL_UI_ORIGIN: z.string().min(1).optional(),
   DATABASE_URL: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -90,6 +93,16 @@ export interface Config {
   temporalTls?: TLSConfig;
   /** `TEMPORAL_API_KEY` (Temporal Cloud), sent with every call; implies TLS. */
   temporalApiKey?: string;
+  /**
+   * `COUNTERSIGN_PAYLOAD_KEYS`: the keys that encrypt payloads in Temporal, the first encrypting.
+   * Undefined: the data dir's (`keys/payload-keys/`, created on first start).
+   */
+  payloadKeys?: PayloadKey[];
+  /**
+   * The one browser origin allowed to call the codec endpoint with credentials (CORS).
+   * @default the origin of {@link temporalUiUrl}
+   */
+  temporalUiOrigin: string;
   databaseUrl?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -162,6 +175,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const problems: string[] = [];
   const temporal = temporalConnection(e, problems);
+  let payloadKeys: PayloadKey[] | undefined;
+  if (e.COUNTERSIGN_PAYLOAD_KEYS !== undefined) {
+    try {
+      payloadKeys = parsePayloadKeys(e.COUNTERSIGN_PAYLOAD_KEYS);
+    } catch (err) {
+      if (!(err instanceof PayloadKeyError)) throw err;
+      problems.push(`COUNTERSIGN_PAYLOAD_KEYS: ${err.message}`);
+    }
+  }
+  const temporalUiUrl = e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`;
+  const uiOrigin = browserOrigin(e.COUNTERSIGN_TEMPORAL_UI_ORIGIN ?? new URL(temporalUiUrl).origin);
+  if ('problem' in uiOrigin) problems.push(`${e.COUNTERSIGN_TEMPORAL_UI_ORIGIN ? 'COUNTERSIGN_TEMPORAL_UI_ORIGIN' : 'TEMPORAL_UI_URL'}: ${uiOrigin.problem}`);
   if (problems.length) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const repoRoot = path.resolve(__dirname, '..');
   return {
@@ -188,9 +213,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalCli: e.TEMPORAL_CLI,
     temporalPort: e.TEMPORAL_PORT,
     temporalUiPort: e.TEMPORAL_UI_PORT,
-    temporalUiUrl: e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`,
+    temporalUiUrl,
     temporalTls: temporal.tls,
     temporalApiKey: temporal.apiKey,
+    payloadKeys,
+    temporalUiOrigin: (uiOrigin as { origin: string }).origin,
     databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL,
   };
@@ -242,4 +269,22 @@ function temporalConnection(e: Env, problems: string[]): { tls?: TLSConfig; apiK
     ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverNameOverride: e.TEMPORAL_TLS_SERVER_NAME } : {}),
   };
   return { tls, apiKey: e.TEMPORAL_API_KEY };
+}
+
+/**
+ * A browser origin (`scheme://host[:port]`, http or https) as browsers send it in `Origin`
+ * (lower-case host, no default port, no trailing slash), or why `text` is not one.
+ */
+function browserOrigin(text: string): { origin: string } | { problem: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { problem: `${text} is not a URL; give the origin the Temporal UI is opened at, e.g. https://temporal.example.com` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { problem: `${text} must be an http or https origin` };
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    return { problem: `${text} must be an origin (scheme://host[:port]) without a path, query or user` };
+  }
+  return { origin: url.origin };
 }

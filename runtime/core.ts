@@ -18,6 +18,8 @@ import { ledgerCheckpoints } from '../workflows';
 import { createWorker } from '../workers/worker';
 import type { Config } from './config';
 import type { Logger } from './logger';
+import { countersignDataConverter, PayloadEncryptionCodec } from './payload-codec';
+import { loadOrCreatePayloadKeys, type PayloadKey } from './payload-keys';
 import { bootstrapPolicy } from './policy-bootstrap';
 import { waitForPostgres } from './postgres';
 import { loadOrCreateSecret } from './secrets';
@@ -46,6 +48,8 @@ export interface CoreOptions {
   namespace: string;
   taskQueue: string;
   dataDir: string;
+  /** Keys that encrypt payloads in Temporal, the first encrypting; else the data dir's (created on first start). */
+  payloadKeys?: PayloadKey[];
   /** Bundle activated when none is active (or when `forcePolicy`). */
   policyFile: string;
   /** Activate `policyFile` even when another bundle is active. @default false */
@@ -87,6 +91,8 @@ export interface Core {
    */
   digestKey: Buffer;
   temporal: Client;
+  /** Encrypts and decrypts every payload the client and the worker exchange with Temporal (also serves /codec). */
+  payloadCodec: PayloadEncryptionCodec;
   /** True when the client shares a worker connection, so workflow starts may be eager. */
   eagerStart: boolean;
   /** A new (not yet running) worker on the core's connection; only with `worker`. */
@@ -124,6 +130,12 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
     await registerSigningKey(pool, signer);
     // Every API and worker process must hold the same key: COUNTERSIGN_DIGEST_KEY, or a shared data dir.
     const digestKey = loadOrCreateDigestKey(opts.dataDir, { keyHex: opts.digestKey });
+    // Every process must hold the same payload keys: COUNTERSIGN_PAYLOAD_KEYS, or a shared data dir.
+    const payloadCodec = new PayloadEncryptionCodec(opts.payloadKeys ?? loadOrCreatePayloadKeys(opts.dataDir), {
+      onUndecodable: (reason, keyId) =>
+        log.warn({ reason, keyId }, reason === 'unknown-key' ? 'a payload is encrypted with a key this process does not hold: passed on undecoded' : 'an encrypted payload failed authentication: passed on undecoded'),
+    });
+    const dataConverter = countersignDataConverter(payloadCodec);
     const activities = createActivities({
       pool,
       notifier,
@@ -142,7 +154,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
     const connectionOptions = temporalConnectionOptions(opts);
     const workerConnection = withWorker ? await NativeConnection.connect(connectionOptions) : undefined;
     connection = workerConnection ?? (await Connection.connect(connectionOptions));
-    const temporal = new Client({ connection, namespace: opts.namespace });
+    const temporal = new Client({ connection, namespace: opts.namespace, dataConverter });
     if (withWorker) await startCheckpoints(temporal, opts.taskQueue, opts.checkpointIntervalSeconds ?? 60);
 
     return {
@@ -153,6 +165,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
       activities,
       digestKey,
       temporal,
+      payloadCodec,
       eagerStart: withWorker,
       async createWorker() {
         if (!workerConnection) throw new Error('this core was built without workers (worker: false)');
@@ -161,6 +174,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
           namespace: opts.namespace,
           taskQueue: opts.taskQueue,
           activities,
+          dataConverter,
           workflowBundle: opts.workflowBundle,
           maxCachedWorkflows: opts.maxCachedWorkflows,
         });
@@ -213,6 +227,7 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     dataDir: config.dataDir,
+    payloadKeys: config.payloadKeys,
     policyFile: config.policyFile,
     forcePolicy: config.policyFileExplicit,
     executorSecret: config.executorSecret,

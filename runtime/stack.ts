@@ -13,6 +13,7 @@ import { trustedPublicKeys } from '../ledger/signing';
 import type { Config } from './config';
 import { buildCore, coreOptionsFromConfig, type CoreOptions } from './core';
 import type { Logger } from './logger';
+import type { PayloadEncryptionCodec } from './payload-codec';
 import { redactUrl, startPostgres, type PostgresHandle } from './postgres';
 import { resolveTemporalCli } from './temporal-cli';
 import { startTemporalDevServer, type TemporalServerHandle } from './temporal-server';
@@ -50,6 +51,8 @@ export async function startInfrastructure(config: Config, log: Logger): Promise<
         port: config.temporalPort,
         uiPort: config.temporalUiPort,
         namespace: config.temporalNamespace,
+        // The UI, in the browser, decodes payloads through the API's codec endpoint (/codec/decode).
+        uiCodecEndpoint: codecEndpoint(config.publicUrl),
         log: (line) => log.debug({ component: 'temporal' }, line),
       });
       log.info({ temporal: temporal.address, ui: temporal.uiUrl }, 'temporal dev server ready');
@@ -71,12 +74,19 @@ export async function startInfrastructure(config: Config, log: Logger): Promise<
   };
 }
 
+/** The codec endpoint Temporal's UI and CLI are given: the API's `/codec` (they append `/decode` and `/encode`). */
+export function codecEndpoint(publicUrl: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/codec`;
+}
+
 /** Options for {@link startServices}: the core's, plus the API's. */
 export interface ServicesOptions extends CoreOptions {
   /** Listen port; 0 picks a free one. */
   port: number;
   adminToken?: string;
   temporalUiUrl: string;
+  /** The browser origin allowed to call /codec with credentials. @default the origin of `temporalUiUrl` */
+  temporalUiOrigin?: string;
   maxBodyBytes: number;
   /**
    * On stop, how long /readyz answers 503 while requests are still served, so a load balancer
@@ -91,6 +101,8 @@ export interface Services {
   adminToken: string;
   pool: pg.Pool;
   temporal: Client;
+  /** The payload codec of the client and worker (a worker built beside them needs the same). */
+  payloadCodec: PayloadEncryptionCodec;
   policies: PolicyStore;
   /** Stop the in-process worker (as a crash or deploy would) and start a fresh one. */
   restartWorker(): Promise<void>;
@@ -132,6 +144,8 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       taskQueue: opts.taskQueue,
       namespace: opts.namespace,
       temporalUiUrl: opts.temporalUiUrl,
+      temporalUiOrigin: opts.temporalUiOrigin ?? new URL(opts.temporalUiUrl).origin,
+      payloadCodec: core.payloadCodec,
       policies,
       principals: new PrincipalStore(pool, adminToken),
       feed,
@@ -166,6 +180,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
     adminToken,
     pool,
     temporal,
+    payloadCodec: core.payloadCodec,
     policies,
     startWorker,
     stopWorker,
@@ -200,6 +215,7 @@ export function servicesOptionsFromConfig(
     port: config.port,
     adminToken: config.adminToken,
     temporalUiUrl: config.temporalUiUrl,
+    temporalUiOrigin: config.temporalUiOrigin,
     drainDelayMs: config.drainDelayMs,
     maxBodyBytes: config.maxBodyBytes,
   };

@@ -25,6 +25,11 @@ export interface StartTemporalOptions {
   uiPort?: number | null;
   /** @default "default" */
   namespace?: string;
+  /**
+   * `--ui-codec-endpoint`: the Web UI sends payloads there (`<endpoint>/decode`) to show them
+   * decoded. Countersign's is the API's `/codec`.
+   */
+  uiCodecEndpoint?: string;
   log?: (line: string) => void;
   /** @default 60000 */
   startTimeoutMs?: number;
@@ -45,7 +50,10 @@ export async function startTemporalDevServer(opts: StartTemporalOptions): Promis
   }
   const uiPort = opts.uiPort === undefined ? port + 1000 : opts.uiPort;
   if (uiPort === null) args.push('--headless');
-  else args.push('--ui-port', String(uiPort));
+  else {
+    args.push('--ui-port', String(uiPort));
+    if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
+  }
   args.push(...searchAttributeArgs());
   // Lets an API process that runs a worker (npm start) hand new workflows straight to it.
   args.push('--dynamic-config-value', 'system.enableEagerWorkflowStart=true');

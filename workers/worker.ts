@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { FAILURE_CONVERTER_PATH } from '../runtime/payload-codec';
 
 /** Options for {@link createWorker}. */
 export interface CountersignWorkerOptions {
@@ -8,6 +10,11 @@ export interface CountersignWorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: Activities;
+  /**
+   * The payload codec and failure converter of runtime/payload-codec.ts (`countersignDataConverter`):
+   * the same as every client's, or the worker cannot read what they wrote.
+   */
+  dataConverter: DataConverter;
   /** A pre-built bundle (tests and restarts reuse one); built from workflows/ when omitted. */
   workflowBundle?: WorkflowBundle;
   /**
@@ -36,13 +43,18 @@ const SHARED_WORKFLOW_MODULES = [
   path.resolve(__dirname, '..', 'domain', 'access-rules.ts'),
   path.resolve(__dirname, '..', 'domain', 'failure-types.ts'),
   path.resolve(__dirname, '..', 'domain', 'search-attributes.ts'),
+  // Brings @noble/curves' ed25519 (its point tables are built once per thread, not per workflow).
 ];
 
-/** Bundle the workflow code once (webpack; a few seconds). */
+/**
+ * Bundle the workflow code once (webpack; a few seconds), with the failure converter every client
+ * and worker uses (inside the sandbox, workflow failures are converted by the bundle's own copy).
+ */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
     preloadModules: SHARED_WORKFLOW_MODULES,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
 }
@@ -54,6 +66,7 @@ export async function createWorker(opts: CountersignWorkerOptions): Promise<Work
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: opts.activities,
+    dataConverter: opts.dataConverter,
     workflowBundle: opts.workflowBundle ?? (await bundleWorkflows()),
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 1000,
     shutdownGraceTime: opts.shutdownGraceTime ?? '20s',

@@ -57,7 +57,17 @@ const ROLES: { role: string; kind: 'agent' | 'human'; roles: string[]; groups: s
     kind: 'human',
     roles: ['operator'],
     groups: [],
-    operations: ['GET /v1/policy', 'PUT /v1/policy', 'GET /v1/policy/versions', 'POST /v1/policy/backtest', 'POST /v1/policy/evaluate', 'GET /v1/ledger/verify'],
+    operations: [
+      'GET /v1/policy',
+      'PUT /v1/policy',
+      'GET /v1/policy/versions',
+      'POST /v1/policy/backtest',
+      'POST /v1/policy/evaluate',
+      'GET /v1/ledger/verify',
+      // The codec endpoint the Temporal UI calls (an operator power: reviewers and agents get 403).
+      'POST /codec/decode',
+      'POST /codec/encode',
+    ],
   },
   { role: 'public', kind: 'human', roles: [], groups: [], operations: ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json'] },
 ];

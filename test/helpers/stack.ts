@@ -6,7 +6,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createLogger, type Logger } from '../../runtime/logger';
-import { startServices, type Services } from '../../runtime/stack';
+import type { PayloadKey } from '../../runtime/payload-keys';
+import { startServices, type Services, type ServicesOptions } from '../../runtime/stack';
 
 /** An HTTP answer, parsed. */
 export interface Answer {
@@ -51,11 +52,17 @@ export interface TestStack {
   pool: pg.Pool;
   call(token: string | undefined, method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<Answer>;
   principal(id: string, kind: 'agent' | 'human', roles: string[], groups?: string[]): Promise<string>;
+  /**
+   * Stop the API and worker and start them again on the same database, data dir and task queue
+   * (as a deploy would), with `changes` applied (e.g. rotated payload keys); `url` and `services`
+   * then name the new ones.
+   */
+  restart(changes?: Partial<Pick<ServicesOptions, 'payloadKeys'>>): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Start services against the global Temporal + Postgres; `policy` is the bundle source to activate. */
-export async function startTestStack(policy: string, opts: { log?: Logger; drainDelayMs?: number } = {}): Promise<TestStack> {
+export async function startTestStack(policy: string, opts: { log?: Logger; drainDelayMs?: number; payloadKeys?: PayloadKey[] } = {}): Promise<TestStack> {
   const suffix = randomBytes(4).toString('hex');
   const baseUrl = inject('databaseUrl');
   const database = `t_${suffix}`;
@@ -68,7 +75,7 @@ export async function startTestStack(policy: string, opts: { log?: Logger; drain
   const policyFile = path.join(dataDir, 'policy.yaml');
   fs.writeFileSync(policyFile, policy);
   const adminToken = randomBytes(24).toString('base64url');
-  const services = await startServices({
+  const options: ServicesOptions = {
     databaseUrl,
     temporalAddress: inject('temporalAddress'),
     namespace: 'default',
@@ -83,23 +90,33 @@ export async function startTestStack(policy: string, opts: { log?: Logger; drain
     log: opts.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     workflowBundle: { code: fs.readFileSync(inject('workflowBundlePath'), 'utf8') },
     drainDelayMs: opts.drainDelayMs,
-  });
+    payloadKeys: opts.payloadKeys,
+  };
   const stack: TestStack = {
-    url: services.url,
+    url: '',
     admin: adminToken,
-    services,
-    pool: services.pool,
-    call: (token, method, urlPath, body, headers) => call(services.url, token, method, urlPath, body, headers),
+    services: await startServices(options),
+    get pool() {
+      return this.services.pool;
+    },
+    call: (token, method, urlPath, body, headers) => call(stack.url, token, method, urlPath, body, headers),
     async principal(id, kind, roles, groups = []) {
-      const r = await call(services.url, adminToken, 'POST', '/v1/principals', { id, kind, roles, groups });
+      const r = await call(stack.url, adminToken, 'POST', '/v1/principals', { id, kind, roles, groups });
       if (r.status !== 201) throw new Error(`creating principal ${id}: ${r.status} ${JSON.stringify(r.body)}`);
       return r.body.token as string;
     },
+    async restart(changes = {}) {
+      await stack.services.stop();
+      Object.assign(options, changes);
+      stack.services = await startServices(options);
+      stack.url = stack.services.url;
+    },
     async stop() {
-      await services.stop();
+      await stack.services.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  stack.url = stack.services.url;
   return stack;
 }
 

@@ -6,8 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../runtime/config';
 import { temporalConnectionOptions } from '../../runtime/core';
 
-// Configuration of the connection to an external Temporal (TLS, mTLS, API key): each mistake is
-// refused at start with a line naming the variable.
+// Configuration of the connection to an external Temporal (TLS, mTLS, API key), of the payload
+// keys and of the codec endpoint's CORS origin: each mistake is refused at start with a line
+// naming the variable.
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-config-'));
 const pemFile = (name: string, label: string) => {
@@ -80,5 +81,40 @@ describe('Temporal connection configuration', () => {
   it('when TLS options or an API key are set without TEMPORAL_ADDRESS, then the start is refused: the dev server npm start runs speaks plain gRPC', () => {
     expect(refusal({ TEMPORAL_TLS_CERT: CERT, TEMPORAL_TLS_KEY: KEY })).toContain('TEMPORAL_ADDRESS: must be set with TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY');
     expect(refusal({ TEMPORAL_API_KEY: 'k' })).toContain('TEMPORAL_ADDRESS: must be set with TEMPORAL_API_KEY');
+  });
+
+  it('when several settings are wrong, then every one is named at once', () => {
+    const message = refusal({ ...ADDRESS, TEMPORAL_TLS_CERT: CERT, COUNTERSIGN_PAYLOAD_KEYS: 'k1:short', COUNTERSIGN_TEMPORAL_UI_ORIGIN: 'https://ui.example.com/temporal' });
+    expect(message).toContain('TEMPORAL_TLS_KEY: must be set with TEMPORAL_TLS_CERT');
+    expect(message).toContain('COUNTERSIGN_PAYLOAD_KEYS: entry 1 of 1 ("k1"): the key must be 32 bytes');
+    expect(message).toContain('COUNTERSIGN_TEMPORAL_UI_ORIGIN: https://ui.example.com/temporal must be an origin');
+  });
+});
+
+describe('payload keys and the codec origin', () => {
+  it('when COUNTERSIGN_PAYLOAD_KEYS is set, then its keys are used in order; unset, the data dir provides them', () => {
+    const a = randomBytes(32).toString('base64');
+    const b = randomBytes(32).toString('base64');
+    expect(loadConfig({ COUNTERSIGN_PAYLOAD_KEYS: `b:${b},a:${a}` }).payloadKeys?.map((k) => k.id)).toEqual(['b', 'a']);
+    expect(loadConfig({}).payloadKeys).toBeUndefined();
+  });
+
+  it('when COUNTERSIGN_PAYLOAD_KEYS is wrong, then the error does not show the key', () => {
+    const key = randomBytes(31).toString('base64');
+    const message = refusal({ COUNTERSIGN_PAYLOAD_KEYS: `k1:${key}` });
+    expect(message).toContain('COUNTERSIGN_PAYLOAD_KEYS');
+    expect(message).not.toContain(key);
+  });
+
+  it('when no UI origin is set, then it is the origin of TEMPORAL_UI_URL (or of the dev server UI)', () => {
+    expect(loadConfig({}).temporalUiOrigin).toBe('http://localhost:8233');
+    expect(loadConfig({ TEMPORAL_UI_PORT: '9233' }).temporalUiOrigin).toBe('http://localhost:9233');
+    expect(loadConfig({ TEMPORAL_UI_URL: 'https://Temporal.Example.com:443/ui/namespaces' }).temporalUiOrigin).toBe('https://temporal.example.com');
+  });
+
+  it('when COUNTERSIGN_TEMPORAL_UI_ORIGIN is set, then it is normalized as browsers send Origin, and anything but an http(s) origin is refused', () => {
+    expect(loadConfig({ COUNTERSIGN_TEMPORAL_UI_ORIGIN: 'https://ui.example.com/' }).temporalUiOrigin).toBe('https://ui.example.com');
+    expect(refusal({ COUNTERSIGN_TEMPORAL_UI_ORIGIN: 'ui.example.com' })).toContain('COUNTERSIGN_TEMPORAL_UI_ORIGIN: ui.example.com is not a URL');
+    expect(refusal({ COUNTERSIGN_TEMPORAL_UI_ORIGIN: 'ftp://ui.example.com' })).toContain('must be an http or https origin');
   });
 });
