@@ -17,6 +17,7 @@ interface ComposeService {
   command?: string | string[];
   environment?: Record<string, string | number | null> | string[];
   ports?: (string | number | { target: number; published?: number | string })[];
+  expose?: (string | number)[];
   depends_on?: string[] | Record<string, { condition?: string }>;
 }
 
@@ -113,10 +114,26 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('when parsed, then the API, the Temporal UI and Temporal are published on 3000, 8233 and 7233', () => {
+  it('when parsed, then the API and the Temporal UI are published on 3000 and 8233', () => {
     expect(portsOf(services['countersign-api'])).toContainEqual({ host: 3000, container: 3000 });
     expect(portsOf(services['temporal-ui'])).toContainEqual({ host: 8233, container: 8080 });
-    expect(portsOf(services.temporal)).toContainEqual({ host: 7233, container: 7233 });
+  });
+
+  it("when parsed, then Temporal's gRPC port stays on the compose network: exposed to the services, published by none", () => {
+    expect(services.temporal.ports ?? []).toEqual([]);
+    expect((services.temporal.expose ?? []).map(String)).toContain('7233');
+    for (const [name, service] of Object.entries(services)) {
+      for (const p of portsOf(service)) expect([p.host, p.container], `${name} publishes ${p.host}:${p.container}`).not.toContain(7233);
+    }
+  });
+
+  it("when parsed, then the Temporal UI decodes through the API's codec endpoint with credentials, and the API allows the UI's origin", () => {
+    const ui = envOf(services['temporal-ui']);
+    expect(ui.TEMPORAL_CODEC_ENDPOINT).toMatch(/^\$\{COUNTERSIGN_PUBLIC_URL:-http:\/\/localhost:3000\}\/codec$/);
+    expect(ui.TEMPORAL_CODEC_INCLUDE_CREDENTIALS).toBe('true');
+    // The API's CORS origin defaults to TEMPORAL_UI_URL's origin: the UI as published on the host.
+    const uiHostPort = portsOf(services['temporal-ui'])[0].host;
+    for (const name of COUNTERSIGN_SERVICES) expect(new URL(envOf(services[name]).TEMPORAL_UI_URL).origin).toBe(`http://localhost:${uiHostPort}`);
   });
 
   it.each(COUNTERSIGN_SERVICES)('when parsed, then %s gets every variable of its configuration', (name) => {
