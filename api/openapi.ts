@@ -144,7 +144,14 @@ export function buildOpenApi(): Record<string, unknown> {
         post: {
           summary: 'Create a principal (admin); the token is shown once',
           requestBody: body('CreatePrincipal'),
-          responses: { '201': json('created; the token is shown only here', 'PrincipalCreated', location), '409': problem('the id is taken (or reserved: "admin")'), ...v1, ...withBody, ...role('admin') },
+          responses: {
+            '201': json('created; the token is shown only here', 'PrincipalCreated', location),
+            '409': problem('the id is taken (or reserved: "admin")'),
+            ...v1,
+            '422': problem('invalid input (as every /v1 operation); an agent given a role other than agent; delegates on an agent, or naming no agent principal; attributes over their bounds'),
+            ...withBody,
+            ...role('admin'),
+          },
         },
       },
       '/v1/principals/{id}': {
@@ -162,6 +169,7 @@ export function buildOpenApi(): Record<string, unknown> {
             ...v1,
             ...withBody,
             ...role('agent'),
+            '422': problem('invalid input (as every /v1 operation); unknown-action; invalid-params; not-delegated: onBehalfOf names no human who delegated to this agent'),
           },
         },
         get: { summary: 'List actions visible to the caller, newest first', parameters: queryParams(listActionsQuerySchema), responses: { '200': json('a page of actions', 'ActionPage'), ...v1 } },
@@ -256,7 +264,13 @@ export function buildOpenApi(): Record<string, unknown> {
         post: {
           summary: 'Dry-run a decision against the active or a candidate bundle; nothing is started (operator)',
           requestBody: body('Evaluate'),
-          responses: { '200': json('the decision', 'PolicyDecision'), ...v1, ...withBody, ...role('operator') },
+          responses: {
+            '200': json('the decision, with the stored facts it was made with', 'PolicyDecision'),
+            ...v1,
+            '422': problem('invalid input (as every /v1 operation); unknown-action; invalid-policy (bundle); not-delegated: onBehalfOf names no human who delegated to the agent'),
+            ...withBody,
+            ...role('operator'),
+          },
         },
       },
       '/v1/actions/{id}/evidence': {
