@@ -2,6 +2,7 @@
  * Side effects of the governedAction workflow, built by a factory so one pg Pool (and one
  * policy cache) serves every activity in the worker.
  */
+import type { TrustRoot } from '../domain/message-signature';
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { PolicyStore } from '../ledger/policy-store';
@@ -42,6 +43,12 @@ export interface ActivityDeps {
    * nobody can check later (benchmarks); buildCore passes the configured key
    */
   digestKey?: Uint8Array;
+  /**
+   * The message roots this installation trusts (runtime/message-keys.ts): the policy step
+   * refuses to decide a workflow whose start input names another root. @default none: every
+   * start naming a root is refused (a worker must be given the roots to run signed workflows)
+   */
+  trustedRoots?: readonly TrustRoot[];
 }
 
 /** Build every activity the workflows call. */

@@ -1,11 +1,13 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { REFUSALS } from '../domain/action-types';
 import { CountersignError } from '../domain/errors';
 import type { PolicyFacts, WorkflowPolicyDecision, WorkflowPolicyInput } from '../domain/policy-types';
-import { denialByNoRule, evaluatePolicy as evaluate, validateActionParams, type CompiledPolicyBundle } from '../policy';
+import { denialByNoRule, evaluatePolicy as evaluate, sensitivePaths, validateActionParams, type CompiledPolicyBundle } from '../policy';
 import { loadFacts, PrincipalRepository } from '../ledger/principal-repository';
 import type { ActivityDeps } from './index';
 
 /** Policy checks: the pure policy module over a bundle stored in Postgres. */
-export function createPolicyActivities({ policies, pool }: Pick<ActivityDeps, 'policies' | 'pool'>) {
+export function createPolicyActivities({ policies, pool, trustedRoots }: Pick<ActivityDeps, 'policies' | 'pool' | 'trustedRoots'>) {
   const principals = new PrincipalRepository(pool);
   return {
     /**
@@ -22,7 +24,12 @@ export function createPolicyActivities({ policies, pool }: Pick<ActivityDeps, 'p
      * not (or no longer) delegate to the agent is denied, by no rule.
      */
     async evaluatePolicy(input: WorkflowPolicyInput): Promise<WorkflowPolicyDecision> {
-      const { version, ...policyInput } = input;
+      const { version, trust, ...policyInput } = input;
+      // The workflow checked the signatures against the root in its input; whether that root is
+      // this installation's, only a process holding the configuration can tell. Never retried.
+      if (trust && !trustedRoots?.some((r) => r.kid === trust.kid && r.key === trust.key)) {
+        throw ApplicationFailure.create({ type: REFUSALS.unsigned, message: `refused: the workflow trusts root ${String(trust.kid)}, which this worker does not`, nonRetryable: true });
+      }
       const bundle = version ? await policies.byVersion(version) : (await policies.active()).bundle;
       if (!bundle.actions.has(input.action)) {
         return refused(bundle, input.action, `action ${input.action} is not in the catalog of policy version ${bundle.version}`);
@@ -42,7 +49,7 @@ export function createPolicyActivities({ policies, pool }: Pick<ActivityDeps, 'p
       const decision = evaluate(bundle, { ...policyInput, facts });
       const groups = decision.plan ? decision.plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]) : [];
       const webhookGroups = [...new Set(groups)].filter((g) => (bundle.notifications.webhooks[g]?.length ?? 0) > 0).sort();
-      return { ...decision, webhookGroups };
+      return { ...decision, webhookGroups, ...(sensitivePaths(bundle, input.action).length > 0 ? { sensitive: true } : {}) };
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -15,11 +15,17 @@ import {
   type ActionStatus,
   WRITE_FAILURES,
   type ApprovalVote,
+  type CancelInput,
   type GovernedActionInput,
+  type Identity,
+  type Via,
 } from '../domain/action-types';
+import { approvalDigest } from '../domain/approval-digest';
+import type { MessageSigner } from '../runtime/message-keys';
 import { canonicalJson } from '../domain/canonical-json';
 import { CountersignError, ERROR_CODES, type ErrorCode, type FieldError } from '../domain/errors';
-import { checkEvaluationLimits, evaluatePolicy, validateActionParams } from '../policy';
+import { checkEvaluationLimits, evaluatePolicy, sensitivePaths, validateActionParams } from '../policy';
+import { unmaskEdit } from '../domain/sensitive-params';
 import { accessSubjectOf, toActionView, type ActionRepository, type ActionRow } from '../ledger/action-repository';
 import type { PolicyStore } from '../ledger/policy-store';
 import { searchAttributeKeys } from '../workflows/search-attribute-keys';
@@ -41,7 +47,18 @@ export interface ActionServiceDeps {
   policies: PolicyStore;
   principals: PrincipalStore;
   feed: ChangeFeed;
+  /** Signs starts and Updates: workflows refuse anything this API did not send. */
+  messages: MessageSigner;
 }
+
+/** How a human reached the API for a decision or a cancel (recorded in the evidence). */
+export interface HumanOrigin {
+  identity: Identity;
+  via: Via;
+}
+
+/** A bearer token over the HTTP API: how every human is identified until sign-in exists. */
+export const TOKEN_OVER_API: HumanOrigin = { identity: { method: 'token' }, via: 'api' };
 
 /** What an action id looks like (`act_` and 24 hex digits); anything else is no action. */
 export const ACTION_ID = /^act_[0-9a-f]{24}$/;
@@ -225,6 +242,7 @@ export class ActionService {
       model: body.model ?? null,
       idempotencyKey: row.idempotency_key,
       policyVersion,
+      trust: this.deps.messages.root,
     };
     try {
       await this.deps.temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => this.startGoverned(row, input, body.action));
@@ -237,7 +255,7 @@ export class ActionService {
     return this.deps.temporal.workflow.start(governedAction, {
       workflowId: row.workflow_id,
       taskQueue: this.deps.taskQueue,
-      args: [input],
+      args: [this.deps.messages.sign(row.workflow_id, 'start', input)],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       requestEagerStart: this.deps.eagerStart,
       typedSearchAttributes: [
@@ -251,14 +269,15 @@ export class ActionService {
   private async checkReferences(agent: Principal, body: ProposeAction): Promise<void> {
     const errors: FieldError[] = [];
     if (body.onBehalfOf !== undefined) {
-      const human = await this.deps.principals.get(body.onBehalfOf);
-      if (!human || human.kind !== 'human') errors.push({ path: '/onBehalfOf', message: `no human principal ${body.onBehalfOf}` });
+      // One answer for an unknown id, a non-human and a human who has not delegated to this
+      // agent, so an agent cannot probe which principals exist.
+      const refused = await this.deps.principals.delegationRefusal(agent.id, body.onBehalfOf);
+      if (refused) throw new CountersignError('not-delegated', refused.message, [{ path: '/onBehalfOf', message: refused.message }]);
     }
     if (body.parentActionId !== undefined) {
       if (!(await this.deps.actions.exists(body.parentActionId))) errors.push({ path: '/parentActionId', message: `no action ${body.parentActionId}` });
     }
     if (errors.length) throw new CountersignError('validation', 'the proposal references unknown principals or actions', errors);
-    void agent;
   }
 
   /** An action row, or undefined. */
@@ -333,7 +352,7 @@ export class ActionService {
    * A reviewer's decision, delivered as a Temporal Update. The API pre-checks in the contract's
    * order for precise errors; the workflow's validator re-checks atomically.
    */
-  async decide(caller: Principal, id: string, body: DecisionBody, updateId: string | undefined): Promise<ActionRow> {
+  async decide(caller: Principal, id: string, body: DecisionBody, updateId: string | undefined, origin: HumanOrigin = TOKEN_OVER_API): Promise<ActionRow> {
     const row = await this.find(id);
     if (!row) throw new CountersignError('not-found', `no action ${id}`);
     // A retried request (same Idempotency-Key) whose vote is already in: answer as the first time.
@@ -346,30 +365,35 @@ export class ActionService {
     }
     const refused = decisionProblem(caller, row, body.decision);
     if (refused) throw refused;
+    if (body.expectedDigest !== undefined) {
+      const current = currentDigest(row);
+      if (current !== undefined && current !== body.expectedDigest) {
+        throw new CountersignError('stale-view', `the params changed since they were shown: expectedDigest is ${body.expectedDigest}, the action's params are now ${current}; read the action again`);
+      }
+    }
     if (body.params !== undefined) {
       if (body.decision !== 'approve') {
         throw new CountersignError('validation', 'params (edits) go only with decision "approve"', [{ path: '/params', message: 'only allowed when approving' }]);
       }
-      await this.checkEdit(row, body.params);
+      body = { ...body, params: await this.checkEdit(row, body.params) };
     }
     const handle = this.deps.temporal.workflow.getHandle(row.workflow_id);
+    // Every Update has an id the signature binds: the request's key, else a new one.
+    const id_ = requestId ?? `decide:${caller.id}:${randomUUID()}`;
+    const input = this.deps.messages.sign(row.workflow_id, { update: 'decide', id: id_ }, {
+      reviewer: caller.id,
+      reviewerGroups: caller.groups,
+      decision: body.decision,
+      reason: body.reason ?? null,
+      params: body.params,
+      ...(body.expectedDigest !== undefined ? { expectedDigest: body.expectedDigest } : {}),
+      identity: origin.identity,
+      via: origin.via,
+      ...(requestId ? { requestId, requestHash } : {}),
+    });
     let answer: ActionProjection;
     try {
-      answer = await updateWhenReady(this.deps.temporal, () =>
-        handle.executeUpdate(decideUpdate, {
-          args: [
-            {
-              reviewer: caller.id,
-              reviewerGroups: caller.groups,
-              decision: body.decision,
-              reason: body.reason ?? null,
-              params: body.params,
-              ...(requestId ? { requestId, requestHash } : {}),
-            },
-          ],
-          ...(requestId ? { updateId: requestId } : {}),
-        }),
-      );
+      answer = await updateWhenReady(this.deps.temporal, () => handle.executeUpdate(decideUpdate, { args: [input], updateId: id_ }));
     } catch (err) {
       throw refusal(err) ?? err;
     }
@@ -380,10 +404,23 @@ export class ActionService {
     return (await this.find(id)) as ActionRow;
   }
 
-  /** An edit must fit the schema and must not be something policy would deny. */
-  private async checkEdit(row: ActionRow, params: Record<string, unknown>): Promise<void> {
+  /**
+   * An edit must fit the schema and must not be something policy would deny. Returns the edited
+   * params with every masked sensitive value the reviewer left as `"***"` put back (they never
+   * saw it, and may replace it without seeing it).
+   */
+  private async checkEdit(row: ActionRow, edited: Record<string, unknown>): Promise<Record<string, unknown>> {
     const version = row.policy?.version;
     const bundle = version ? await this.deps.policies.byVersion(version) : (await this.deps.policies.active()).bundle;
+    const unmasked = unmaskEdit(row.params, edited, bundle.actions.has(row.action) ? sensitivePaths(bundle, row.action) : []);
+    if (!unmasked.ok) {
+      throw new CountersignError(
+        'validation',
+        'the edited params hold "***" where no hidden value can be kept',
+        unmasked.errors.map((e) => ({ path: `/params${e.path}`, message: e.message })),
+      );
+    }
+    const params = unmasked.params;
     const check = validateActionParams(bundle, row.action, params);
     if (!check.ok) {
       throw new CountersignError(
@@ -400,16 +437,18 @@ export class ActionService {
       context: recorded?.context ?? {},
       agent: row.agent,
       onBehalfOf: row.on_behalf_of,
+      facts: await this.deps.principals.facts(row.agent, row.on_behalf_of),
     });
     if (decision.decision === 'deny') {
       throw new CountersignError('edit-denied', `policy would deny the edited action: ${decision.reasons.join('; ')}`, [
         { path: '/params', message: `denied by ${decision.ruleIds.join(', ') || 'the default decision'}` },
       ]);
     }
+    return params;
   }
 
   /** Cancel before execution: the proposing agent or an operator. */
-  async cancel(caller: Principal, id: string, reason: string | undefined): Promise<ActionRow> {
+  async cancel(caller: Principal, id: string, reason: string | undefined, origin: HumanOrigin = TOKEN_OVER_API): Promise<ActionRow> {
     const row = await this.getVisible(caller, id);
     const asOperator = holdsRole(caller, 'operator');
     if (row.agent !== caller.id && !asOperator) {
@@ -420,9 +459,15 @@ export class ActionService {
     }
     try {
       const handle = this.deps.temporal.workflow.getHandle(row.workflow_id);
-      await updateWhenReady(this.deps.temporal, () =>
-        handle.executeUpdate(cancelUpdate, { args: [{ by: caller.id, role: row.agent === caller.id ? 'agent' : 'operator', reason: reason ?? null }] }),
-      );
+      const role: CancelInput['role'] = row.agent === caller.id ? 'agent' : 'operator';
+      const updateId = `cancel:${caller.id}:${randomUUID()}`;
+      const input = this.deps.messages.sign(row.workflow_id, { update: 'cancel', id: updateId }, {
+        by: caller.id,
+        role,
+        reason: reason ?? null,
+        ...(role === 'operator' ? { identity: origin.identity, via: origin.via } : {}),
+      });
+      await updateWhenReady(this.deps.temporal, () => handle.executeUpdate(cancelUpdate, { args: [input], updateId }));
     } catch (err) {
       const mapped = refusal(err);
       throw mapped && mapped.code !== 'action-stopped' ? new CountersignError('not-cancellable', mapped.message) : (mapped ?? err);
@@ -437,9 +482,9 @@ export class ActionService {
     if (row.status !== 'approved') throw new CountersignError('not-awaiting-result', `action is ${row.status}, not waiting for the agent's result`);
     try {
       const handle = this.deps.temporal.workflow.getHandle(row.workflow_id);
-      await updateWhenReady(this.deps.temporal, () =>
-        handle.executeUpdate(reportResultUpdate, { args: [{ by: caller.id, ok: body.ok, output: body.output, error: body.error ?? null }] }),
-      );
+      const updateId = `result:${caller.id}:${randomUUID()}`;
+      const input = this.deps.messages.sign(row.workflow_id, { update: 'reportResult', id: updateId }, { by: caller.id, ok: body.ok, output: body.output, error: body.error ?? null });
+      await updateWhenReady(this.deps.temporal, () => handle.executeUpdate(reportResultUpdate, { args: [input], updateId }));
     } catch (err) {
       const mapped = refusal(err);
       throw mapped && mapped.code !== 'action-stopped' ? new CountersignError('not-awaiting-result', mapped.message) : (mapped ?? err);
@@ -492,3 +537,15 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * The digest of an action's params as approvals now bind them: the one the workflow shows
+ * (`approval.digest`), else, for an action started before it was shown, the plain digest its
+ * approvals recorded. Undefined while there is no approval (nothing to compare).
+ */
+export function currentDigest(row: Pick<ActionRow, 'action' | 'params' | 'resource' | 'policy' | 'approval'>): string | undefined {
+  if (!row.approval) return undefined;
+  if (row.approval.digest) return row.approval.digest;
+  if (!row.policy) return undefined;
+  return approvalDigest({ action: row.action, params: row.params, resource: row.resource ?? null, policyVersion: row.policy.version });
+}

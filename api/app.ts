@@ -1,3 +1,4 @@
+import type { MessageSigner } from '../runtime/message-keys';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
@@ -40,6 +41,8 @@ export interface ApiDeps {
   principals: PrincipalStore;
   feed: ChangeFeed;
   signer: LedgerSigner;
+  /** Signs what the API sends to workflows (starts and Updates). */
+  messages: MessageSigner;
   /** Public keys evidence is verified against (the data dir's keys, including rotated ones). */
   trustedKeys: () => TrustedKey[];
   log: Logger;

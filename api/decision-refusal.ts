@@ -5,7 +5,7 @@
  */
 import { decisionRefusal, mayReadAction, type AccessCaller } from '../domain/access-rules';
 import { REFUSALS } from '../domain/action-types';
-import { CountersignError } from '../domain/errors';
+import { CountersignError, type ErrorCode } from '../domain/errors';
 import { accessSubjectOf, type ActionRow } from '../ledger/action-repository';
 
 /** The action as the pre-check needs it. */
@@ -27,11 +27,13 @@ export function decisionProblem(caller: AccessCaller, row: DecisionSubject, deci
   if (notPending && !mayReadAction(caller, subject) && !couldDecide(caller, row)) return new CountersignError('not-found', `no action ${row.id}`);
   // Not ready means the workflow is still evaluating: to the caller, not pending (yet).
   if (refused.code === REFUSALS.notReady) return new CountersignError('not-pending', refused.message);
-  return new CountersignError(refused.code, refused.message);
+  // Every refusal the access rules give is an API problem code (tested in test/unit/registries).
+  return new CountersignError(refused.code as ErrorCode, refused.message);
 }
 
 /** Whether the action's approval plan names one of the caller's groups, at a step or an escalation. */
 function couldDecide(caller: Pick<AccessCaller, 'groups'>, row: Pick<DecisionSubject, 'approval'>): boolean {
-  const steps = row.approval?.plan.steps ?? [];
+  // Each step, and the requirements an edit merged into it.
+  const steps = (row.approval?.plan.steps ?? []).flatMap((s) => [s, ...(s.also ?? [])]);
   return steps.some((s) => caller.groups.includes(s.group) || s.escalateTo.some((e) => caller.groups.includes(e.group)));
 }

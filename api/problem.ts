@@ -27,6 +27,7 @@ const STATUS: Record<ErrorCode, number> = {
   'invalid-params': 422,
   'edit-denied': 422,
   'not-delegated': 422,
+  'stale-view': 409,
   'invalid-policy': 422,
   unavailable: 503,
   internal: 500,

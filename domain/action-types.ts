@@ -3,6 +3,7 @@
  * and the API. Plain data only (no runtime libraries): the workflow bundle must stay free of zod
  * and friends.
  */
+import type { MessageSignature, TrustRoot } from './message-signature';
 import type { ApprovalPlan, ExecutorSpec, PolicyOutcome, RuleEvaluationError } from './policy-types';
 
 /** Lifecycle of an action (docs/api.md, "Statuses"). */
@@ -83,7 +84,25 @@ export interface GovernedActionInput {
    * active bundle).
    */
   policyVersion?: string | null;
+  /**
+   * The root key this workflow trusts: it certifies the keys that sign this start and every
+   * Update (domain/message-signature.ts). Absent in workflows started before messages were
+   * signed (they accept what they always accepted).
+   */
+  trust?: TrustRoot;
+  /** The API's signature over this input (without this field). */
+  signature?: MessageSignature;
 }
+
+/** How the human behind a decision or cancel was identified (recorded in the evidence). */
+export interface Identity {
+  method: 'oidc' | 'sign-in-link' | 'token' | 'slack';
+  issuer?: string;
+  subject?: string;
+}
+
+/** Where a human's decision came from. */
+export type Via = 'api' | 'console' | 'slack';
 
 /** The policy part of an ActionView. */
 export interface PolicyView {
@@ -108,8 +127,20 @@ export interface ApprovalVote {
    * same key and another body is refused. Kept out of the ledger and of ActionViews.
    */
   requestHash?: string;
-  /** Approvals: `sha256:` digest of (action, params, resource, policy version) this vote approved. */
+  /**
+   * Approvals: digest of (action, params, resource, policy version) this vote approved:
+   * `sha256:<hex>`, or `hmac-sha256:<hex>` for an action with sensitive params.
+   */
   digest?: string;
+  /**
+   * Which requirements of its step this approval counts toward (indexes into the step's
+   * requirements: the step itself, then its `also`). Absent before edits re-planned (then it
+   * counted toward the step).
+   */
+  counts?: number[];
+  /** How the reviewer was identified, and where the decision came from. */
+  identity?: Identity;
+  via?: Via;
   /** Param changes made with this approval: JSON pointer -> { from, to }. */
   edits?: Record<string, { from: unknown; to: unknown }>;
 }
@@ -133,6 +164,11 @@ export interface ApprovalView {
   escalations: EscalationView[];
   eligibleGroups: string[];
   plan: ApprovalPlan;
+  /**
+   * Digest of the params as they stand (what an approval now approves; decisions may send it
+   * back as `expectedDigest`). Absent in actions recorded before it was shown.
+   */
+  digest?: string;
 }
 
 /** Why an action ended without executing (denied, expired, cancelled). */
@@ -173,6 +209,12 @@ export interface DecisionInput {
   requestId?: string;
   /** sha256 of the request body, so a key reused with another body is told apart from a retry. */
   requestHash?: string;
+  /** The digest of the params the reviewer saw: refused (`stale-view`) unless it is the current one. */
+  expectedDigest?: string;
+  identity?: Identity;
+  via?: Via;
+  /** The API's signature over this input (without this field), bound to the Update's id. */
+  signature?: MessageSignature;
 }
 
 /** A cancellation request. */
@@ -180,6 +222,9 @@ export interface CancelInput {
   by: string;
   role: 'agent' | 'operator';
   reason: string | null;
+  identity?: Identity;
+  via?: Via;
+  signature?: MessageSignature;
 }
 
 /** An agent executor's report. */
@@ -188,6 +233,7 @@ export interface ResultInput {
   ok: boolean;
   output?: unknown;
   error?: string | null;
+  signature?: MessageSignature;
 }
 
 /** Problem types the workflow refuses messages with (ApplicationFailure.type). */
@@ -200,6 +246,15 @@ export const REFUSALS = {
   notAwaitingResult: 'not-awaiting-result',
   /** The workflow is behind the read model (re-running a task after a worker crash): retry shortly. */
   notReady: 'not-ready',
+  /** The decision names params (`expectedDigest`) that are no longer the action's. */
+  staleView: 'stale-view',
+  /** An edit that policy denies for the edited params. */
+  editDenied: 'edit-denied',
+  /**
+   * A message (start or Update) without a valid signature from the API: sent straight to
+   * Temporal, replayed from another action, or too old. Never an answer the API gives.
+   */
+  unsigned: 'unsigned-message',
 } as const;
 
 /** Failure types the ledger writer ends with: kept here for existing imports (domain/failure-types.ts). */

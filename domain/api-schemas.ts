@@ -130,6 +130,14 @@ export const decisionSchema = z.strictObject({
   decision: z.enum(['approve', 'deny']),
   reason: z.string().max(4000).optional(),
   params: jsonObject.optional(),
+  /**
+   * The digest of the params the reviewer saw (`approval.digest` of the ActionView): if they
+   * changed since, 409 `stale-view` and the vote is not cast.
+   */
+  expectedDigest: z
+    .string()
+    .regex(/^(sha256|hmac-sha256):[0-9a-f]{64}$/, 'must be "sha256:" or "hmac-sha256:" and 64 lowercase hex digits')
+    .optional(),
 });
 export type DecisionBody = z.infer<typeof decisionSchema>;
 

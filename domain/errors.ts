@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   'action-stopped': 'Action stopped by a write Countersign could not record',
   'edit-denied': 'Policy denies the edited action',
   'not-delegated': 'The onBehalfOf human has not delegated to this agent',
+  'stale-view': 'The params changed since the reviewer saw them',
   'invalid-policy': 'Invalid policy bundle',
   'payload-too-large': 'Request body too large',
   'unsupported-media-type': 'Unsupported media type',

@@ -2,6 +2,7 @@
  * Plain data types shared by the policy module, the workflow and the API.
  * No runtime code: the workflow bundle imports these as types only.
  */
+import type { TrustRoot } from './message-signature';
 
 /** What policy says about an action. */
 export type PolicyOutcome = 'allow' | 'deny' | 'require_approval';
@@ -55,6 +56,13 @@ export interface PolicyInput {
 export interface WorkflowPolicyInput extends Omit<PolicyInput, 'facts'> {
   /** The bundle version the params were checked against; the active one when absent. */
   version?: string | null;
+  /**
+   * The root key the workflow trusts (its start input's): the activity refuses to decide
+   * unless the worker trusts it too, so a start sent straight to Temporal with a root of its
+   * own ends here, before anything is recorded. Absent in workflows started before messages
+   * were signed.
+   */
+  trust?: TrustRoot;
 }
 
 /** An escalation target: the group joins the eligible reviewers for `timeoutMs`. */
@@ -72,6 +80,11 @@ export interface ApprovalStepPlan {
   remindEveryMs?: number;
   /** Tried in order when the previous clock runs out without quorum. */
   escalateTo: EscalationPlan[];
+  /**
+   * More requirements of the same step, each met on its own (its group, quorum, escalations):
+   * a step merged from two plans when an edit re-planned the action. Absent in policy plans.
+   */
+  also?: ApprovalStepPlan[];
 }
 
 /** The approval plan a `require_approval` decision gives the workflow. */
@@ -140,4 +153,9 @@ export interface WorkflowPolicyDecision extends PolicyDecision {
    * recorded before it existed: then every notification asks the bundle.
    */
   webhookGroups?: string[];
+  /**
+   * Whether the action's params schema marks any field `x-sensitive`: its approval digest is
+   * then keyed (`hmac-sha256:`) and computed by an activity, so the key never enters a history.
+   */
+  sensitive?: boolean;
 }

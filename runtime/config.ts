@@ -45,6 +45,7 @@ const envSchema = z.object({
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   COUNTERSIGN_PAYLOAD_KEYS: z.string().min(1).optional(),
+  COUNTERSIGN_MESSAGE_ROOT_KEYS: z.string().min(1).optional(),
   COUNTERSIGN_TEMPORAL_UI_ORIGIN: z.string().min(1).optional(),
   DATABASE_URL: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -73,6 +74,11 @@ export interface Config {
   signingKeyPem?: string;
   /** `COUNTERSIGN_DIGEST_KEY`: the keyed-digest key, hex (ledger/digest-key.ts); else the data dir's. */
   digestKey?: string;
+  /**
+   * Root keys that certify the API's message keys (`COUNTERSIGN_MESSAGE_ROOT_KEYS`: base64url
+   * 32-byte seeds, comma-separated, the first current); else the data dir's.
+   */
+  messageRootKeys?: string[];
   /** Seconds between signed ledger checkpoints. @default 60 */
   checkpointIntervalSeconds: number;
   /** Workflows a worker keeps in memory (the rest replay from history when they wake). @default 1000 */
@@ -205,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signingKeyFile: e.COUNTERSIGN_SIGNING_KEY_FILE,
     signingKeyPem: e.COUNTERSIGN_SIGNING_KEY,
     digestKey: e.COUNTERSIGN_DIGEST_KEY?.trim(),
+    messageRootKeys: e.COUNTERSIGN_MESSAGE_ROOT_KEYS?.split(',').map((k) => k.trim()).filter(Boolean),
     checkpointIntervalSeconds: e.COUNTERSIGN_CHECKPOINT_INTERVAL,
     drainDelayMs: e.COUNTERSIGN_DRAIN_DELAY_MS,
     maxCachedWorkflows: e.COUNTERSIGN_MAX_CACHED_WORKFLOWS,

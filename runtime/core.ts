@@ -22,6 +22,7 @@ import { countersignDataConverter, PayloadEncryptionCodec } from './payload-code
 import { loadOrCreatePayloadKeys, type PayloadKey } from './payload-keys';
 import { bootstrapPolicy } from './policy-bootstrap';
 import { waitForPostgres } from './postgres';
+import { MessageSigner } from './message-keys';
 import { loadOrCreateSecret } from './secrets';
 
 let runtimeInstalled = false;
@@ -66,6 +67,8 @@ export interface CoreOptions {
   signingKeyPem?: string;
   /** The keyed-digest key as hex (`COUNTERSIGN_DIGEST_KEY`); else the data dir's (created on first start). */
   digestKey?: string;
+  /** Message root keys (base64url seeds, first current); else the data dir's. */
+  messageRootKeys?: string[];
   log: Logger;
   /**
    * Whether this process runs workers: the client then shares the workers' connection (so
@@ -91,6 +94,8 @@ export interface Core {
    */
   digestKey: Buffer;
   temporal: Client;
+  /** Signs what the API sends to workflows; its roots are the ones the worker trusts. */
+  messages: MessageSigner;
   /** Encrypts and decrypts every payload the client and the worker exchange with Temporal (also serves /codec). */
   payloadCodec: PayloadEncryptionCodec;
   /** True when the client shares a worker connection, so workflow starts may be eager. */
@@ -130,6 +135,8 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
     await registerSigningKey(pool, signer);
     // Every API and worker process must hold the same key: COUNTERSIGN_DIGEST_KEY, or a shared data dir.
     const digestKey = loadOrCreateDigestKey(opts.dataDir, { keyHex: opts.digestKey });
+    // Every API and worker process must hold the same message roots: COUNTERSIGN_MESSAGE_ROOT_KEYS, or a shared data dir.
+    const messages = MessageSigner.load(opts.dataDir, opts.messageRootKeys);
     // Every process must hold the same payload keys: COUNTERSIGN_PAYLOAD_KEYS, or a shared data dir.
     const payloadCodec = new PayloadEncryptionCodec(opts.payloadKeys ?? loadOrCreatePayloadKeys(opts.dataDir), {
       onUndecodable: (reason, keyId) =>
@@ -146,6 +153,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
       signer,
       log,
       publicUrl: opts.publicUrl,
+      trustedRoots: messages.trustedRoots,
       digestKey,
     });
 
@@ -161,6 +169,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
       pool,
       policies,
       signer,
+      messages,
       notifier,
       activities,
       digestKey,
@@ -237,6 +246,7 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
     signingKeyFile: config.signingKeyFile,
     signingKeyPem: config.signingKeyPem,
     digestKey: config.digestKey,
+    messageRootKeys: config.messageRootKeys,
     checkpointIntervalSeconds: config.checkpointIntervalSeconds,
     maxCachedWorkflows: config.maxCachedWorkflows,
     log,

@@ -13,6 +13,7 @@ import { trustedPublicKeys } from '../ledger/signing';
 import type { Config } from './config';
 import { buildCore, coreOptionsFromConfig, type CoreOptions } from './core';
 import type { Logger } from './logger';
+import type { MessageSigner } from './message-keys';
 import type { PayloadEncryptionCodec } from './payload-codec';
 import { redactUrl, startPostgres, type PostgresHandle } from './postgres';
 import { resolveTemporalCli } from './temporal-cli';
@@ -103,6 +104,8 @@ export interface Services {
   temporal: Client;
   /** The payload codec of the client and worker (a worker built beside them needs the same). */
   payloadCodec: PayloadEncryptionCodec;
+  /** Signs what the API sends to workflows (tests sign their own Updates past the API with it). */
+  messages: MessageSigner;
   policies: PolicyStore;
   /** Stop the in-process worker (as a crash or deploy would) and start a fresh one. */
   restartWorker(): Promise<void>;
@@ -150,6 +153,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       principals: new PrincipalStore(pool, adminToken),
       feed,
       signer: core.signer,
+      messages: core.messages,
       trustedKeys: () => trustedPublicKeys(opts.dataDir),
       log,
       maxBodyBytes: opts.maxBodyBytes,
@@ -181,6 +185,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
     pool,
     temporal,
     payloadCodec: core.payloadCodec,
+    messages: core.messages,
     policies,
     startWorker,
     stopWorker,

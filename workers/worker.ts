@@ -44,6 +44,7 @@ const SHARED_WORKFLOW_MODULES = [
   path.resolve(__dirname, '..', 'domain', 'failure-types.ts'),
   path.resolve(__dirname, '..', 'domain', 'search-attributes.ts'),
   // Brings @noble/curves' ed25519 (its point tables are built once per thread, not per workflow).
+  path.resolve(__dirname, '..', 'domain', 'message-signature.ts'),
 ];
 
 /**

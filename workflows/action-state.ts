@@ -53,6 +53,23 @@ export class ActionState {
   writeFault: unknown;
   /** Notifications under way: the workflow waits for them before it completes. */
   readonly notifications: Promise<unknown>[] = [];
+  /**
+   * Digest of the params as they stand (set once policy asks for approval, and by each edit;
+   * trust model only): what an approval approves and `expectedDigest` is compared with.
+   */
+  digest: string | undefined;
+  /** An edit is being re-planned: other decisions wait (`not-ready`, which the API retries). */
+  replanning = false;
+  /** Set by an edit: the approval starts over from step 1 with this plan. */
+  replan: ApprovalPlan | undefined;
+  /** Approvals before this index (in `view.approval.approvals`) were cast before the last edit: they no longer count. */
+  countFrom = 0;
+  /**
+   * The groups eligible for each requirement of the step being waited for (its own group, plus
+   * the groups it escalated to): an approval counts toward the requirements whose groups hold
+   * the reviewer.
+   */
+  requirementGroups: string[][] = [];
 
   private readonly workflowId: string;
   private readonly runId: string;

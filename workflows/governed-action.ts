@@ -18,12 +18,14 @@ import { allHandlersFinished, condition, defineQuery, defineUpdate, setHandler }
 import type { ActionProjection, CancelInput, DecisionInput, GovernedActionInput, ResultInput } from '../domain/action-types';
 import type { ApprovalPlan } from '../domain/policy-types';
 import { ActionState } from './action-state';
-import { decide, planGroups, runApprovalStep, settleTimeout, validateDecision } from './approval-step';
-import { execute, waitsForReport } from './executors';
+import { decide, paramsDigest, planGroups, runApprovalStep, settleTimeout, validateDecision } from './approval-step';
+import { approvedStatus, execute, waitsForReport } from './executors';
 import { reportResult, validateReport } from './executors/report';
 import { notify } from './notifications';
 import { cancel, finishCancelled, validateCancel } from './outcome';
+import { trustModel } from './patches';
 import { applyDecision, evaluatePolicy, recordDecision } from './policy-step';
+import { checkStart, checkUpdate } from './trust';
 
 export { EXECUTOR_ACTIVITY_OPTIONS } from './executors';
 
@@ -40,10 +42,16 @@ export const projectionQuery = defineQuery<ActionProjection>('projection');
 export async function governedAction(input: GovernedActionInput): Promise<ActionProjection> {
   const run = new ActionState(input);
 
-  setHandler(decideUpdate, (d) => decide(run, d), { validator: (d) => validateDecision(run, d) });
-  setHandler(cancelUpdate, (c) => cancel(run, c), { validator: (c) => validateCancel(run, c) });
-  setHandler(reportResultUpdate, (r) => reportResult(run, r), { validator: (r) => validateReport(run, r) });
+  const guarded = <A extends object>(validate: (run: ActionState, a: A) => void) => (a: A) => {
+    checkUpdate(run, a);
+    validate(run, a);
+  };
+  setHandler(decideUpdate, (d) => decide(run, d), { validator: guarded(validateDecision) });
+  setHandler(cancelUpdate, (c) => cancel(run, c), { validator: guarded(validateCancel) });
+  setHandler(reportResultUpdate, (r) => reportResult(run, r), { validator: guarded(validateReport) });
   setHandler(projectionQuery, () => run.view);
+  // Which rules this run lives by is decided here, at its first task (see patches.ts).
+  if (trustModel()) checkStart(run);
 
   try {
     await lifecycle(run);
@@ -85,15 +93,32 @@ async function lifecycle(run: ActionState): Promise<unknown> {
   }
 
   recordDecision(run);
-  const plan = run.plan as ApprovalPlan;
-  for (let i = 0; i < plan.steps.length; i++) {
+  if (trustModel()) {
+    // What approvals approve: the params' digest (keyed, from an activity, for sensitive params).
+    const digest = paramsDigest(run, run.view.params);
+    run.digest = typeof digest === 'string' ? digest : await digest;
+  }
+  for (let i = 0; i < (run.plan as ApprovalPlan).steps.length; i++) {
+    const plan = run.plan as ApprovalPlan;
     const outcome = await runApprovalStep(run, i, plan);
     if (outcome === 'approved') continue;
     if (outcome === 'denied') return run.snapshot();
     if (outcome === 'cancelled') return finishCancelled(run);
+    if (outcome === 'replanned') {
+      // An edit: the merged plan, from its first step.
+      run.replan = undefined;
+      i = -1;
+      continue;
+    }
     // Timed out with no escalation left: onTimeout decides.
     if (settleTimeout(run, i, plan)) break;
     return run.snapshot();
+  }
+  if (trustModel() && run.view.status === 'awaiting_approval') {
+    // The last step was met when the approval loop looked (after an edit), not by a decision
+    // that settled it: approve here.
+    run.clearWaiting();
+    run.setStatus(approvedStatus(run.view.executor));
   }
   return execute(run);
 }

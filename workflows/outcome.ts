@@ -32,6 +32,11 @@ export async function finishCancelled(run: ActionState): Promise<ActionProjectio
   view.outcome = { by: c.role, actor: c.by, reason: c.reason } satisfies OutcomeView;
   run.clearWaiting();
   run.setStatus('cancelled');
-  run.record('cancelled', { id: c.by, kind: c.role === 'agent' ? 'agent' : 'human' }, { reason: c.reason, role: c.role });
+  run.record('cancelled', { id: c.by, kind: c.role === 'agent' ? 'agent' : 'human' }, {
+    reason: c.reason,
+    role: c.role,
+    ...(c.identity ? { identity: c.identity } : {}),
+    ...(c.via ? { via: c.via } : {}),
+  });
   return run.snapshot();
 }

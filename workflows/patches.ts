@@ -34,10 +34,28 @@ export const PATCHES = {
    * {@link PATCHES.oneWriteDecision} and {@link PATCHES.leanerApproval}.
    */
   localFirstExecutor: 'local-first-executor-v4',
+  /**
+   * v5: the trust model. The start and every Update must carry the API's signature (checked
+   * against the root key in the start input, which the policy activity confirms the worker
+   * trusts); an approval with edits re-plans (policy evaluates the edited params, and the action
+   * needs both plans from step 1, counting only votes for the edited params); approvals carry
+   * the current params' digest (keyed for sensitive params, from an activity). Includes
+   * {@link PATCHES.localFirstExecutor} and everything before it.
+   */
+  trustModel: 'trust-model-v5',
 } as const;
 
+/**
+ * Whether this run has the trust model ({@link PATCHES.trustModel}). Decided once, at the
+ * workflow's first task (see governedAction), and remembered: a run that started before the
+ * patch keeps the old rules for its whole life, even on the tasks it runs after a deploy.
+ * Module state is per workflow (this module is not one the worker shares between workflows).
+ */
+let trustModelRun: boolean | undefined;
+export const trustModel = (): boolean => (trustModelRun ??= patched(PATCHES.trustModel));
+
 /** Whether this run calls the executor locally first ({@link PATCHES.localFirstExecutor}). */
-export const localFirst = (): boolean => patched(PATCHES.localFirstExecutor);
+export const localFirst = (): boolean => trustModel() || patched(PATCHES.localFirstExecutor);
 /** Whether this run has {@link PATCHES.oneWriteDecision}'s changes (directly or through a later patch). */
 export const oneWrite = (): boolean => localFirst() || patched(PATCHES.oneWriteDecision);
 /** Whether this run has {@link PATCHES.leanerApproval}'s changes (directly or through a later patch). */

@@ -2,7 +2,7 @@
  * The policy step: the proposal goes into the ledger, policy decides, and the answer lands on
  * the projection.
  */
-import type { WorkflowPolicyDecision, PolicyDecision } from '../domain/policy-types';
+import type { WorkflowPolicyDecision, WorkflowPolicyInput, PolicyDecision } from '../domain/policy-types';
 import type { ActionState } from './action-state';
 import { local } from './local-activities';
 
@@ -23,7 +23,13 @@ export function evaluatePolicy(run: ActionState): Promise<WorkflowPolicyDecision
     model: input.model,
     idempotencyKey: input.idempotencyKey,
   });
-  return local.evaluatePolicy({
+  return local.evaluatePolicy(policyInput(run));
+}
+
+/** What policy decides this action from (the params as proposed; an edit passes its own). */
+export function policyInput(run: ActionState): WorkflowPolicyInput {
+  const { input } = run;
+  return {
     action: input.action,
     params: input.params,
     resource: input.resource,
@@ -31,7 +37,8 @@ export function evaluatePolicy(run: ActionState): Promise<WorkflowPolicyDecision
     agent: input.agent,
     onBehalfOf: input.onBehalfOf,
     version: input.policyVersion ?? null,
-  });
+    ...(input.trust ? { trust: input.trust } : {}),
+  };
 }
 
 /** Put the decision on the state and the projection (nothing recorded yet). */

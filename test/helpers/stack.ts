@@ -48,6 +48,8 @@ export async function call(
 export interface TestStack {
   url: string;
   admin: string;
+  /** The task queue this stack's worker polls. */
+  taskQueue: string;
   services: Services;
   pool: pg.Pool;
   call(token: string | undefined, method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<Answer>;
@@ -95,6 +97,7 @@ export async function startTestStack(policy: string, opts: { log?: Logger; drain
   const stack: TestStack = {
     url: '',
     admin: adminToken,
+    taskQueue: options.taskQueue,
     services: await startServices(options),
     get pool() {
       return this.services.pool;

@@ -199,26 +199,34 @@ describe('approvals', () => {
     expect(viaApi.status).toBe(403);
     expect(viaApi.body.type).toMatch(/self-approval$/);
 
-    // Straight to the workflow, past the API's pre-checks: the Update validator itself refuses.
-    const handle = stack.services.temporal.workflow.getHandle(`action-${a.id}`);
+    // Straight to the workflow, past the API's pre-checks (signed as the API would, so only the
+    // access rules are in question): the Update validator itself refuses.
+    const workflowId = `action-${a.id}`;
+    const handle = stack.services.temporal.workflow.getHandle(workflowId);
+    let n = 0;
+    const send = (d: Record<string, unknown>) => {
+      const updateId = `test-decide-${++n}`;
+      const args = stack.services.messages.sign(workflowId, { update: 'decide', id: updateId }, d);
+      return handle.executeUpdate(decideUpdate, { args: [args as never], updateId });
+    };
     const before = await settledHistoryLength(a.id);
     const refusals: Record<string, Record<string, unknown>> = {
       'not-eligible': { reviewer: 'lena', reviewerGroups: ['finance-leads'], decision: 'approve', reason: null },
       'self-approval': { reviewer: 'agent-1', reviewerGroups: ['finance'], decision: 'approve', reason: null },
     };
     for (const [type, d] of Object.entries(refusals)) {
-      const err = await handle.executeUpdate(decideUpdate, { args: [d as never] }).catch((e) => e);
+      const err = await send(d).catch((e) => e);
       expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
       expect(err.cause.type).toBe(type);
     }
     expect(await historyLength(a.id)).toBe(before);
-    await handle.executeUpdate(decideUpdate, { args: [{ reviewer: 'alice', reviewerGroups: ['finance'], decision: 'deny', reason: 'no' }] });
+    await send({ reviewer: 'alice', reviewerGroups: ['finance'], decision: 'deny', reason: 'no' });
     const afterVote = await historyLength(a.id);
     expect(afterVote).toBeGreaterThan(before);
     for (const [type, d] of Object.entries({
       'not-pending': { reviewer: 'bob', reviewerGroups: ['finance'], decision: 'approve', reason: null },
     })) {
-      const err = await handle.executeUpdate(decideUpdate, { args: [d as never] }).catch((e) => e);
+      const err = await send(d).catch((e) => e);
       expect(err.cause?.type ?? err.name).toMatch(new RegExp(`${type}|WorkflowNotFoundError|already completed`));
     }
     const history = await handle.fetchHistory();

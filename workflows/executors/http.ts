@@ -67,13 +67,15 @@ export const httpExecutor: Executor<{ type: 'http'; url: string }> = {
     // Written while the executor runs (not before): 'executing' becomes visible without adding
     // a round trip to the call. The final flush waits for it.
     run.flush().catch(() => undefined);
-    const lastApproval = view.approval?.approvals.filter((v) => v.decision === 'approve').at(-1);
+    // What the counted approvals approved (the trust model keeps it as the params change),
+    // else what the last approval did: the executor recomputes it from the params it sends.
+    const approvedDigest = run.digest ?? view.approval?.approvals.filter((v) => v.decision === 'approve').at(-1)?.digest;
     const request: HttpExecutionRequest = {
       actionId: input.actionId,
       action: input.action,
       params: view.params,
       url: spec.url,
-      ...(lastApproval?.digest ? { approved: { digest: lastApproval.digest, resource: input.resource ?? null, policyVersion: run.decision.version } } : {}),
+      ...(approvedDigest ? { approved: { digest: approvedDigest, resource: input.resource ?? null, policyVersion: run.decision.version } } : {}),
     };
     try {
       let response: HttpExecutionResult | undefined;
