@@ -73,10 +73,11 @@ describe('evidence', () => {
     const a = (await evidence(allowed.id)).body;
     expect(a.events[0].data.model).toEqual({ provider: 'acme', name: 'm-1', output: 'pay 10', traceId: 't-1' });
     expect(a.events[1].data).toMatchObject({ decision: 'allow', ruleIds: ['small-transfers'], version: a.policyVersion });
-    expect(a.events[3].data.requestDigest).toMatch(/^sha256:/);
-    // x-sensitive params are digests in the ledger, never values.
+    // The action has a sensitive param: what the executor sent is digested under the digest key.
+    expect(a.events[3].data.requestDigest).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    // x-sensitive params are keyed digests in the ledger, never values.
     expect(JSON.stringify(a)).not.toContain('DE-secret-iban');
-    expect(a.events[0].data.params.to).toEqual({ $digest: expect.stringMatching(/^sha256:/) });
+    expect(a.events[0].data.params.to).toEqual({ $digest: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/) });
     const f = (await evidence(failed.id)).body;
     expect(f.events.at(-1).data.response).toMatchObject({ status: 400, body: { error: 'account closed' } });
     const e = (await evidence(edited.id)).body;
