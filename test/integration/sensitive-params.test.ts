@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Payload } from '@temporalio/common';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -65,6 +66,22 @@ rules:
       steps:
         - { group: payroll, quorum: 1, timeout: 1h }
 `;
+
+/** Every payload anywhere in a history (inputs, results, Update args, markers, …). */
+function payloadsIn(history: unknown): Payload[] {
+  const found: Payload[] = [];
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object' || node instanceof Uint8Array) return;
+    const n = node as Record<string, unknown>;
+    if (n.data instanceof Uint8Array && n.metadata && typeof n.metadata === 'object') {
+      found.push(n as Payload);
+      return;
+    }
+    for (const v of Object.values(n)) walk(v);
+  };
+  walk(history);
+  return found;
+}
 
 const params = {
   month: '2026-01',
@@ -223,6 +240,15 @@ describe('sensitive params', () => {
     expect(await check(IBAN_ANN)).toMatchObject({ code: 0, out: expect.stringContaining('ok:') });
     expect(await check(IBAN_BOB)).toMatchObject({ code: 1, out: expect.stringContaining('MISMATCH') });
     fs.rmSync(auditorDir, { recursive: true, force: true });
+
+    // The digest key never entered the workflow's Temporal history, decoded (control: the
+    // decoded history does hold the params, so the search can find what is there).
+    const history = await services.temporal.workflow.getHandle(`action-${id}`).fetchHistory();
+    const decoded = Buffer.concat((await services.payloadCodec.decode(payloadsIn(history))).map((p) => Buffer.from(p.data ?? new Uint8Array()))).toString('utf8');
+    expect(decoded).toContain(IBAN_ANN);
+    const key = fs.readFileSync(digestKeyPath(dataDir));
+    for (const form of [key.toString('hex'), key.toString('base64'), key.toString('base64url'), JSON.stringify([...key])]) expect(decoded).not.toContain(form);
+    expect(Buffer.concat(payloadsIn(history).map((p) => Buffer.from(p.data ?? new Uint8Array()))).includes(key)).toBe(false);
   });
 
   // Skipped until api/action-service.ts builds views with the action's patterns (toActionView's
