@@ -95,7 +95,7 @@ describe('payload encryption: Temporal sees ciphertext', () => {
       expect(unb64(payload.metadata!.encoding), at).toBe(ENCRYPTED_ENCODING);
       expect(unb64(payload.metadata![KEY_ID_METADATA]), at).toBe('1');
     }
-    // The failure messages too (none here) would be inside encrypted payloads: the plain one is a placeholder.
+    // What the SDK writes itself (markers' metadata, search attributes) is plain, and holds no params.
     for (const { payload } of payloads.filter((p) => writtenByTemporal(p.at))) expect(unb64(payload.data ?? '')).not.toContain(marker);
 
     // The control: decoded with the stack's codec, the same history does hold the params.

@@ -3,9 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, type FailureConverter, type Payload } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ENCRYPTED_ENCODING, KEY_ID_METADATA, PayloadEncryptionCodec, type UndecodableReason } from '../../runtime/payload-codec';
+import { ENCRYPTED_ENCODING, FAILURE_CONVERTER_PATH, KEY_ID_METADATA, PayloadEncryptionCodec, type UndecodableReason } from '../../runtime/payload-codec';
 import { loadOrCreatePayloadKeys, parsePayloadKeys, payloadKeysDir, PayloadKeyError, type PayloadKey } from '../../runtime/payload-keys';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -97,6 +97,21 @@ describe('PayloadEncryptionCodec', () => {
     const [decoded] = await codec.decode(await codec.encode([undef]));
     expect(defaultPayloadConverter.fromPayload(decoded)).toBeUndefined();
     expect(text(decoded.metadata?.encoding)).toBe('binary/null');
+  });
+});
+
+describe('the failure converter of every client and worker', () => {
+  it('when a failure is converted and encoded, then its message and stack trace are in an encrypted payload, and come back decoded', async () => {
+    const { failureConverter } = require(FAILURE_CONVERTER_PATH) as { failureConverter: FailureConverter };
+    const { codec } = codecWith([key('k1')]);
+    const failure = failureConverter.errorToFailure(ApplicationFailure.nonRetryable(`executor answered 422 for ${SECRET}`, 'ExecutorRejected'), defaultPayloadConverter);
+    expect(failure.message).toBe('Encoded failure');
+    expect(failure.applicationFailureInfo?.type).toBe('ExecutorRejected');
+    const [encrypted] = await codec.encode([failure.encodedAttributes as Payload]);
+    expect(Buffer.from(encrypted.data!).includes(SECRET)).toBe(false);
+    const [decoded] = await codec.decode([encrypted]);
+    const error = failureConverter.failureToError({ ...failure, encodedAttributes: decoded }, defaultPayloadConverter);
+    expect(error.message).toBe(`executor answered 422 for ${SECRET}`);
   });
 });
 
