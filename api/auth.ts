@@ -11,14 +11,7 @@ import { loadFacts, PrincipalRepository, type PrincipalReader, type PrincipalRec
 export type Principal = PrincipalRecord;
 
 /** The bootstrap admin (from `COUNTERSIGN_ADMIN_TOKEN`). */
-export const BOOTSTRAP_ADMIN: Principal = Object.freeze({
-  id: 'admin',
-  kind: 'human',
-  roles: Object.freeze(['admin', 'operator']) as Role[],
-  groups: Object.freeze([]) as unknown as string[],
-  attributes: Object.freeze({}),
-  delegates: Object.freeze([]) as unknown as string[],
-});
+export const BOOTSTRAP_ADMIN: Principal = { id: 'admin', kind: 'human', roles: ['admin', 'operator'], groups: [], attributes: {}, delegates: [] };
 
 // scrypt cost: ~20 ms per hash on this class of machine. Verified tokens are cached (by a
 // sha256 of the token) so a busy agent pays it once per cache period, not per request.

@@ -127,14 +127,17 @@ rules:
 
   describe('onBehalfOf needs a delegation', () => {
     it('when an agent names a human who has not delegated to it, then 422 not-delegated and nothing is recorded', async () => {
-      const before = await countRows('SELECT count(*) AS n FROM ledger_events', []);
+      // Events of this agent's proposals so far (other tests' actions keep recording meanwhile).
+      const strangerEvents = () => countRows(`SELECT count(*) AS n FROM ledger_events WHERE type = 'proposed' AND actor_id = 'stranger-bot'`, []);
+      const before = await strangerEvents();
       const r = await propose('stranger-bot', transfer(500, { onBehalfOf: 'rita' }), { 'idempotency-key': 'on-behalf-of-rita' });
       expect(r.status).toBe(422);
       expect(r.body).toMatchObject({ type: 'https://countersign.dev/problems/not-delegated', errors: [{ path: '/onBehalfOf', message: expect.stringContaining('rita') }] });
       // ivy delegates, but to rep-bot, not to this agent.
       expect((await propose('stranger-bot', transfer(500, { onBehalfOf: 'ivy' }))).body.type).toMatch(/\/not-delegated$/);
       expect(await countRows(`SELECT count(*) AS n FROM actions WHERE agent = 'stranger-bot' AND on_behalf_of IS NOT NULL`, [])).toBe(0);
-      expect(await countRows('SELECT count(*) AS n FROM ledger_events', [])).toBe(before);
+      expect(await strangerEvents()).toBe(before);
+      expect(await countRows(`SELECT count(*) AS n FROM ledger_events WHERE type = 'proposed' AND data->>'onBehalfOf' IN ('rita', 'ivy') AND actor_id <> 'rep-bot'`, [])).toBe(0);
     });
 
     it('when the named id does not exist, then the answer is the same as for a human who did not delegate (no existence probe)', async () => {
