@@ -1,3 +1,4 @@
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transferAction } from '../fixtures/policy';
 import { saveReplayFixtures, startTestStack, type TestStack } from '../helpers/stack';
@@ -74,16 +75,23 @@ describe('inline executor calls', () => {
   };
   /** Executor calls through the task queue (regular activities). */
   const activityTasks = async (actionId: string) => (await historyOf(actionId)).filter((e) => e.activityTaskScheduledEventAttributes).length;
+  /** A value of the history as the stack's client reads it: the history holds it encrypted (runtime/payload-codec.ts). */
+  const valueOf = async (payload: Payload) => defaultPayloadConverter.fromPayload<{ sent?: boolean; message?: string }>((await stack.services.payloadCodec.decode([payload]))[0]);
   /** What the inline attempt (the local activity `tryExecuteHttpInline`) did: sent, did not send, or failed (and why). */
   const inlineAttempts = async (actionId: string) =>
-    (await historyOf(actionId)).flatMap((e) => {
-      const m = e.markerRecordedEventAttributes;
-      const raw = m?.markerName === 'core_local_activity' ? m.details?.data?.payloads?.[0]?.data : undefined;
-      if (!raw || JSON.parse(Buffer.from(raw).toString('utf8')).activity_type !== 'tryExecuteHttpInline') return [];
-      const result = m?.details?.result?.payloads?.[0]?.data;
-      if (!result) return [`failed: ${m?.failure?.message}`];
-      return [JSON.parse(Buffer.from(result).toString('utf8')).sent ? 'sent' : 'not sent'];
-    });
+    (
+      await Promise.all(
+        (await historyOf(actionId)).map(async (e) => {
+          const m = e.markerRecordedEventAttributes;
+          const raw = m?.markerName === 'core_local_activity' ? m.details?.data?.payloads?.[0]?.data : undefined;
+          if (!raw || JSON.parse(Buffer.from(raw).toString('utf8')).activity_type !== 'tryExecuteHttpInline') return [];
+          const result = m?.details?.result?.payloads?.[0];
+          // A failure's message travels in its encoded attributes.
+          if (!result) return [`failed: ${m?.failure?.encodedAttributes ? (await valueOf(m.failure.encodedAttributes as Payload)).message : m?.failure?.message}`];
+          return [(await valueOf(result as Payload)).sent ? 'sent' : 'not sent'];
+        }),
+      )
+    ).flat();
   const ledger = async (id: string) =>
     (await stack.pool.query<{ type: string }>('SELECT type FROM ledger_events WHERE action_id = $1 ORDER BY seq', [id])).rows.map((r) => r.type);
 
