@@ -160,6 +160,8 @@ export function createExecutorActivities({
       }
     }
     const body = JSON.stringify({ actionId: req.actionId, action: req.action, params: req.params });
+    // Before sending: a failure to tell its form (Postgres unreachable) must not follow a call that went out.
+    const sentDigest = await requestDigest(req, body);
     const done = health.begin(req.url);
     let status: number;
     let answered: unknown;
@@ -187,7 +189,7 @@ export function createExecutorActivities({
       throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, EXECUTOR_FAILURES.unavailable);
     }
     done(status < 500 ? 'answered' : 'failed');
-    const answer = { status, body: answered, requestDigest: await requestDigest(req, body) };
+    const answer = { status, body: answered, requestDigest: sentDigest };
     if (status >= 200 && status < 300) return answer;
     if (status >= 400 && status < 500) {
       throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${status}`, EXECUTOR_FAILURES.rejected, answer);
