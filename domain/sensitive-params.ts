@@ -158,14 +158,20 @@ export function maskSensitive<T>(params: T, patterns: SensitivePatterns, replace
  * The edits of a vote (or of an `edited` event) with every sensitive value in `from` and `to`
  * replaced: an edit at a sensitive path is replaced whole, an edit of an object holding a
  * sensitive field (`/card` when `/card/number` is sensitive) keeps the rest of the object.
- * @throws InvalidPointerError for a malformed pattern or edit path
+ * An edit whose path is not a JSON pointer is masked whole.
+ * @throws InvalidPointerError for a malformed pattern
  */
 export function maskEdits<E extends ParamEdits | undefined>(edits: E, patterns: SensitivePatterns, replace: MaskReplacer = () => MASK): E {
   if (!edits || patterns.length === 0) return edits;
   const parsed = parseSensitivePatterns(patterns);
   const out: ParamEdits = {};
   for (const [pointer, edit] of Object.entries(edits)) {
-    const rest = restAt(pointerTokens(pointer), parsed);
+    let rest: string[][];
+    try {
+      rest = restAt(pointerTokens(pointer), parsed);
+    } catch {
+      rest = [[]]; // an edit at a path that is no pointer: hidden whole rather than guessed at
+    }
     const masked = rest.length === 0 ? edit : { ...edit, from: maskNode(edit.from, rest, replace), to: maskNode(edit.to, rest, replace) };
     setOwn(out as Record<string, unknown>, pointer, masked);
   }

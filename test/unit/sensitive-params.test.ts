@@ -131,6 +131,10 @@ describe('maskEdits', () => {
     expect(maskEdits({ '/vault': { from: { k: 1 }, to: null } }, ['/vault'])).toEqual({ '/vault': { from: MASK, to: MASK } });
     expect(maskEdits({ '/a': { from: 1, to: 2 } }, ['/'])).toEqual({ '/a': { from: MASK, to: MASK } });
   });
+
+  it('when an edit path is not a JSON pointer, then that edit is masked whole instead of failing the view', () => {
+    expect(maskEdits({ card: { from: { number: '1' }, to: null } }, ['/card/number'])).toEqual({ card: { from: MASK, to: MASK } });
+  });
 });
 
 describe('unmaskEdit', () => {
