@@ -24,8 +24,9 @@ import { approvalDigest } from '../domain/approval-digest';
 import type { MessageSigner } from '../runtime/message-keys';
 import { canonicalJson } from '../domain/canonical-json';
 import { CountersignError, ERROR_CODES, type ErrorCode, type FieldError } from '../domain/errors';
-import { checkEvaluationLimits, evaluatePolicy, sensitivePaths, validateActionParams } from '../policy';
-import { unmaskEdit } from '../domain/sensitive-params';
+import { checkEvaluationLimits, evaluatePolicy, validateActionParams } from '../policy';
+import { ALL_PARAMS, unmaskEdit } from '../domain/sensitive-params';
+import { sensitivePatternsOfRow } from '../ledger/sensitive-patterns';
 import { accessSubjectOf, toActionView, type ActionRepository, type ActionRow } from '../ledger/action-repository';
 import type { PolicyStore } from '../ledger/policy-store';
 import { searchAttributeKeys } from '../workflows/search-attribute-keys';
@@ -412,7 +413,8 @@ export class ActionService {
   private async checkEdit(row: ActionRow, edited: Record<string, unknown>): Promise<Record<string, unknown>> {
     const version = row.policy?.version;
     const bundle = version ? await this.deps.policies.byVersion(version) : (await this.deps.policies.active()).bundle;
-    const unmasked = unmaskEdit(row.params, edited, bundle.actions.has(row.action) ? sensitivePaths(bundle, row.action) : []);
+    // The same patterns the reviewer's view was masked by.
+    const unmasked = unmaskEdit(row.params, edited, await sensitivePatternsOfRow(this.deps.policies, row));
     if (!unmasked.ok) {
       throw new CountersignError(
         'validation',
@@ -503,8 +505,18 @@ export class ActionService {
   }
 
   /** The public ActionView of a row. */
-  toView(row: ActionRow): ActionView {
-    return toActionView(row, this.deps);
+  async toView(row: ActionRow): Promise<ActionView> {
+    return toActionView(row, this.deps, await sensitivePatternsOfRow(this.deps.policies, row));
+  }
+
+  /** The public ActionViews of rows (sensitive params masked), in order. */
+  toViews(rows: ActionRow[]): Promise<ActionView[]> {
+    return Promise.all(rows.map((row) => this.toView(row)));
+  }
+
+  /** The links of an action's view (no params: nothing to mask). */
+  linksOf(row: ActionRow): ActionView['links'] {
+    return toActionView(row, this.deps, ALL_PARAMS).links;
   }
 }
 

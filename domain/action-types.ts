@@ -164,6 +164,8 @@ export interface ApprovalView {
   escalations: EscalationView[];
   eligibleGroups: string[];
   plan: ApprovalPlan;
+  /** The current step's other requirements (group and quorum each), after an edit merged two plans. */
+  also?: { group: string; quorum: number }[];
   /**
    * Digest of the params as they stand (what an approval now approves; decisions may send it
    * back as `expectedDigest`). Absent in actions recorded before it was shown.

@@ -196,7 +196,10 @@ const voteSchema = z.object({
   step: z.number().int(),
   requestId: z.string().optional(),
   digest: z.string().optional(),
+  counts: z.array(z.number().int()).optional(),
   edits: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).optional(),
+  identity: z.object({ method: z.enum(['oidc', 'sign-in-link', 'token', 'slack']), issuer: z.string().optional(), subject: z.string().optional() }).optional(),
+  via: z.enum(['api', 'console', 'slack']).optional(),
 });
 
 /** The ActionView every action endpoint answers with. */
@@ -225,6 +228,8 @@ export const actionViewSchema = z.object({
       deadline: z.string().nullable(),
       escalations: z.array(z.object({ group: z.string(), at: z.string(), step: z.number().int() })),
       eligibleGroups: z.array(z.string()),
+      also: z.array(z.object({ group: z.string(), quorum: z.number().int() })).optional(),
+      digest: z.string().optional(),
     })
     .optional(),
   outcome: z

@@ -269,6 +269,7 @@ export async function runApprovalStep(run: ActionState, index: number, p: Approv
   run.requirementGroups = reqs.map((r) => [r.group]);
   view.eligibleGroups = [...new Set(reqs.map((r) => r.group))];
   view.deadline = new Date(deadlineMs).toISOString();
+  const also = reqs.slice(1).map((r) => ({ group: r.group, quorum: r.quorum }));
   view.approval = {
     step: index + 1,
     steps: p.steps.length,
@@ -279,10 +280,10 @@ export async function runApprovalStep(run: ActionState, index: number, p: Approv
     escalations: view.approval?.escalations ?? [],
     eligibleGroups: view.eligibleGroups,
     plan: p,
+    ...(also.length ? { also } : {}),
     ...(run.digest !== undefined ? { digest: run.digest } : {}),
   };
   run.setStatus('awaiting_approval');
-  const also = reqs.slice(1).map((r) => ({ group: r.group, quorum: r.quorum }));
   run.record('approval_requested', SYSTEM, { step: index + 1, group: step.group, quorum: step.quorum, deadline: view.deadline, ...(also.length ? { also } : {}) });
   await run.flush();
   notify(run, 'approval_requested', [...view.eligibleGroups]);

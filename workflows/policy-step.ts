@@ -69,5 +69,7 @@ function decisionData(d: PolicyDecision): Record<string, unknown> {
     errors: d.errors,
     category: d.category,
     owner: d.owner,
+    // The stored principal attributes policy read (facts), so the evidence shows what decided.
+    ...(d.facts ? { facts: d.facts } : {}),
   };
 }

@@ -34,30 +34,30 @@ export function actionRoutes(actions: ActionService, metrics: Metrics): Router {
     let { view, created } = await actions.propose(req.principal as Principal, body, key);
     if (created) metrics.actionsProposed.inc({ action: body.action });
     if (wait) view = await actions.settle(view, wait);
-    res.status(created ? 201 : 200).location(`/v1/actions/${view.id}`).json(actions.toView(view));
+    res.status(created ? 201 : 200).location(`/v1/actions/${view.id}`).json(await actions.toView(view));
   });
 
   r.get('/v1/actions', async (req, res) => {
     const q = parseQuery(listActionsQuerySchema, req.query);
     const page = await actions.list(req.principal as Principal, q);
-    res.json({ items: page.items.map((row) => actions.toView(row)), nextCursor: page.nextCursor });
+    res.json({ items: await actions.toViews(page.items), nextCursor: page.nextCursor });
   });
 
   r.get('/v1/actions/:id', async (req, res) => {
     const { wait, since } = parseQuery(waitQuerySchema, req.query);
     const row = await actions.get(req.principal as Principal, String(req.params.id), wait, since);
-    res.json(actions.toView(row));
+    res.json(await actions.toView(row));
   });
 
   r.post('/v1/actions/:id/cancel', async (req, res) => {
     // The body is optional; a JSON `null` is a body, and not an object.
     const body = parseBody(cancelSchema, req.body === undefined ? {} : req.body);
-    res.json(actions.toView(await actions.cancel(req.principal as Principal, String(req.params.id), body.reason)));
+    res.json(await actions.toView(await actions.cancel(req.principal as Principal, String(req.params.id), body.reason)));
   });
 
   r.post('/v1/actions/:id/result', async (req, res) => {
     const body = parseBody(resultSchema, req.body);
-    res.json(actions.toView(await actions.reportResult(req.principal as Principal, String(req.params.id), body)));
+    res.json(await actions.toView(await actions.reportResult(req.principal as Principal, String(req.params.id), body)));
   });
 
   r.post('/v1/actions/:id/decisions', requireRole('reviewer'), async (req, res) => {
@@ -65,13 +65,13 @@ export function actionRoutes(actions: ActionService, metrics: Metrics): Router {
     const key = idempotencyKey(req.get('idempotency-key'));
     const row = await actions.decide(req.principal as Principal, String(req.params.id), body, key);
     metrics.decisions.inc({ decision: body.decision });
-    res.json(actions.toView(row));
+    res.json(await actions.toView(row));
   });
 
   r.get('/v1/approvals', requireRole('reviewer'), async (req, res) => {
     const q = parseQuery(inboxQuerySchema, req.query);
     const page = await actions.inbox(req.principal as Principal, q);
-    res.json({ items: page.items.map((row) => actions.toView(row)), nextCursor: page.nextCursor });
+    res.json({ items: await actions.toViews(page.items), nextCursor: page.nextCursor });
   });
 
   return r;

@@ -23,7 +23,7 @@ export function evidenceRoutes(deps: { pool: Pool; actions: ActionService; signe
         workflowId: row.workflow_id,
         runId: row.run_id,
         policyVersion: row.policy?.version ?? '',
-        temporalUiUrl: deps.actions.toView(row).links.temporalUi,
+        temporalUiUrl: deps.actions.linksOf(row).temporalUi,
       });
       res.json(bundle);
     } catch (err) {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import type { Payload } from '@temporalio/common';
 import { inject } from 'vitest';
 import { createLogger, type Logger } from '../../runtime/logger';
 import type { PayloadKey } from '../../runtime/payload-keys';
@@ -156,6 +157,35 @@ export async function saveReplayFixtures(stack: TestStack, named: string[]): Pro
     const out = execFileSync(inject('temporalCli'), ['workflow', 'show', '-w', workflowId, '--address', inject('temporalAddress'), '--output', 'json'], {
       encoding: 'utf8',
     });
-    fs.writeFileSync(path.join(dir, `${name}.json`), out);
+    // Payloads are encrypted with this run's keys, which go with its data dir: the fixture keeps
+    // them decoded, so any later run replays it (its codec passes plaintext on).
+    fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(await decodeHistory(JSON.parse(out), stack.services.payloadCodec), null, 2));
   }
+}
+
+/** A history in Temporal's JSON form with every payload in it run through `codec.decode`. */
+async function decodeHistory(history: unknown, codec: { decode(p: Payload[]): Promise<Payload[]> }): Promise<unknown> {
+  const found: Record<string, unknown>[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (o.metadata && typeof o.metadata === 'object' && typeof (o.metadata as Record<string, unknown>).encoding === 'string') found.push(o);
+      else Object.values(o).forEach(walk);
+    }
+  };
+  walk(history);
+  const b64 = (s: unknown) => Buffer.from(String(s ?? ''), 'base64');
+  const decoded = await codec.decode(
+    found.map((o) => ({
+      metadata: Object.fromEntries(Object.entries(o.metadata as Record<string, string>).map(([k, v]) => [k, new Uint8Array(b64(v))])),
+      data: new Uint8Array(b64(o.data)),
+    })),
+  );
+  decoded.forEach((p, i) => {
+    const o = found[i];
+    o.metadata = Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString('base64')]));
+    o.data = Buffer.from(p.data ?? new Uint8Array()).toString('base64');
+  });
+  return history;
 }

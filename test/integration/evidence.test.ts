@@ -55,7 +55,8 @@ describe('evidence', () => {
       [allowed.id, 'succeeded', ['proposed', 'policy_decided', 'execution_started', 'executed']],
       [policyDenied.id, 'denied', ['proposed', 'policy_decided']],
       [reviewerDenied.id, 'denied', ['proposed', 'policy_decided', 'approval_requested', 'decision_recorded']],
-      [edited.id, 'succeeded', ['proposed', 'policy_decided', 'approval_requested', 'edited', 'decision_recorded', 'execution_started', 'executed']],
+      // An edit re-plans: the edited params' plan is requested from step 1 (here the editor's own approval meets it).
+      [edited.id, 'succeeded', ['proposed', 'policy_decided', 'approval_requested', 'edited', 'decision_recorded', 'approval_requested', 'execution_started', 'executed']],
       [cancelled.id, 'cancelled', ['proposed', 'policy_decided', 'approval_requested', 'cancelled']],
       [failed.id, 'failed', ['proposed', 'policy_decided', 'execution_started', 'execution_failed']],
     ];

@@ -251,9 +251,7 @@ describe('sensitive params', () => {
     expect(Buffer.concat(payloadsIn(history).map((p) => Buffer.from(p.data ?? new Uint8Array()))).includes(key)).toBe(false);
   });
 
-  // Skipped until api/action-service.ts builds views with the action's patterns (toActionView's
-  // third argument) and puts masked edits back (unmaskEdit): issue 16, the API's part. Unskip then.
-  it.skip('when reviewers read the action, the list and the inbox, then sensitive values show as "***"; when one approves the masked view with one value replaced, then the others are kept and the approval digest is keyed', async () => {
+  it('when reviewers read the action, the list and the inbox, then sensitive values show as "***"; when one approves the masked view with one value replaced, then the others are kept and the approval digest is keyed', async () => {
     // Arrange
     const proposed = await api(agent, 'POST', '/v1/actions?wait=20', { action: 'hr.payroll', params });
     const id = proposed.body.id as string;

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { countersignDataConverter, PayloadEncryptionCodec } from '../../runtime/payload-codec';
 import { bundleWorkflows } from '../../workers/worker';
+import { loadFixtures } from './load-fixtures';
 
 // Histories recorded before payloads were encrypted are plaintext. A worker of today replays them
 // through its payload codec (when a cached workflow is evicted, or a worker restarts), so they
@@ -25,7 +25,7 @@ describe('replay of plaintext histories through the payload codec', () => {
     // Counts what goes through it, so the test shows the codec was on the replay's path.
     let seen = 0;
     const counting: PayloadCodec = { encode: (p: Payload[]) => codec.encode(p), decode: (p: Payload[]) => ((seen += p.length), codec.decode(p)) };
-    const histories = fixtures.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))) }));
+    const { histories } = loadFixtures(fixtures);
     const results: { workflowId: string; error?: unknown }[] = [];
     const replay = Worker.runReplayHistories({ workflowBundle: await bundleWorkflows(), dataConverter: countersignDataConverter(counting) }, histories);
     for await (const r of replay) results.push({ workflowId: r.workflowId, error: r.error });

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { bundleWorkflows } from '../../workers/worker';
+import { loadFixtures } from './load-fixtures';
 
 // Histories recorded from the integration tests (RECORD_REPLAY_FIXTURES=<generation> npm test),
 // one folder per generation of the workflow code, replayed offline against today's code: a
@@ -32,10 +32,10 @@ describe('replay of recorded histories', () => {
 
   it('when every recorded history is replayed with the current workflow code, then none diverges', async () => {
     const bundle = await bundleWorkflows();
-    const histories = fixtures.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))) }));
+    const { histories, fixtureOf } = loadFixtures(fixtures);
     const results: { workflowId: string; error?: unknown }[] = [];
     for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) results.push({ workflowId: r.workflowId, error: r.error });
     expect(results.map((r) => r.workflowId).sort()).toEqual(histories.map((h) => h.workflowId).sort());
-    expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${(r.error as Error).message}`)).toEqual([]);
+    expect(results.filter((r) => r.error).map((r) => `${fixtureOf.get(r.workflowId)}: ${(r.error as Error).message}`)).toEqual([]);
   });
 });

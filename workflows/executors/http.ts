@@ -75,6 +75,7 @@ export const httpExecutor: Executor<{ type: 'http'; url: string }> = {
       action: input.action,
       params: view.params,
       url: spec.url,
+      policyVersion: run.decision.version,
       ...(approvedDigest ? { approved: { digest: approvedDigest, resource: input.resource ?? null, policyVersion: run.decision.version } } : {}),
     };
     try {
