@@ -6,6 +6,7 @@ import { EXECUTOR_FAILURES } from '../domain/failure-types';
 import { APPROVAL_DIGEST_FORMS, approvalDigestMatches } from '../domain/approval-digest';
 import { hasSensitiveParams } from '../domain/sensitive-params';
 import { sensitivePatternsFor } from '../ledger/sensitive-patterns';
+import { DEFAULT_FETCH_MAX_BYTES, discardBody, isRedirect, NO_REDIRECTS, readBoundedBody, type BoundedBody } from './outbound-fetch';
 
 /** What the http executor posts. */
 export interface HttpExecutionRequest {
@@ -35,6 +36,12 @@ export interface HttpExecutionResult {
    * params (a plain hash of a body whose other fields are known would give a short secret away).
    */
   requestDigest: string;
+  /**
+   * Present when the answer's body was longer than what is kept (64 KiB, or the
+   * `COUNTERSIGN_FETCH_MAX_BYTES` read cap, whichever is smaller): `body` is then its beginning,
+   * as text, and whatever came after the read cap was never read.
+   */
+  bodyTruncated?: true;
 }
 
 /** Largest response body kept in the evidence; the rest is cut. */
@@ -126,7 +133,8 @@ export function createExecutorActivities({
   health = new ExecutorHealth(),
   digestKey,
   policies,
-}: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs' | 'executorInline' | 'digestKey'> & Partial<Pick<ActivityDeps, 'policies'>> & { health?: ExecutorHealth }) {
+  fetchMaxBytes = DEFAULT_FETCH_MAX_BYTES,
+}: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs' | 'executorInline' | 'digestKey' | 'fetchMaxBytes'> & Partial<Pick<ActivityDeps, 'policies'>> & { health?: ExecutorHealth }) {
   /**
    * The digest of the body sent: keyed when the action has sensitive params. Without a policy
    * store (a bare executor worker) an approval under a keyed digest says so.
@@ -143,7 +151,9 @@ export function createExecutorActivities({
   /**
    * POST `{ actionId, action, params }` with `Idempotency-Key: <actionId>` so the target can
    * make our at-least-once delivery exactly-once. 2xx succeeds; 4xx is final
-   * (`ExecutorRejected`, with the target's answer); 5xx and network errors are retryable.
+   * (`ExecutorRejected`, with the target's answer), and so is a redirect (3xx), which is never
+   * followed: the signed request goes only to the URL the bundle names. 5xx and network errors
+   * are retryable. At most `fetchMaxBytes` of the answer are read.
    */
   async function send(req: HttpExecutionRequest, timeoutMs: number): Promise<HttpExecutionResult> {
     if (req.approved) {
@@ -164,7 +174,9 @@ export function createExecutorActivities({
     const sentDigest = await requestDigest(req, body);
     const done = health.begin(req.url);
     let status: number;
-    let answered: unknown;
+    let answered: BoundedBody | undefined;
+    let location: string | null = null;
+    const timeout = AbortSignal.timeout(timeoutMs);
     try {
       // The timeout covers the answer's body too; a cancelled activity (e.g. a local activity
       // past its timeout) stops its request instead of leaving it to overlap the retry.
@@ -176,21 +188,35 @@ export function createExecutorActivities({
           'x-countersign-signature': signBody(executorSecret, body),
         },
         body,
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), Context.current().cancellationSignal]),
+        signal: AbortSignal.any([timeout, Context.current().cancellationSignal]),
+        ...NO_REDIRECTS,
       });
       status = res.status;
-      answered = await readBody(res);
+      if (isRedirect(status)) {
+        location = res.headers.get('location');
+        await discardBody(res);
+      } else {
+        answered = await readBoundedBody(res, fetchMaxBytes);
+      }
     } catch (err) {
       done('failed');
-      if ((err as Error).name === 'TimeoutError') {
+      // The timeout, also when it struck while the body was being read.
+      if ((err as Error).name === 'TimeoutError' || timeout.aborted) {
         throw ApplicationFailure.retryable(`executor ${req.url} did not answer within ${timeoutMs} ms`, EXECUTOR_FAILURES.unavailable);
       }
       const cause = (err as Error & { cause?: Error }).cause;
       throw ApplicationFailure.retryable(`executor ${req.url} unreachable: ${cause?.message ?? (err as Error).message}`, EXECUTOR_FAILURES.unavailable);
     }
     done(status < 500 ? 'answered' : 'failed');
-    const answer = { status, body: answered, requestDigest: sentDigest };
+    const answer: HttpExecutionResult = { status, ...keptBody(answered), requestDigest: sentDigest };
     if (status >= 200 && status < 300) return answer;
+    if (isRedirect(status)) {
+      throw ApplicationFailure.nonRetryable(
+        `executor ${req.url} answered HTTP ${status} (a redirect${location ? ` to ${location.slice(0, 200)}` : ''}): redirects are not followed; set the executor url in the policy bundle to the address that answers`,
+        EXECUTOR_FAILURES.rejected,
+        answer,
+      );
+    }
     if (status >= 400 && status < 500) {
       throw ApplicationFailure.nonRetryable(`executor rejected the action: HTTP ${status}`, EXECUTOR_FAILURES.rejected, answer);
     }
@@ -217,12 +243,16 @@ export function createExecutorActivities({
   };
 }
 
-async function readBody(res: Response): Promise<unknown> {
-  const text = (await res.text()).slice(0, MAX_KEPT_BODY);
-  if (!text) return null;
+/** What the evidence keeps of an answer's body: its JSON, or its text cut to {@link MAX_KEPT_BODY}. */
+function keptBody(read: BoundedBody | undefined): { body: unknown; bodyTruncated?: true } {
+  const whole = read?.bytes.toString('utf8') ?? '';
+  const text = whole.slice(0, MAX_KEPT_BODY);
+  const truncated = read?.truncated || text.length < whole.length;
+  if (!text) return { body: null, ...(truncated ? { bodyTruncated: true } : {}) };
+  if (truncated) return { body: text, bodyTruncated: true };
   try {
-    return JSON.parse(text);
+    return { body: JSON.parse(text) };
   } catch {
-    return text;
+    return { body: text };
   }
 }

@@ -27,6 +27,11 @@ export interface ActivityDeps {
   /** Per-request timeout of the http executor. @default 25000 */
   executorTimeoutMs?: number;
   /**
+   * How many bytes of an executor's or webhook's answer are read; the rest is not
+   * (activities/outbound-fetch.ts). @default 1048576
+   */
+  fetchMaxBytes?: number;
+  /**
    * Whether the first call to a target this worker has seen answer fast may run inline (a local
    * activity in the workflow task); off, every call is a regular activity. @default true
    */

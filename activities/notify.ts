@@ -4,6 +4,10 @@ import { maskSensitive } from '../domain/sensitive-params';
 import { sensitivePatternsFor } from '../ledger/sensitive-patterns';
 import type { ActivityDeps } from './index';
 import { signBody } from './http-executor';
+import { DEFAULT_FETCH_MAX_BYTES, discardBody, isRedirect, NO_REDIRECTS, readBoundedBody } from './outbound-fetch';
+
+/** How long one webhook POST may take, its answer included. */
+const WEBHOOK_TIMEOUT_MS = 10_000;
 
 /** What reviewers are told about. */
 export type NotificationEvent = 'approval_requested' | 'reminded' | 'escalated' | 'expired' | 'outcome';
@@ -50,7 +54,16 @@ export function notificationMessage(n: NotificationInput): Record<string, unknow
 }
 
 /** Reviewer notifications. */
-export function createNotificationActivities({ policies, executorSecret, publicUrl }: Pick<ActivityDeps, 'policies' | 'executorSecret' | 'publicUrl'>) {
+export function createNotificationActivities({
+  policies,
+  executorSecret,
+  publicUrl,
+  fetchMaxBytes = DEFAULT_FETCH_MAX_BYTES,
+  webhookTimeoutMs = WEBHOOK_TIMEOUT_MS,
+}: Pick<ActivityDeps, 'policies' | 'executorSecret' | 'publicUrl' | 'fetchMaxBytes'> & {
+  /** How long one webhook POST may take, its answer included (tests shorten it). @default 10000 */
+  webhookTimeoutMs?: number;
+}) {
   return {
     /** The webhook URLs of the groups, from the bundle the action was decided under. */
     async notificationTargets(input: { policyVersion: string; groups: string[] }): Promise<string[]> {
@@ -61,7 +74,9 @@ export function createNotificationActivities({ policies, executorSecret, publicU
 
     /**
      * POST one notification to one webhook, HMAC-signed like executor calls. 5xx and network
-     * errors are retried by Temporal; 4xx is final. The workflow never waits on this for a decision.
+     * errors are retried by Temporal; 4xx is final, and so is a redirect (3xx), which is never
+     * followed. The answer's body is not used: at most `fetchMaxBytes` of it are read. The
+     * workflow never waits on this for a decision.
      */
     async notifyWebhook(input: { url: string; notification: NotificationInput }): Promise<void> {
       // Webhooks leave the system: sensitive params go masked, as in every ActionView.
@@ -78,12 +93,23 @@ export function createNotificationActivities({ policies, executorSecret, publicU
             'x-countersign-event': input.notification.event,
           },
           body,
-          signal: AbortSignal.timeout(10_000),
+          // Covers the answer's body too.
+          signal: AbortSignal.timeout(webhookTimeoutMs),
+          ...NO_REDIRECTS,
         });
       } catch (err) {
         throw ApplicationFailure.retryable(`webhook ${input.url} unreachable: ${(err as Error).message}`, 'WebhookUnavailable');
       }
-      await res.arrayBuffer().catch(() => undefined);
+      if (isRedirect(res.status)) {
+        const location = res.headers.get('location');
+        await discardBody(res);
+        throw ApplicationFailure.nonRetryable(
+          `webhook ${input.url} answered ${res.status} (a redirect${location ? ` to ${location.slice(0, 200)}` : ''}): redirects are not followed; set the webhook URL in the policy bundle to the address that answers`,
+          NOTIFY_FAILURES.webhookRejected,
+        );
+      }
+      // Read (and drop) a bounded part of the body, so a well-behaved receiver's connection can be reused.
+      await readBoundedBody(res, fetchMaxBytes).catch(() => undefined);
       if (res.ok) return;
       if (res.status >= 400 && res.status < 500) throw ApplicationFailure.nonRetryable(`webhook ${input.url} answered ${res.status}`, NOTIFY_FAILURES.webhookRejected);
       throw ApplicationFailure.retryable(`webhook ${input.url} answered ${res.status}`, 'WebhookUnavailable');

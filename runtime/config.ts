@@ -18,6 +18,8 @@ const envSchema = z.object({
   // Below the executor activity's 30 s start-to-close timeout, so a stalled target is an
   // executor error (retried) rather than an activity timeout.
   COUNTERSIGN_EXECUTOR_TIMEOUT_MS: z.coerce.number().int().min(100).max(29_000).default(25_000),
+  // Bytes read of an executor's or webhook's answer; the rest is never read (activities/outbound-fetch.ts).
+  COUNTERSIGN_FETCH_MAX_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   COUNTERSIGN_EXECUTOR_INLINE: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
   COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
   COUNTERSIGN_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
@@ -66,6 +68,8 @@ export interface Config {
   executorTimeoutMs: number;
   /** Whether a worker may call a target it has seen answer fast inline (a local activity). @default true */
   executorInline: boolean;
+  /** How many bytes of an executor's or webhook's answer are read (`COUNTERSIGN_FETCH_MAX_BYTES`). @default 1048576 */
+  fetchMaxBytes: number;
   publicUrl: string;
   maxBodyBytes: number;
   pgPort: number;
@@ -205,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     executorSecret: e.COUNTERSIGN_EXECUTOR_SECRET,
     executorTimeoutMs: e.COUNTERSIGN_EXECUTOR_TIMEOUT_MS,
     executorInline: e.COUNTERSIGN_EXECUTOR_INLINE === 'true',
+    fetchMaxBytes: e.COUNTERSIGN_FETCH_MAX_BYTES,
     publicUrl: e.COUNTERSIGN_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     maxBodyBytes: e.COUNTERSIGN_MAX_BODY_BYTES,
     pgPort: e.COUNTERSIGN_PG_PORT,

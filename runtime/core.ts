@@ -59,6 +59,8 @@ export interface CoreOptions {
   executorSecret?: string;
   /** Per-request timeout of the http executor. @default 25000 */
   executorTimeoutMs?: number;
+  /** Bytes read of an executor's or webhook's answer. @default 1048576 */
+  fetchMaxBytes?: number;
   /** Whether the worker may call targets it has seen answer fast inline. @default true */
   executorInline?: boolean;
   /** Base URL of the API as users reach it (links in notifications). */
@@ -149,6 +151,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
       policies,
       executorSecret,
       executorTimeoutMs: opts.executorTimeoutMs,
+      fetchMaxBytes: opts.fetchMaxBytes,
       executorInline: opts.executorInline,
       signer,
       log,
@@ -241,6 +244,7 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
     forcePolicy: config.policyFileExplicit,
     executorSecret: config.executorSecret,
     executorTimeoutMs: config.executorTimeoutMs,
+    fetchMaxBytes: config.fetchMaxBytes,
     executorInline: config.executorInline,
     publicUrl: config.publicUrl,
     signingKeyFile: config.signingKeyFile,
