@@ -12,7 +12,7 @@ import { ActionService } from './action-service';
 import { authenticate, type PrincipalStore } from './auth';
 import type { ChangeFeed } from './change-feed';
 import { checkRequestInput, keepJsonSource } from './input-guard';
-import { createMetrics } from './metrics';
+import { createMetrics, serveMetrics, type Metrics } from './metrics';
 import { buildOpenApi, rejectUndeclaredMethods } from './openapi';
 import { problemHandler, sendProblem } from './problem';
 import { actionRoutes } from './routes/actions';
@@ -49,12 +49,19 @@ export interface ApiDeps {
   maxBodyBytes: number;
   /** False while draining: /readyz answers 503 so load balancers stop sending traffic. */
   isReady?: () => boolean;
+  /** This process's metrics (shared with a metrics listener); created here when absent. */
+  metrics?: Metrics;
+  /**
+   * True when /metrics has its own listener (`COUNTERSIGN_METRICS_PORT`, api/metrics.ts
+   * `metricsApp`): this app then neither serves nor declares it, and answers 404. @default false
+   */
+  metricsOnOwnPort?: boolean;
 }
 
 /** Build the express app (no listening here, so tests can run it in-process). */
 export function createApp(deps: ApiDeps) {
   const app = express();
-  const metrics = createMetrics({ openFaults: () => countActionFaults(deps.pool) });
+  const metrics = deps.metrics ?? createMetrics({ openFaults: () => countActionFaults(deps.pool) });
   const actions = new ActionService({ ...deps, actions: new ActionRepository(deps.pool) });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -72,7 +79,7 @@ export function createApp(deps: ApiDeps) {
   });
 
   // A method /openapi.json does not declare on a path it does: 405 with Allow, before any body is read.
-  const openapi = buildOpenApi();
+  const openapi = buildOpenApi({ metrics: !deps.metricsOnOwnPort });
   // CORS for the Temporal UI comes first: a preflight carries no credentials, and is then answered by the method check.
   app.use(codecCors(deps.temporalUiOrigin));
   app.use(rejectUndeclaredMethods(openapi));
@@ -99,16 +106,22 @@ export function createApp(deps: ApiDeps) {
   app.get('/readyz', async (_req, res) => {
     if (deps.isReady && !deps.isReady()) return sendProblem(res, 'unavailable', 'draining: this process is shutting down');
     const checks = await Promise.allSettled([
-      deps.pool.query('SELECT 1'),
-      withTimeout((deps.temporal.connection as unknown as Pick<Connection, 'healthService'>).healthService.check({}), 3000),
+      withTimeout(deps.pool.query('SELECT 1'), READY_CHECK_MS),
+      withTimeout((deps.temporal.connection as unknown as Pick<Connection, 'healthService'>).healthService.check({}), READY_CHECK_MS),
     ]);
-    const [pg, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : (c.reason as Error).message));
-    if (pg !== 'ok' || temporal !== 'ok') return sendProblem(res, 'unavailable', `postgres: ${pg}; temporal: ${temporal}`);
+    // Anyone may call /readyz: the answer says which dependency failed, in fixed words; what the
+    // driver said (addresses, user names, TLS details) goes to the log only.
+    const [pg, temporal] = checks.map((c, i) => (c.status === 'fulfilled' ? 'ok' : NOT_READY[i === 0 ? 'postgres' : 'temporal'](c.reason)));
+    if (pg !== 'ok' || temporal !== 'ok') {
+      deps.log.warn(
+        Object.fromEntries(checks.flatMap((c, i) => (c.status === 'rejected' ? [[i === 0 ? 'postgres' : 'temporal', (c.reason as Error)?.message ?? String(c.reason)]] : []))),
+        'not ready',
+      );
+      return sendProblem(res, 'unavailable', `not ready: postgres: ${pg}; temporal: ${temporal}`);
+    }
     res.json({ ok: true, postgres: 'ok', temporal: 'ok' });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  if (!deps.metricsOnOwnPort) app.get('/metrics', serveMetrics(metrics));
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
@@ -133,6 +146,20 @@ export function createApp(deps: ApiDeps) {
 /** /codec bodies may be this many times COUNTERSIGN_MAX_BODY_BYTES. */
 export const CODEC_BODY_FACTOR = 4;
 
+/** How long each /readyz check may take. */
+const READY_CHECK_MS = 3000;
+
+/** Raised by {@link withTimeout}. */
+class CheckTimeout extends Error {
+  override name = 'CheckTimeout';
+}
+
+/** What /readyz says about a failed check: fixed words per dependency, never the error's own text. */
+const NOT_READY = {
+  postgres: (err: unknown) => (err instanceof CheckTimeout ? `no answer to SELECT 1 within ${READY_CHECK_MS / 1000} s` : 'SELECT 1 failed (the reason is in this process\'s log)'),
+  temporal: (err: unknown) => (err instanceof CheckTimeout ? `no answer to the health check within ${READY_CHECK_MS / 1000} s` : 'the health check failed (the reason is in this process\'s log)'),
+};
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new CheckTimeout(`no answer within ${ms} ms`)), ms).unref())]);
 }

@@ -1,4 +1,6 @@
+import express, { type RequestHandler } from 'express';
 import client from 'prom-client';
+import { sendProblem } from './problem';
 
 /** Where the metrics that are read at scrape time come from. */
 export interface MetricSources {
@@ -58,3 +60,23 @@ export function createMetrics(sources: MetricSources = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** `GET /metrics`: the registry in Prometheus text format. */
+export function serveMetrics(metrics: Metrics): RequestHandler {
+  return async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
+}
+
+/**
+ * The app of the metrics listener (`COUNTERSIGN_METRICS_PORT`): `GET /metrics` and nothing else,
+ * so the port can be opened to a scraper without opening the API, and the API's port without
+ * the metrics.
+ */
+export function metricsApp(metrics: Metrics) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', serveMetrics(metrics));
+  app.use((req: express.Request, res: express.Response) => sendProblem(res, 'not-found', `no route ${req.method} ${req.path} (this port serves only GET /metrics)`));
+  return app;
+}

@@ -129,8 +129,14 @@ const codecOperation = (summary: string) => ({
   },
 });
 
+/** Options of {@link buildOpenApi}. */
+export interface OpenApiOptions {
+  /** Whether the port the document describes serves `/metrics` (not when COUNTERSIGN_METRICS_PORT is set). @default true */
+  metrics?: boolean;
+}
+
 /** The OpenAPI 3.1 document, generated from the same zod schemas the API validates with. */
-export function buildOpenApi(): Record<string, unknown> {
+export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unknown> {
   return {
     openapi: '3.1.0',
     info: { title: 'Countersign API', version: '1.0.0', description: 'Durable approval workflows for AI-agent actions.' },
@@ -295,7 +301,10 @@ export function buildOpenApi(): Record<string, unknown> {
           responses: { '200': json('ready', 'Readiness'), '503': problem('not ready', { 'Retry-After': { required: true, schema: { type: 'string' } } }) },
         },
       },
-      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      // With COUNTERSIGN_METRICS_PORT, /metrics is served on that port only: this one answers 404.
+      ...(options.metrics === false
+        ? {}
+        : { '/metrics': { get: { summary: 'Prometheus metrics (here unless COUNTERSIGN_METRICS_PORT gives them their own port)', security: [], responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } } }),
       '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     },
   };

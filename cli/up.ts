@@ -16,6 +16,7 @@ export async function runUp(): Promise<number> {
       '',
       'Countersign is up.',
       `  API          ${config.publicUrl}   (OpenAPI: ${config.publicUrl}/openapi.json)`,
+      ...(stack.services.metricsUrl ? [`  Metrics      ${stack.services.metricsUrl}/metrics   (COUNTERSIGN_METRICS_PORT; not on the API's port)`] : []),
       `  Temporal UI  ${temporalUi}   (payloads are encrypted; decoded through the codec endpoint below)`,
       `  Codec        ${codecEndpoint(config.publicUrl)}   (an operator's token: docs/operations.md#reading-encrypted-histories)`,
       `  Temporal     ${stack.infra.temporalAddress}  namespace ${config.temporalNamespace}`,

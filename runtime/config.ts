@@ -10,6 +10,8 @@ import { parsePayloadKeys, PayloadKeyError, type PayloadKey } from './payload-ke
  */
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  COUNTERSIGN_HOST: z.string().min(1).default('0.0.0.0'),
+  COUNTERSIGN_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   POLICY_FILE: z.string().min(1).optional(),
   COUNTERSIGN_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   COUNTERSIGN_DATA_DIR: z.string().min(1).default('.data'),
@@ -56,6 +58,10 @@ const envSchema = z.object({
 /** Validated runtime configuration. */
 export interface Config {
   port: number;
+  /** The address the API (and the metrics listener) binds to (`COUNTERSIGN_HOST`). @default "0.0.0.0" (all interfaces) */
+  host: string;
+  /** `COUNTERSIGN_METRICS_PORT`: /metrics is served there only (on {@link host}); unset, on {@link port}. */
+  metricsPort?: number;
   /** Policy bundle to activate at start when the database has none (or a different one). */
   policyFile: string;
   /** True when POLICY_FILE was set: that bundle is activated at start even if another is active. */
@@ -196,11 +202,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const temporalUiUrl = e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`;
   const uiOrigin = browserOrigin(e.COUNTERSIGN_TEMPORAL_UI_ORIGIN ?? new URL(temporalUiUrl).origin);
+  if (e.COUNTERSIGN_METRICS_PORT !== undefined && e.COUNTERSIGN_METRICS_PORT === e.PORT) {
+    problems.push(`COUNTERSIGN_METRICS_PORT: is PORT (${e.PORT}); give the metrics a port of their own, or unset it to serve them on PORT`);
+  }
   if ('problem' in uiOrigin) problems.push(`${e.COUNTERSIGN_TEMPORAL_UI_ORIGIN ? 'COUNTERSIGN_TEMPORAL_UI_ORIGIN' : 'TEMPORAL_UI_URL'}: ${uiOrigin.problem}`);
   if (problems.length) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const repoRoot = path.resolve(__dirname, '..');
   return {
     port: e.PORT,
+    host: e.COUNTERSIGN_HOST,
+    metricsPort: e.COUNTERSIGN_METRICS_PORT,
     policyFile: path.resolve(e.POLICY_FILE ?? path.join(repoRoot, 'policies', 'default.yaml')),
     policyFileExplicit: e.POLICY_FILE !== undefined,
     adminToken: e.COUNTERSIGN_ADMIN_TOKEN,

@@ -6,6 +6,8 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { createApp } from '../api/app';
+import { createMetrics, metricsApp } from '../api/metrics';
+import { countActionFaults } from '../ledger/action-faults';
 import { PrincipalStore } from '../api/auth';
 import { ChangeFeed } from '../api/change-feed';
 import type { PolicyStore } from '../ledger/policy-store';
@@ -84,6 +86,13 @@ export function codecEndpoint(publicUrl: string): string {
 export interface ServicesOptions extends CoreOptions {
   /** Listen port; 0 picks a free one. */
   port: number;
+  /** The address the API and the metrics listener bind to. @default "0.0.0.0" */
+  host?: string;
+  /**
+   * The port of a listener that serves only `GET /metrics`; the API's port then answers 404 for
+   * it. Undefined: /metrics is on the API's port. 0 picks a free one.
+   */
+  metricsPort?: number;
   adminToken?: string;
   temporalUiUrl: string;
   /** The browser origin allowed to call /codec with credentials. @default the origin of `temporalUiUrl` */
@@ -99,6 +108,8 @@ export interface ServicesOptions extends CoreOptions {
 /** The running Countersign processes (API and, optionally, worker) of one stack. */
 export interface Services {
   url: string;
+  /** The metrics listener's base URL, when /metrics has its own port. */
+  metricsUrl?: string;
   adminToken: string;
   pool: pg.Pool;
   temporal: Client;
@@ -137,9 +148,19 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
   const feed = new ChangeFeed(opts.databaseUrl, log);
   let draining = false;
   let server: Server;
+  let metricsServer: Server | undefined;
+  const host = opts.host ?? '0.0.0.0';
+  const listen = (app: ReturnType<typeof createApp>, port: number) =>
+    new Promise<Server>((resolve, reject) => {
+      const s = app.listen(port, host, () => resolve(s));
+      s.once('error', reject);
+    });
   try {
     if (opts.worker !== false) await startWorker();
     await feed.start();
+    const metricsOnOwnPort = opts.metricsPort !== undefined;
+    const metrics = createMetrics({ openFaults: () => countActionFaults(pool) });
+    if (metricsOnOwnPort) metricsServer = await listen(metricsApp(metrics), opts.metricsPort as number);
     const app = createApp({
       pool,
       temporal,
@@ -158,12 +179,12 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       log,
       maxBodyBytes: opts.maxBodyBytes,
       isReady: () => !draining,
+      metrics,
+      metricsOnOwnPort,
     });
-    server = await new Promise((resolve, reject) => {
-      const s = app.listen(opts.port, '0.0.0.0', () => resolve(s));
-      s.once('error', reject);
-    });
+    server = await listen(app, opts.port);
   } catch (err) {
+    await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
     await feed.close();
     await stopWorker();
     await core.close();
@@ -176,11 +197,14 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
   // client reuses it makes that request fail with ECONNRESET.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const portOf = (s: Server, fallback: number) => {
+    const address = s.address();
+    return typeof address === 'object' && address ? address.port : fallback;
+  };
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: localUrl(host, portOf(server, opts.port)),
+    ...(metricsServer ? { metricsUrl: localUrl(host, portOf(metricsServer, opts.metricsPort as number)) } : {}),
     adminToken,
     pool,
     temporal,
@@ -203,6 +227,12 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       const force = setTimeout(() => server.closeAllConnections(), 10_000);
       await closed;
       clearTimeout(force);
+      // Scrapes keep working while the API drains; the metrics listener closes after it.
+      if (metricsServer) {
+        const metricsClosed = new Promise((resolve) => metricsServer!.close(resolve));
+        metricsServer.closeAllConnections();
+        await metricsClosed;
+      }
       await stopWorker();
       await core.close();
     },
@@ -218,12 +248,20 @@ export function servicesOptionsFromConfig(
   return {
     ...coreOptionsFromConfig(config, infra, log),
     port: config.port,
+    host: config.host,
+    metricsPort: config.metricsPort,
     adminToken: config.adminToken,
     temporalUiUrl: config.temporalUiUrl,
     temporalUiOrigin: config.temporalUiOrigin,
     drainDelayMs: config.drainDelayMs,
     maxBodyBytes: config.maxBodyBytes,
   };
+}
+
+/** How this machine reaches a listener bound to `host` (all interfaces: the loopback address). */
+function localUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
 /** Everything `npm start` runs: infrastructure plus services. */

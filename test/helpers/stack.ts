@@ -65,7 +65,10 @@ export interface TestStack {
 }
 
 /** Start services against the global Temporal + Postgres; `policy` is the bundle source to activate. */
-export async function startTestStack(policy: string, opts: { log?: Logger; drainDelayMs?: number; payloadKeys?: PayloadKey[] } = {}): Promise<TestStack> {
+export async function startTestStack(
+  policy: string,
+  opts: { log?: Logger; drainDelayMs?: number; payloadKeys?: PayloadKey[] } & Pick<ServicesOptions, 'host' | 'metricsPort'> = {},
+): Promise<TestStack> {
   const suffix = randomBytes(4).toString('hex');
   const baseUrl = inject('databaseUrl');
   const database = `t_${suffix}`;
@@ -85,6 +88,8 @@ export async function startTestStack(policy: string, opts: { log?: Logger; drain
     taskQueue: `test-${suffix}`,
     dataDir,
     port: 0,
+    host: opts.host,
+    metricsPort: opts.metricsPort,
     policyFile,
     adminToken,
     executorSecret: 'test-executor-secret-0123456789',

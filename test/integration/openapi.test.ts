@@ -9,9 +9,9 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 type Operation = { responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }> };
 
 /** "METHOD /path/{param}" of every route express serves, found by walking its routers. */
-function expressRoutes(): string[] {
+function expressRoutes(extra: Partial<ApiDeps> = {}): string[] {
   // Building the app opens nothing: dependencies are used per request, and none is sent here.
-  const app = createApp({ log: createLogger('silent'), maxBodyBytes: 1024 } as unknown as ApiDeps);
+  const app = createApp({ log: createLogger('silent'), maxBodyBytes: 1024, ...extra } as unknown as ApiDeps);
   const out: string[] = [];
   const walk = (stack: Router['stack']) => {
     for (const layer of stack) {
@@ -33,6 +33,13 @@ describe('the OpenAPI document and undeclared methods', () => {
 
   it('when express routes are compared with the document, then each serves exactly what the other declares', () => {
     expect(expressRoutes()).toEqual(operations.map((o) => o.label).sort());
+  });
+
+  it('when /metrics has its own port, then the API neither serves nor declares it, and serves exactly what it declares', () => {
+    const own = buildOpenApi({ metrics: false }) as { paths: Record<string, Record<string, unknown>> };
+    const labels = Object.entries(own.paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`));
+    expect(labels).not.toContain('GET /metrics');
+    expect(expressRoutes({ metricsOnOwnPort: true })).toEqual(labels.sort());
   });
 
   it('when the document is read, then every /v1 operation lists the statuses it can answer, each with a body schema', () => {
