@@ -276,7 +276,10 @@ export class ActionService {
       if (refused) throw new CountersignError('not-delegated', refused.message, [{ path: '/onBehalfOf', message: refused.message }]);
     }
     if (body.parentActionId !== undefined) {
-      if (!(await this.deps.actions.exists(body.parentActionId))) errors.push({ path: '/parentActionId', message: `no action ${body.parentActionId}` });
+      // The parent must be one the agent may read (its own, in practice): naming another agent's
+      // action would put this one in that action's lineage. Missing and hidden answer alike.
+      const parent = await this.find(body.parentActionId);
+      if (!parent || !mayReadAction(agent, accessSubjectOf(parent))) errors.push({ path: '/parentActionId', message: `no action ${body.parentActionId}` });
     }
     if (errors.length) throw new CountersignError('validation', 'the proposal references unknown principals or actions', errors);
   }

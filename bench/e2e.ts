@@ -119,6 +119,8 @@ class Resources {
   postgres?: PostgresHandle;
   target?: Awaited<ReturnType<typeof startTarget>>;
   services?: Services;
+  /** Stacks besides the measured one (the one without payload encryption). */
+  extraServices: Services[] = [];
   workers: { worker: Worker; run: Promise<void> }[] = [];
   connections: { close(): Promise<void> }[] = [];
 
@@ -127,6 +129,7 @@ class Resources {
       if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
       await w.run.catch(() => {});
     }
+    for (const s of this.extraServices.splice(0)) await s.stop().catch((err) => progress(`services stop: ${(err as Error).message}`));
     await this.services?.stop().catch((err) => progress(`services stop: ${(err as Error).message}`));
     for (const c of this.connections.splice(0)) await c.close().catch(() => {});
     await this.target?.close().catch(() => {});
@@ -340,6 +343,28 @@ async function main(): Promise<number> {
       workflowBundle: governedBundle,
     });
     res.services = services;
+    // The same stack without payload encryption (same database and principals, its own task queue
+    // and data dir): what encrypting everything Countersign writes to Temporal costs, measured in
+    // the same run. Signatures stay on in both: they are not optional.
+    const plainDir = path.join(res.dir, 'plain');
+    fs.mkdirSync(plainDir);
+    const plain = await startServices({
+      databaseUrl: postgres.url,
+      temporalAddress: temporal.address,
+      namespace: 'default',
+      taskQueue: `${GOVERNED_QUEUE}-plain`,
+      dataDir: plainDir,
+      port: 0,
+      policyFile,
+      adminToken,
+      executorSecret: EXECUTOR_SECRET,
+      temporalUiUrl: 'http://localhost:8233',
+      maxBodyBytes: 1024 * 1024,
+      log,
+      workflowBundle: governedBundle,
+      encryptPayloads: false,
+    });
+    res.extraServices.push(plain);
 
     // The bare path: its own worker (own task queue) and its own client connection. It keeps
     // Temporal's default data converter on purpose: it is the baseline, so the cost of encrypting
@@ -365,10 +390,10 @@ async function main(): Promise<number> {
     }
 
     let seq = 0;
-    const governedOnce = async (agent: number): Promise<Sample> => {
+    const governedOn = async (url: string, agent: number): Promise<Sample> => {
       const n = seq++;
       const sentAt = nowMs();
-      const r = await fetch(`${services.url}/v1/actions?wait=30`, {
+      const r = await fetch(`${url}/v1/actions?wait=30`, {
         method: 'POST',
         headers: { authorization: `Bearer ${tokens[agent]}`, 'content-type': 'application/json' },
         body: JSON.stringify({ action: ACTION, params: params(n), justification: 'benchmark' }),
@@ -378,6 +403,8 @@ async function main(): Promise<number> {
       if (r.status !== 201 || body.status !== 'succeeded') throw new Error(`governed action: HTTP ${r.status} status ${body.status} ${JSON.stringify(body).slice(0, 300)}`);
       return { ms: receivedAt - sentAt, workflowId: `action-${body.id}`, sentAt, receivedAt };
     };
+    const governedOnce = (agent: number) => governedOn(services.url, agent);
+    const plainOnce = (agent: number) => governedOn(plain.url, agent);
     const bareOnce = async (): Promise<Sample> => {
       const n = seq++;
       const actionId = `bare_${randomBytes(12).toString('hex')}`;
@@ -393,16 +420,23 @@ async function main(): Promise<number> {
     progress(`warm-up: ${opts.warmup} sequential actions on each path`);
     for (let i = 0; i < opts.warmup; i++) {
       await governedOnce(0);
+      await plainOnce(0);
       await bareOnce();
     }
 
     progress(`latency: ${opts.samples} sequential samples per path, interleaved`);
     const governedLat: number[] = [];
+    const plainLat: number[] = [];
     const bareLat: number[] = [];
     for (let i = 0; i < opts.samples; i++) {
       governedLat.push((await governedOnce(0)).ms);
+      plainLat.push((await plainOnce(0)).ms);
       bareLat.push((await bareOnce()).ms);
     }
+    // Only the encrypted stack from here on (throughput, profile): the plain one's worker would
+    // otherwise share the cores with it.
+    await plain.stop();
+    res.extraServices.splice(res.extraServices.indexOf(plain), 1);
 
     const throughput = async (one: (agent: number) => Promise<Sample>) => {
       const lat: number[] = [];
@@ -434,7 +468,18 @@ async function main(): Promise<number> {
         connection: governedWorkerConnection,
         namespace: 'default',
         taskQueue: GOVERNED_QUEUE,
-        activities: timed(createActivities({ pool: services.pool, notifier, policies: services.policies, executorSecret: EXECUTOR_SECRET, signer: loadOrCreateSigningKey(res.dir), log })),
+        activities: timed(
+          createActivities({
+            pool: services.pool,
+            notifier,
+            policies: services.policies,
+            executorSecret: EXECUTOR_SECRET,
+            signer: loadOrCreateSigningKey(res.dir),
+            log,
+            trustedRoots: services.messages.trustedRoots,
+            digestKey: services.digestKey,
+          }),
+        ),
         dataConverter: countersignDataConverter(services.payloadCodec),
         workflowBundle: governedBundle,
       });
@@ -472,6 +517,8 @@ async function main(): Promise<number> {
       bareP50Ms: round(percentile(bareLat, 0.5)),
       bareP99Ms: round(percentile(bareLat, 0.99)),
       overheadRatioP50: round(percentile(governedLat, 0.5) / percentile(bareLat, 0.5), 3),
+      governedPlainP50Ms: round(percentile(plainLat, 0.5)),
+      encryptionRatioP50: round(percentile(governedLat, 0.5) / percentile(plainLat, 0.5), 3),
       governedPerSec: round(governedTp.perSec, 1),
       barePerSec: round(bareTp.perSec, 1),
     };
@@ -490,11 +537,13 @@ async function main(): Promise<number> {
       table([
         ['path', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'conc. actions/s', 'conc. p50 ms', 'conc. p99 ms'],
         ['governed (POST /v1/actions?wait)', fmt(percentile(governedLat, 0.5)), fmt(percentile(governedLat, 0.9)), fmt(percentile(governedLat, 0.99)), fmt(mean(governedLat)), fmt(governedTp.perSec), fmt(governedTp.p50), fmt(governedTp.p99)],
+        ['governed, payloads not encrypted', fmt(percentile(plainLat, 0.5)), fmt(percentile(plainLat, 0.9)), fmt(percentile(plainLat, 0.99)), fmt(mean(plainLat)), '', '', ''],
         ['bare (workflow.execute)', fmt(percentile(bareLat, 0.5)), fmt(percentile(bareLat, 0.9)), fmt(percentile(bareLat, 0.99)), fmt(mean(bareLat)), fmt(bareTp.perSec), fmt(bareTp.p50), fmt(bareTp.p99)],
       ]),
     );
     out.push('');
     out.push(`overhead ratio at p50: ${summary.overheadRatioP50} (target <= 1.5: ${(summary.overheadRatioP50 ?? Infinity) <= 1.5 ? 'met' : 'missed'})`);
+    out.push(`encryption ratio at p50 (governed, codec on / off): ${summary.encryptionRatioP50} (target <= 1.15: ${(summary.encryptionRatioP50 ?? Infinity) <= 1.15 ? 'met' : 'missed'})`);
     if (governedProfile && bareProfile) {
       out.push('', `governed path, per phase (${opts.profileSamples} samples, activities timed, history event times):`, table(governedProfile));
       out.push('', 'bare path, per phase:', table(bareProfile));

@@ -51,6 +51,12 @@ export interface CoreOptions {
   dataDir: string;
   /** Keys that encrypt payloads in Temporal, the first encrypting; else the data dir's (created on first start). */
   payloadKeys?: PayloadKey[];
+  /**
+   * Whether payloads written to Temporal are encrypted. Off only in `npm run bench:e2e`, which
+   * measures what encryption costs against a stack without it; no setting exposes it.
+   * @default true
+   */
+  encryptPayloads?: boolean;
   /** Bundle activated when none is active (or when `forcePolicy`). */
   policyFile: string;
   /** Activate `policyFile` even when another bundle is active. @default false */
@@ -144,7 +150,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
       onUndecodable: (reason, keyId) =>
         log.warn({ reason, keyId }, reason === 'unknown-key' ? 'a payload is encrypted with a key this process does not hold: passed on undecoded' : 'an encrypted payload failed authentication: passed on undecoded'),
     });
-    const dataConverter = countersignDataConverter(payloadCodec);
+    const dataConverter = countersignDataConverter(opts.encryptPayloads === false ? PLAINTEXT_CODEC : payloadCodec);
     const activities = createActivities({
       pool,
       notifier,
@@ -256,3 +262,6 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
     log,
   };
 }
+
+/** A codec that changes nothing: the benchmark's stack without encryption ({@link CoreOptions.encryptPayloads}). */
+const PLAINTEXT_CODEC = { encode: async <T>(payloads: T) => payloads, decode: async <T>(payloads: T) => payloads };

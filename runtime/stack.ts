@@ -117,6 +117,8 @@ export interface Services {
   payloadCodec: PayloadEncryptionCodec;
   /** Signs what the API sends to workflows (tests sign their own Updates past the API with it). */
   messages: MessageSigner;
+  /** The digest key (sensitive values, keyed approval digests): a worker built beside these needs it. */
+  digestKey: Buffer;
   policies: PolicyStore;
   /** Stop the in-process worker (as a crash or deploy would) and start a fresh one. */
   restartWorker(): Promise<void>;
@@ -210,6 +212,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
     temporal,
     payloadCodec: core.payloadCodec,
     messages: core.messages,
+    digestKey: core.digestKey,
     policies,
     startWorker,
     stopWorker,

@@ -151,6 +151,25 @@ describe('trust model', () => {
     });
   });
 
+  describe('lineage', () => {
+    it("when an agent names another agent's action as its parent, then 422 as if it did not exist; its own action is a parent it may name", async () => {
+      const other = await stack.principal('agent-2', 'agent', ['agent']);
+      const theirs = await propose(500);
+      const body = (parentActionId: string) => ({ action: 'payments.transfer', params: { amount: 20, currency: 'EUR', to: 'acct' }, parentActionId });
+      const hidden = await stack.call(other, 'POST', '/v1/actions', body(theirs.id));
+      const missing = await stack.call(other, 'POST', '/v1/actions', body('act_000000000000000000000000'));
+      expect(hidden.status).toBe(422);
+      expect(hidden.body.errors).toEqual([{ path: '/parentActionId', message: `no action ${theirs.id}` }]);
+      expect(missing.status).toBe(422);
+      const own = await stack.call(other, 'POST', '/v1/actions', { action: 'payments.transfer', params: { amount: 20, currency: 'EUR', to: 'acct' } });
+      expect(own.status).toBe(201);
+      const child = await stack.call(other, 'POST', '/v1/actions', body(own.body.id));
+      expect(child.status).toBe(201);
+      expect(child.body.parentActionId).toBe(own.body.id);
+      expect((await stack.pool.query('SELECT count(*)::int AS n FROM actions WHERE parent_action_id = $1', [theirs.id])).rows[0].n).toBe(0);
+    });
+  });
+
   describe('only what the API signed reaches a workflow', () => {
     it('when someone who can reach Temporal sends a decide Update straight to it, then it is refused and changes nothing; the API path still works', async () => {
       const a = await propose(500);
