@@ -30,7 +30,7 @@ import { loadOrCreateSigningKey } from '../ledger/signing';
 import { countersignDataConverter } from '../runtime/payload-codec';
 import type { Logger } from '../runtime/logger';
 import { startPostgres, type PostgresHandle } from '../runtime/postgres';
-import { installTemporalRuntime, startServices, type Services } from '../runtime/stack';
+import { installTemporalRuntime, startServices, type Services, type ServicesOptions } from '../runtime/stack';
 import { resolveTemporalCli } from '../runtime/temporal-cli';
 import { startTemporalDevServer, type TemporalServerHandle } from '../runtime/temporal-server';
 import { transferAction } from '../test/fixtures/policy';
@@ -327,7 +327,7 @@ async function main(): Promise<number> {
     const policyFile = path.join(res.dir, 'policy.yaml');
     fs.writeFileSync(policyFile, benchPolicy(target.url));
     const adminToken = randomBytes(24).toString('base64url');
-    const services = await startServices({
+    const stackOptions: ServicesOptions = {
       databaseUrl: postgres.url,
       temporalAddress: temporal.address,
       namespace: 'default',
@@ -341,29 +341,15 @@ async function main(): Promise<number> {
       maxBodyBytes: 1024 * 1024,
       log,
       workflowBundle: governedBundle,
-    });
+    };
+    const services = await startServices(stackOptions);
     res.services = services;
     // The same stack without payload encryption (same database and principals, its own task queue
     // and data dir): what encrypting everything Countersign writes to Temporal costs, measured in
     // the same run. Signatures stay on in both: they are not optional.
     const plainDir = path.join(res.dir, 'plain');
     fs.mkdirSync(plainDir);
-    const plain = await startServices({
-      databaseUrl: postgres.url,
-      temporalAddress: temporal.address,
-      namespace: 'default',
-      taskQueue: `${GOVERNED_QUEUE}-plain`,
-      dataDir: plainDir,
-      port: 0,
-      policyFile,
-      adminToken,
-      executorSecret: EXECUTOR_SECRET,
-      temporalUiUrl: 'http://localhost:8233',
-      maxBodyBytes: 1024 * 1024,
-      log,
-      workflowBundle: governedBundle,
-      encryptPayloads: false,
-    });
+    const plain = await startServices({ ...stackOptions, taskQueue: `${GOVERNED_QUEUE}-plain`, dataDir: plainDir, encryptPayloads: false });
     res.extraServices.push(plain);
 
     // The bare path: its own worker (own task queue) and its own client connection. It keeps

@@ -4,7 +4,7 @@
  * a timeout that the plan's `onTimeout` settles.
  */
 import { ApplicationFailure, condition } from '@temporalio/workflow';
-import { REFUSALS, type ActionProjection, type Actor, type ApprovalView, type ApprovalVote, type DecisionInput } from '../domain/action-types';
+import { REFUSALS, type ActionProjection, type ApprovalView, type ApprovalVote, type DecisionInput } from '../domain/action-types';
 import { decisionRefusal } from '../domain/access-rules';
 import { approvalDigest, type ApprovalSubject } from '../domain/approval-digest';
 import type { ApprovalPlan, ApprovalStepPlan } from '../domain/policy-types';
@@ -66,17 +66,7 @@ export async function decide(run: ActionState, d: DecisionInput): Promise<Action
     ...(d.requestHash ? { requestHash: d.requestHash } : {}),
     ...(edits ? { edits } : {}),
   };
-  // State changes happen before the first await, so the next validator already sees them.
-  approval.approvals.push(vote);
-  view.voters.push(d.reviewer);
-  if (d.decision === 'deny') {
-    view.outcome = { by: 'reviewer', actor: d.reviewer, reason: d.reason };
-    run.clearWaiting();
-    run.setStatus('denied');
-  } else if (stepApprovals(view, approval.step) >= approval.quorum && approval.step === approval.steps) {
-    run.clearWaiting();
-    run.setStatus(approvedStatus(view.executor));
-  }
+  countVote(run, d, vote);
   run.decisionsInFlight++;
   try {
     if (d.decision === 'approve') {
@@ -85,20 +75,46 @@ export async function decide(run: ActionState, d: DecisionInput): Promise<Action
       // Computed here since the patch; histories from before it got it from a local activity.
       vote.digest = leaner() ? approvalDigest(subject) : await local.computeApprovalDigest(subject);
     }
-    const reviewer: Actor = { id: d.reviewer, kind: 'human' };
-    if (edits) run.record('edited', reviewer, { step: vote.step, edits, digest: vote.digest ?? null });
-    const { requestHash: _requestHash, ...recorded } = vote;
-    run.record('decision_recorded', reviewer, { ...recorded, edited: Boolean(edits) });
-    // The decisive approval of an executor that announces itself (http): what it would write
-    // first goes into the same ledger write. No cancel can come in now: 'executing' refuses it.
-    const spec = run.decision.executor;
-    const executor = executorFor(spec);
-    if (view.status === 'executing' && !run.cancelRequest && executor.announce && oneWrite()) executor.announce(run, spec);
-    await run.flush();
+    if (edits) run.record('edited', { id: d.reviewer, kind: 'human' }, { step: vote.step, edits, digest: vote.digest ?? null });
+    await recordVote(run, d, vote, Boolean(edits));
   } finally {
     run.decisionsInFlight--;
   }
   return run.snapshot();
+}
+
+/**
+ * Put a vote on the action and settle what it decides: a deny denies, the approval that meets
+ * the last step approves. Called before the handler's first await, so the next validator
+ * already sees the vote.
+ */
+function countVote(run: ActionState, d: DecisionInput, vote: ApprovalVote): void {
+  const { view } = run;
+  const approval = view.approval as ApprovalView;
+  approval.approvals.push(vote);
+  view.voters.push(d.reviewer);
+  if (d.decision === 'deny') {
+    view.outcome = { by: 'reviewer', actor: d.reviewer, reason: d.reason };
+    run.clearWaiting();
+    run.setStatus('denied');
+  } else if (approval.step === approval.steps && stepSatisfied(run, approval.step - 1)) {
+    run.clearWaiting();
+    run.setStatus(approvedStatus(view.executor));
+  }
+}
+
+/**
+ * Record `decision_recorded` and write it. The decisive approval of an executor that announces
+ * itself (http) puts what it would write first into the same ledger write; no cancel can come in
+ * then ('executing' refuses it). Not `async`: it hands back the write's own promise.
+ */
+function recordVote(run: ActionState, d: DecisionInput, vote: ApprovalVote, edited: boolean): Promise<unknown> {
+  const { requestHash: _requestHash, ...recorded } = vote;
+  run.record('decision_recorded', { id: d.reviewer, kind: 'human' }, { ...recorded, edited });
+  const spec = run.decision.executor;
+  const executor = executorFor(spec);
+  if (run.view.status === 'executing' && !run.cancelRequest && executor.announce && oneWrite()) executor.announce(run, spec);
+  return run.flush();
 }
 
 /**
@@ -112,27 +128,10 @@ async function decideTrusted(run: ActionState, d: DecisionInput): Promise<Action
   const edits = d.decision === 'approve' && d.params ? diffParams(view.params, d.params) : {};
   if (Object.keys(edits).length > 0) return editAndReplan(run, d, edits);
   const vote = castVote(run, d, approval.step);
-  // State changes happen before the first await, so the next validator already sees them.
-  approval.approvals.push(vote);
-  view.voters.push(d.reviewer);
-  if (d.decision === 'deny') {
-    view.outcome = { by: 'reviewer', actor: d.reviewer, reason: d.reason };
-    run.clearWaiting();
-    run.setStatus('denied');
-  } else if (approval.step === approval.steps && stepSatisfied(run, approval.step - 1)) {
-    run.clearWaiting();
-    run.setStatus(approvedStatus(view.executor));
-  }
+  countVote(run, d, vote);
   run.decisionsInFlight++;
   try {
-    const { requestHash: _requestHash, ...recorded } = vote;
-    run.record('decision_recorded', { id: d.reviewer, kind: 'human' }, { ...recorded, edited: false });
-    // The decisive approval of an executor that announces itself (http): what it would write
-    // first goes into the same ledger write.
-    const spec = run.decision.executor;
-    const executor = executorFor(spec);
-    if (view.status === 'executing' && !run.cancelRequest && executor.announce) executor.announce(run, spec);
-    await run.flush();
+    await recordVote(run, d, vote, false);
   } finally {
     run.decisionsInFlight--;
   }
@@ -172,19 +171,17 @@ async function editAndReplan(run: ActionState, d: DecisionInput, edits: Record<s
     run.countFrom = approval.approvals.length;
     run.requirementGroups = requirementsOf(plan.steps[0]).map((r) => [r.group]);
     const vote: ApprovalVote = { ...castVote(run, d, 1), edits };
+    // Counted toward the new plan's step 1 by the approval loop when it starts it again.
     approval.approvals.push(vote);
     view.voters.push(d.reviewer);
-    const reviewer: Actor = { id: d.reviewer, kind: 'human' };
-    run.record('edited', reviewer, {
+    run.record('edited', { id: d.reviewer, kind: 'human' }, {
       step: fromStep,
       edits,
       digest,
       policy: { decision: edited.decision, ruleIds: edited.ruleIds, reasons: edited.reasons, version: edited.version },
       plan,
     });
-    const { requestHash: _requestHash, ...recorded } = vote;
-    run.record('decision_recorded', reviewer, { ...recorded, edited: true });
-    await run.flush();
+    await recordVote(run, d, vote, true);
   } finally {
     run.replanning = false;
     run.decisionsInFlight--;
