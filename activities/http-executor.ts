@@ -5,7 +5,9 @@ import { INLINE_EXECUTOR_BUDGET_MS } from '../domain/action-types';
 import { EXECUTOR_FAILURES } from '../domain/failure-types';
 import { APPROVAL_DIGEST_FORMS, approvalDigestMatches } from '../domain/approval-digest';
 import { hasSensitiveParams } from '../domain/sensitive-params';
+import { NoActivePolicyError } from '../ledger/policy-store';
 import { sensitivePatternsFor } from '../ledger/sensitive-patterns';
+import { resolveTargetSecret, signatureHeader, TargetSecretUnavailable } from './request-signing';
 import { DEFAULT_FETCH_MAX_BYTES, discardBody, isRedirect, NO_REDIRECTS, readBoundedBody, type BoundedBody } from './outbound-fetch';
 
 /** What the http executor posts. */
@@ -48,7 +50,11 @@ export interface HttpExecutionResult {
 const MAX_KEPT_BODY = 64 * 1024;
 const DEFAULT_REQUEST_TIMEOUT_MS = 25_000;
 
-/** `X-Countersign-Signature` value (executor calls and webhooks): `sha256=<hex HMAC of the raw body>`. */
+/**
+ * The legacy `X-Countersign-Signature` value, for a target without a `secret` of its own:
+ * `sha256=<hex HMAC of the raw body>` under `COUNTERSIGN_EXECUTOR_SECRET`. A target with one gets
+ * `t=<unix>,v1=<hex>` (activities/request-signing.ts).
+ */
 export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
@@ -134,7 +140,34 @@ export function createExecutorActivities({
   digestKey,
   policies,
   fetchMaxBytes = DEFAULT_FETCH_MAX_BYTES,
-}: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs' | 'executorInline' | 'digestKey' | 'fetchMaxBytes'> & Partial<Pick<ActivityDeps, 'policies'>> & { health?: ExecutorHealth }) {
+  secretEnv = process.env,
+}: Pick<ActivityDeps, 'executorSecret' | 'executorTimeoutMs' | 'executorInline' | 'digestKey' | 'fetchMaxBytes' | 'secretEnv'> & Partial<Pick<ActivityDeps, 'policies'>> & { health?: ExecutorHealth }) {
+  /**
+   * The target's own secret (`secret: env:NAME` on the action's executor, in the version it was
+   * decided under), or undefined for the legacy signature. Without a policy store (a bare
+   * executor worker), legacy.
+   */
+  async function targetSecret(req: HttpExecutionRequest): Promise<string | undefined> {
+    if (!policies) return undefined;
+    const version = req.policyVersion ?? req.approved?.policyVersion;
+    let ref: string | undefined;
+    try {
+      const bundle = version ? await policies.byVersion(version) : (await policies.active()).bundle;
+      const spec = bundle.actions.get(req.action);
+      ref = spec?.executor.type === 'http' && spec.executor.url === req.url ? spec.executorSecret : undefined;
+    } catch (err) {
+      if (!(err instanceof NoActivePolicyError)) throw err;
+    }
+    if (!ref) return undefined;
+    try {
+      return resolveTargetSecret(ref, secretEnv);
+    } catch (err) {
+      if (!(err instanceof TargetSecretUnavailable)) throw err;
+      // Another worker may hold it: retried, and never sent unsigned.
+      throw ApplicationFailure.retryable(`refusing to send to ${req.url} unsigned: ${err.message}`, EXECUTOR_FAILURES.unavailable);
+    }
+  }
+
   /**
    * The digest of the body sent: keyed when the action has sensitive params. Without a policy
    * store (a bare executor worker) an approval under a keyed digest says so.
@@ -172,6 +205,7 @@ export function createExecutorActivities({
     const body = JSON.stringify({ actionId: req.actionId, action: req.action, params: req.params });
     // Before sending: a failure to tell its form (Postgres unreachable) must not follow a call that went out.
     const sentDigest = await requestDigest(req, body);
+    const secret = await targetSecret(req);
     const done = health.begin(req.url);
     let status: number;
     let answered: BoundedBody | undefined;
@@ -185,7 +219,8 @@ export function createExecutorActivities({
         headers: {
           'content-type': 'application/json',
           'idempotency-key': req.actionId,
-          'x-countersign-signature': signBody(executorSecret, body),
+          // Signed as it leaves: a retry gets a fresh timestamp.
+          'x-countersign-signature': secret ? signatureHeader(secret, { url: req.url, idempotencyKey: req.actionId, body }) : signBody(executorSecret, body),
         },
         body,
         signal: AbortSignal.any([timeout, Context.current().cancellationSignal]),

@@ -22,8 +22,16 @@ export interface ActivityDeps {
   /** Tells API processes (LISTEN) that an action's read model changed, after each ledger write. */
   notifier: ChangeNotifier;
   policies: PolicyStore;
-  /** HMAC key for `X-Countersign-Signature` on executor requests. */
+  /**
+   * HMAC key of the legacy `X-Countersign-Signature: sha256=<hex>`, on executor requests and
+   * webhooks whose target has no `secret` of its own in the bundle.
+   */
   executorSecret: string;
+  /**
+   * Where a target's `secret: env:NAME` is read (activities/request-signing.ts): the worker's
+   * environment. @default process.env
+   */
+  secretEnv?: NodeJS.ProcessEnv;
   /** Per-request timeout of the http executor. @default 25000 */
   executorTimeoutMs?: number;
   /**

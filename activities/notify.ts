@@ -1,10 +1,12 @@
 import { NOTIFY_FAILURES } from '../domain/failure-types';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { maskSensitive } from '../domain/sensitive-params';
+import { NoActivePolicyError } from '../ledger/policy-store';
 import { sensitivePatternsFor } from '../ledger/sensitive-patterns';
 import type { ActivityDeps } from './index';
 import { signBody } from './http-executor';
 import { DEFAULT_FETCH_MAX_BYTES, discardBody, isRedirect, NO_REDIRECTS, readBoundedBody } from './outbound-fetch';
+import { resolveTargetSecret, signatureHeader, TargetSecretUnavailable } from './request-signing';
 
 /** How long one webhook POST may take, its answer included. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -60,10 +62,28 @@ export function createNotificationActivities({
   publicUrl,
   fetchMaxBytes = DEFAULT_FETCH_MAX_BYTES,
   webhookTimeoutMs = WEBHOOK_TIMEOUT_MS,
-}: Pick<ActivityDeps, 'policies' | 'executorSecret' | 'publicUrl' | 'fetchMaxBytes'> & {
+  secretEnv = process.env,
+}: Pick<ActivityDeps, 'policies' | 'executorSecret' | 'publicUrl' | 'fetchMaxBytes' | 'secretEnv'> & {
   /** How long one webhook POST may take, its answer included (tests shorten it). @default 10000 */
   webhookTimeoutMs?: number;
 }) {
+  /** The webhook's own secret (`secret: env:NAME` in that bundle), or undefined for the legacy signature. */
+  async function webhookSecret(policyVersion: string, url: string): Promise<string | undefined> {
+    let ref: string | undefined;
+    try {
+      ref = (await policies.byVersion(policyVersion)).notifications.webhookSecrets?.[url];
+    } catch (err) {
+      if (!(err instanceof NoActivePolicyError)) throw err;
+    }
+    if (!ref) return undefined;
+    try {
+      return resolveTargetSecret(ref, secretEnv);
+    } catch (err) {
+      if (!(err instanceof TargetSecretUnavailable)) throw err;
+      throw ApplicationFailure.retryable(`refusing to send to ${url} unsigned: ${err.message}`, 'WebhookUnavailable');
+    }
+  }
+
   return {
     /** The webhook URLs of the groups, from the bundle the action was decided under. */
     async notificationTargets(input: { policyVersion: string; groups: string[] }): Promise<string[]> {
@@ -83,13 +103,17 @@ export function createNotificationActivities({
       const patterns = await sensitivePatternsFor(policies, input.notification.action, input.notification.policyVersion);
       const n = { ...input.notification, params: maskSensitive(input.notification.params, patterns) };
       const body = JSON.stringify(notificationMessage({ ...n, link: n.link.startsWith('/') && publicUrl ? publicUrl + n.link : n.link }));
+      // The same on every retry of this notification, and another for the next one (a reminder).
+      const idempotencyKey = `${n.actionId}:${n.event}:${Context.current().info.activityId}`;
+      const secret = await webhookSecret(n.policyVersion, input.url);
       let res: Response;
       try {
         res = await fetch(input.url, {
           method: 'POST',
           headers: {
             'content-type': 'application/json',
-            'x-countersign-signature': signBody(executorSecret, body),
+            'idempotency-key': idempotencyKey,
+            'x-countersign-signature': secret ? signatureHeader(secret, { url: input.url, idempotencyKey, body }) : signBody(executorSecret, body),
             'x-countersign-event': input.notification.event,
           },
           body,

@@ -46,6 +46,25 @@ const actionPattern = z.string().superRefine((value, ctx) => {
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/** `secret: env:NAME`: where a worker finds a target's signing secret. The value never goes in a bundle. */
+export const SECRET_REF_RE = /^env:[A-Za-z_][A-Za-z0-9_]*$/;
+
+const secretRef = z.string().superRefine((value, ctx) => {
+  if (!SECRET_REF_RE.test(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'secret must name an environment variable (env:NAME), not hold a value',
+      params: { hint: 'write secret: env:PAYMENTS_SECRET and set PAYMENTS_SECRET (at least 16 characters) in every worker\'s environment; a secret written in a bundle is stored and shown with it' },
+    });
+  }
+});
+
+/**
+ * Where a request goes and how it is signed: `secret` names the target's own HMAC key
+ * (docs/security-model.md); `allowHttp` lets a non-loopback `http://` URL load.
+ */
+const targetFields = { url: httpUrl, secret: secretRef.optional(), allowHttp: z.boolean().optional() };
+
 /** Policy outcomes as written in YAML. */
 export const policyOutcomeSchema = z.enum(['allow', 'deny', 'require_approval']);
 
@@ -77,7 +96,7 @@ export const inputLimitsSchema = z.strictObject({
 });
 
 const executorSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('http'), url: httpUrl }),
+  z.strictObject({ type: z.literal('http'), ...targetFields }),
   z.strictObject({ type: z.literal('agent') }),
 ]);
 
@@ -132,7 +151,8 @@ export const policyBundleDocumentSchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
   notifications: z
     .strictObject({
-      webhooks: z.record(groupName, z.array(httpUrl)).optional(),
+      // A URL, or { url, secret?, allowHttp? }.
+      webhooks: z.record(groupName, z.array(z.union([httpUrl, z.strictObject(targetFields)]))).optional(),
     })
     .optional(),
 });

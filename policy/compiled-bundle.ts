@@ -38,6 +38,8 @@ export interface CompiledAction {
   readonly owner: string;
   readonly category: ActionCategory;
   readonly executor: ExecutorSpec;
+  /** The `http` executor's `secret` reference (`env:NAME`), when the bundle gives the target its own. */
+  readonly executorSecret?: string;
   /** The params JSON Schema as written. */
   readonly paramsSchema: Record<string, unknown>;
   /** ajv validator of the params schema. */
@@ -70,8 +72,11 @@ export interface CompiledPolicyBundle {
   readonly actions: ReadonlyMap<string, CompiledAction>;
   /** All rules in file order. */
   readonly rules: readonly CompiledRule[];
-  /** Reviewer notification targets: webhook URLs per reviewer group. */
-  readonly notifications: { readonly webhooks: Readonly<Record<string, readonly string[]>> };
+  /**
+   * Reviewer notification targets: webhook URLs per reviewer group, and the `secret` reference
+   * (`env:NAME`) of each URL that has its own.
+   */
+  readonly notifications: { readonly webhooks: Readonly<Record<string, readonly string[]>>; readonly webhookSecrets: Readonly<Record<string, string>> };
   /** Name of the CEL engine the rules were compiled with. */
   readonly celEngine: string;
 }

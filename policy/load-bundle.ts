@@ -74,6 +74,7 @@ export function validatePolicyBundle(text: string, options: LoadPolicyOptions = 
   if (!parsed.success) for (const issue of parsed.error.issues) reportZodIssue(issue, data, issues, policyBundleDocumentSchema);
 
   const compiled = compileParts(data, engine, issues, options.admitted ?? false);
+  checkTargets(data, issues, options.admitted ?? false);
   const warnings = new IssueCollector(options.filename);
   warnings.locator = issues.locator;
   claimOnlyAllowRules(data, compiled, warnings);
@@ -95,6 +96,52 @@ export function validatePolicyBundle(text: string, options: LoadPolicyOptions = 
 interface CompiledParts {
   programs: Map<number, CelProgram>;
   validators: Map<string, ValidateFunction>;
+}
+
+/** Whether a URL's host is this machine (localhost, 127.0.0.0/8, ::1): plain http never leaves it. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Executor targets and webhooks (checked on the raw data, defensively): a signed request with the
+ * action's params must not cross a network in clear, so `http://` is refused unless the URL is
+ * loopback or the target says `allowHttp: true`; and one URL listed as several webhooks must name
+ * one secret. The https rule is new: a stored (`admitted`) version is not held to it.
+ */
+function checkTargets(data: unknown, issues: IssueCollector, admitted: boolean): void {
+  if (!isPlainObject(data)) return;
+  const insecure = (target: Record<string, unknown>) =>
+    typeof target.url === 'string' && target.url.toLowerCase().startsWith('http:') && !isLoopbackUrl(target.url) && target.allowHttp !== true;
+  const httpHint = 'use https://, or, for a network you trust, add allowHttp: true to this target (the request carries the params and its signature in clear)';
+  if (!admitted && isPlainObject(data.actions)) {
+    for (const [name, spec] of Object.entries(data.actions)) {
+      if (isPlainObject(spec) && isPlainObject(spec.executor) && spec.executor.type === 'http' && insecure(spec.executor)) {
+        issues.add(['actions', name, 'executor', 'url'], `executor url ${String(spec.executor.url)} is plain http to another host`, httpHint);
+      }
+    }
+  }
+  const webhooks = isPlainObject(data.notifications) && isPlainObject(data.notifications.webhooks) ? data.notifications.webhooks : {};
+  const secretOf = new Map<string, { secret: unknown; at: string }>();
+  for (const [group, list] of Object.entries(webhooks)) {
+    if (!Array.isArray(list)) continue;
+    list.forEach((item: unknown, i) => {
+      const target = typeof item === 'string' ? { url: item } : isPlainObject(item) ? item : undefined;
+      if (!target || typeof target.url !== 'string') return;
+      const path = typeof item === 'string' ? ['notifications', 'webhooks', group, i] : ['notifications', 'webhooks', group, i, 'url'];
+      if (!admitted && insecure(target)) issues.add(path, `webhook ${target.url} is plain http to another host`, httpHint);
+      const seen = secretOf.get(target.url);
+      if (seen && seen.secret !== target.secret) {
+        issues.add(path, `webhook ${target.url} is also listed at ${seen.at} with another secret`, 'a URL is one receiver: give every listing of it the same secret (or none)');
+      } else if (!seen) secretOf.set(target.url, { secret: target.secret, at: `notifications.webhooks.${group}[${i}]` });
+    });
+  }
 }
 
 function compileParts(data: unknown, engine: CelEngine, issues: IssueCollector, admitted: boolean): CompiledParts {
@@ -272,6 +319,7 @@ function buildBundle(
         owner: spec.owner,
         category: spec.category,
         executor: Object.freeze(executor),
+        ...(spec.executor.type === 'http' && spec.executor.secret ? { executorSecret: spec.executor.secret } : {}),
         paramsSchema: spec.params,
         validateParams: parts.validators.get(name)!,
         sensitivePaths: Object.freeze(collectSensitivePaths(spec.params)),
@@ -283,7 +331,11 @@ function buildBundle(
   }
 
   const webhooks: Record<string, readonly string[]> = {};
-  for (const [group, urls] of Object.entries(doc.notifications?.webhooks ?? {})) webhooks[group] = Object.freeze([...urls]);
+  const webhookSecrets: Record<string, string> = {};
+  for (const [group, targets] of Object.entries(doc.notifications?.webhooks ?? {})) {
+    webhooks[group] = Object.freeze(targets.map((t) => (typeof t === 'string' ? t : t.url)));
+    for (const t of targets) if (typeof t !== 'string' && t.secret) webhookSecrets[t.url] = t.secret;
+  }
 
   return Object.freeze({
     version,
@@ -296,7 +348,7 @@ function buildBundle(
     }),
     actions,
     rules: Object.freeze(rules),
-    notifications: Object.freeze({ webhooks: Object.freeze(webhooks) }),
+    notifications: Object.freeze({ webhooks: Object.freeze(webhooks), webhookSecrets: Object.freeze(webhookSecrets) }),
     celEngine: engine.name,
   });
 }

@@ -9,7 +9,7 @@ const bundle = loadPolicyBundle(`
 defaults: { decision: deny }
 notifications:
   webhooks:
-    finance: ["http://hooks.invalid/finance"]
+    finance: ["https://hooks.invalid/finance"]
 actions:
   payments.transfer:
     owner: finance
@@ -50,7 +50,7 @@ describe('reviewer notifications', () => {
   afterAll(() => hook.close());
 
   it('when a group has webhooks, then their URLs come from the bundle', async () => {
-    expect(await env.run(acts.notificationTargets, { policyVersion: bundle.version, groups: ['finance', 'nobody'] })).toEqual(['http://hooks.invalid/finance']);
+    expect(await env.run(acts.notificationTargets, { policyVersion: bundle.version, groups: ['finance', 'nobody'] })).toEqual(['https://hooks.invalid/finance']);
   });
 
   it('when a notification is posted, then it is Slack-shaped, signed, linked, and sensitive params are masked', async () => {
