@@ -1,4 +1,6 @@
-import { createHmac } from 'node:crypto';
+import crypto, { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutorActivities, ExecutorHealth } from '../../activities/http-executor';
@@ -74,6 +76,20 @@ describe('executor and webhook requests signed per target', () => {
     const expected = createHmac('sha256', PAYMENTS_SECRET).update(`${t}\n${req.url}\n${req.actionId}\n${got.rawBody}`).digest('hex');
     expect(header).toBe(`t=${t},v1=${expected}`);
     expect(verifySignature(header, [PAYMENTS_SECRET], { url: req.url, idempotencyKey: got.headers['idempotency-key'] as string, body: got.rawBody })).toBe('ok');
+  });
+
+  it('when a receiver runs the recipe in docs/security-model.md, then a real request verifies and a replay after five minutes does not', async () => {
+    const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'security-model.md'), 'utf8');
+    const code = /\*\*Verifying \(receiver's recipe\)\.\*\*[\s\S]*?```js\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(code, 'the recipe in docs/security-model.md').toBeDefined();
+    const verifyCountersign = new Function('require', `${code}\nreturn verifyCountersign;`)((id: string) => (id === 'node:crypto' ? crypto : undefined)) as (h: string, s: string[], r: object, now?: number) => boolean;
+    const req = transfer();
+    await activity.run(executor().executeHttp, req);
+    const [got] = target.forAction(req.actionId);
+    const received = { url: req.url, idempotencyKey: got.headers['idempotency-key'], rawBody: got.rawBody };
+    expect(verifyCountersign(got.headers['x-countersign-signature'] as string, [PAYMENTS_SECRET], received)).toBe(true);
+    expect(verifyCountersign(got.headers['x-countersign-signature'] as string, [PAYMENTS_SECRET], received, Date.now() + 301_000)).toBe(false);
+    expect(verifyCountersign(got.headers['x-countersign-signature'] as string, [PAYMENTS_SECRET], { ...received, url: `${target.url}/refunds` })).toBe(false);
   });
 
   it('when a captured request is replayed more than five minutes later, then the receiver refuses it; within the window it passes', async () => {
