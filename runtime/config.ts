@@ -32,7 +32,7 @@ const envSchema = z.object({
     .regex(/^\s*(?:[0-9a-fA-F]{2}){32,}\s*$/, 'must be at least 64 hex digits (32 bytes)')
     .optional(),
   COUNTERSIGN_CHECKPOINT_INTERVAL: z.coerce.number().int().min(1).default(60),
-  COUNTERSIGN_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(1).default(1000),
+  COUNTERSIGN_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(1).default(700),
   COUNTERSIGN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   COUNTERSIGN_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
@@ -91,7 +91,7 @@ export interface Config {
   messageRootKeys?: string[];
   /** Seconds between signed ledger checkpoints. @default 60 */
   checkpointIntervalSeconds: number;
-  /** Workflows a worker keeps in memory (the rest replay from history when they wake). @default 1000 */
+  /** Workflows a worker keeps in memory (the rest replay from history when they wake). @default 700 */
   maxCachedWorkflows: number;
   /** On SIGTERM, how long /readyz says 503 before the listener closes. @default 0 */
   drainDelayMs: number;

@@ -20,7 +20,7 @@ export interface CountersignWorkerOptions {
   /**
    * Workflows kept in memory; the rest are replayed from history when they wake. Bounds the
    * worker's RSS with thousands of pending approvals.
-   * @default 1000
+   * @default 700
    */
   maxCachedWorkflows?: number;
   /** How long in-flight activities get to finish on shutdown. @default "20s" */
@@ -69,7 +69,7 @@ export async function createWorker(opts: CountersignWorkerOptions): Promise<Work
     activities: opts.activities,
     dataConverter: opts.dataConverter,
     workflowBundle: opts.workflowBundle ?? (await bundleWorkflows()),
-    maxCachedWorkflows: opts.maxCachedWorkflows ?? 1000,
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? 700,
     shutdownGraceTime: opts.shutdownGraceTime ?? '20s',
   });
 }
