@@ -7,7 +7,7 @@ import { APPROVAL_DIGEST_FORMS, approvalDigestMatches } from '../domain/approval
 import { hasSensitiveParams } from '../domain/sensitive-params';
 import { NoActivePolicyError } from '../ledger/policy-store';
 import { sensitivePatternsFor } from '../ledger/sensitive-patterns';
-import { resolveTargetSecret, signatureHeader, TargetSecretUnavailable } from './request-signing';
+import { signatureHeader, targetSecretOrRetry } from './request-signing';
 import { DEFAULT_FETCH_MAX_BYTES, discardBody, isRedirect, NO_REDIRECTS, readBoundedBody, type BoundedBody } from './outbound-fetch';
 
 /** What the http executor posts. */
@@ -158,14 +158,7 @@ export function createExecutorActivities({
     } catch (err) {
       if (!(err instanceof NoActivePolicyError)) throw err;
     }
-    if (!ref) return undefined;
-    try {
-      return resolveTargetSecret(ref, secretEnv);
-    } catch (err) {
-      if (!(err instanceof TargetSecretUnavailable)) throw err;
-      // Another worker may hold it: retried, and never sent unsigned.
-      throw ApplicationFailure.retryable(`refusing to send to ${req.url} unsigned: ${err.message}`, EXECUTOR_FAILURES.unavailable);
-    }
+    return ref ? targetSecretOrRetry(ref, secretEnv, req.url, EXECUTOR_FAILURES.unavailable) : undefined;
   }
 
   /**

@@ -6,7 +6,7 @@ import { sensitivePatternsFor } from '../ledger/sensitive-patterns';
 import type { ActivityDeps } from './index';
 import { signBody } from './http-executor';
 import { DEFAULT_FETCH_MAX_BYTES, discardBody, isRedirect, NO_REDIRECTS, readBoundedBody } from './outbound-fetch';
-import { resolveTargetSecret, signatureHeader, TargetSecretUnavailable } from './request-signing';
+import { signatureHeader, targetSecretOrRetry } from './request-signing';
 
 /** How long one webhook POST may take, its answer included. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -75,13 +75,7 @@ export function createNotificationActivities({
     } catch (err) {
       if (!(err instanceof NoActivePolicyError)) throw err;
     }
-    if (!ref) return undefined;
-    try {
-      return resolveTargetSecret(ref, secretEnv);
-    } catch (err) {
-      if (!(err instanceof TargetSecretUnavailable)) throw err;
-      throw ApplicationFailure.retryable(`refusing to send to ${url} unsigned: ${err.message}`, 'WebhookUnavailable');
-    }
+    return ref ? targetSecretOrRetry(ref, secretEnv, url, 'WebhookUnavailable') : undefined;
   }
 
   return {

@@ -6,6 +6,7 @@
  * the timestamp is within five minutes cannot be sent a captured request for another target,
  * another action, or later on (docs/security-model.md has the recipe).
  */
+import { ApplicationFailure } from '@temporalio/activity';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SECRET_REF_RE } from '../policy/bundle-schema';
 
@@ -78,4 +79,17 @@ export function resolveTargetSecret(ref: string, env: NodeJS.ProcessEnv): string
   if (!value) throw new TargetSecretUnavailable(`secret ${ref}: ${name} is not set in this worker's environment`);
   if (value.length < MIN_TARGET_SECRET_LENGTH) throw new TargetSecretUnavailable(`secret ${ref}: ${name} is shorter than ${MIN_TARGET_SECRET_LENGTH} characters`);
   return value;
+}
+
+/**
+ * The secret `ref` names, for a request to `url`; when this worker does not hold it, a retryable
+ * failure of `failureType` (another worker may hold it). A request is never sent unsigned.
+ */
+export function targetSecretOrRetry(ref: string, env: NodeJS.ProcessEnv, url: string, failureType: string): string {
+  try {
+    return resolveTargetSecret(ref, env);
+  } catch (err) {
+    if (!(err instanceof TargetSecretUnavailable)) throw err;
+    throw ApplicationFailure.retryable(`refusing to send to ${url} unsigned: ${err.message}`, failureType);
+  }
 }
