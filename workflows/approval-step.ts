@@ -248,8 +248,16 @@ function stepSatisfied(run: ActionState, index: number): boolean {
   const { view } = run;
   const step = (run.plan as ApprovalPlan).steps[index];
   if (!trustModel()) return stepApprovals(view, index + 1) >= step.quorum;
-  const votes = (view.approval?.approvals ?? []).slice(run.countFrom).filter((v) => v.step === index + 1 && v.decision === 'approve' && v.digest === run.digest);
-  return requirementsOf(step).every((r, i) => votes.filter((v) => v.counts?.includes(i)).length >= r.quorum);
+  return requirementsOf(step).every((r, i) => countedApprovals(run, index, i) >= r.quorum);
+}
+
+/**
+ * Approvals that count toward requirement `req` of step `index` (trust model): cast since the
+ * last edit, for the params as they stand, by a reviewer the requirement's groups held.
+ */
+function countedApprovals(run: ActionState, index: number, req: number): number {
+  const votes = (run.view.approval?.approvals ?? []).slice(run.countFrom);
+  return votes.filter((v) => v.step === index + 1 && v.decision === 'approve' && v.digest === run.digest && v.counts?.includes(req)).length;
 }
 
 /**
@@ -349,10 +357,8 @@ export async function runApprovalStep(run: ActionState, index: number, p: Approv
 /** Whether requirement `req` of step `index` is still short of its quorum (always, before the trust model). */
 function stepShortOf(run: ActionState, index: number, req: number): boolean {
   if (!trustModel()) return true;
-  const step = (run.plan as ApprovalPlan).steps[index];
-  const r = requirementsOf(step)[req];
-  const votes = (run.view.approval?.approvals ?? []).slice(run.countFrom).filter((v) => v.step === index + 1 && v.decision === 'approve' && v.digest === run.digest);
-  return votes.filter((v) => v.counts?.includes(req)).length < r.quorum;
+  const r = requirementsOf((run.plan as ApprovalPlan).steps[index])[req];
+  return countedApprovals(run, index, req) < r.quorum;
 }
 
 /**
