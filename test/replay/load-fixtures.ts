@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { installTemporalRuntime } from '../../runtime/core';
 
 /** Where the recorded histories are, one folder per workflow generation. */
 export const FIXTURES_DIR = path.join(__dirname, 'fixtures');
@@ -10,6 +11,8 @@ export const FIXTURES_DIR = path.join(__dirname, 'fixtures');
  * that its start was signed for its own id, so a replay under another id would refuse its start.
  */
 export function loadFixtures(files: string[]): { histories: { workflowId: string; history: ReturnType<typeof historyFromJSON> }[]; fixtureOf: Map<string, string> } {
+  // The replay worker logs each state change at INFO otherwise, which buries the test summary.
+  installTemporalRuntime();
   const fixtureOf = new Map<string, string>();
   const histories = files.map((f) => {
     const json = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, f), 'utf8'));
