@@ -61,9 +61,9 @@ const secretRef = z.string().superRefine((value, ctx) => {
 
 /**
  * Where a request goes and how it is signed: `secret` names the target's own HMAC key
- * (docs/security-model.md); `allowHttp` lets a non-loopback `http://` URL load.
+ * (docs/security-model.md); `insecure` lets a non-loopback `http://` URL load.
  */
-const targetFields = { url: httpUrl, secret: secretRef.optional(), allowHttp: z.boolean().optional() };
+const targetFields = { url: httpUrl, secret: secretRef.optional(), insecure: z.boolean().optional() };
 
 /** Policy outcomes as written in YAML. */
 export const policyOutcomeSchema = z.enum(['allow', 'deny', 'require_approval']);
@@ -151,7 +151,7 @@ export const policyBundleDocumentSchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
   notifications: z
     .strictObject({
-      // A URL, or { url, secret?, allowHttp? }.
+      // A URL, or { url, secret?, insecure? }.
       webhooks: z.record(groupName, z.array(z.union([httpUrl, z.strictObject(targetFields)]))).optional(),
     })
     .optional(),

@@ -112,14 +112,14 @@ export function isLoopbackUrl(url: string): boolean {
 /**
  * Executor targets and webhooks (checked on the raw data, defensively): a signed request with the
  * action's params must not cross a network in clear, so `http://` is refused unless the URL is
- * loopback or the target says `allowHttp: true`; and one URL listed as several webhooks must name
+ * loopback or the target says `insecure: true`; and one URL listed as several webhooks must name
  * one secret. The https rule is new: a stored (`admitted`) version is not held to it.
  */
 function checkTargets(data: unknown, issues: IssueCollector, admitted: boolean): void {
   if (!isPlainObject(data)) return;
   const insecure = (target: Record<string, unknown>) =>
-    typeof target.url === 'string' && target.url.toLowerCase().startsWith('http:') && !isLoopbackUrl(target.url) && target.allowHttp !== true;
-  const httpHint = 'use https://, or, for a network you trust, add allowHttp: true to this target (the request carries the params and its signature in clear)';
+    typeof target.url === 'string' && target.url.toLowerCase().startsWith('http:') && !isLoopbackUrl(target.url) && target.insecure !== true;
+  const httpHint = 'use https://, or, for a network you trust, add insecure: true to this target (the request carries the params and its signature in clear)';
   if (!admitted && isPlainObject(data.actions)) {
     for (const [name, spec] of Object.entries(data.actions)) {
       if (isPlainObject(spec) && isPlainObject(spec.executor) && spec.executor.type === 'http' && insecure(spec.executor)) {

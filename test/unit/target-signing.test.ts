@@ -177,7 +177,7 @@ ${webhooks}`;
     ]);
   });
 
-  it('when an executor or webhook URL is plain http to another host, then the bundle does not load, unless the target says allowHttp', () => {
+  it('when an executor or webhook URL is plain http to another host, then the bundle does not load, unless the target says insecure', () => {
     expect(errors(bundle('{ type: http, url: "http://pay.example/t" }'))).toEqual([expect.stringContaining('executor url http://pay.example/t is plain http to another host')]);
     expect(errors(bundle('{ type: http, url: "https://pay.example/t" }', 'notifications: { webhooks: { finance: ["http://hooks.example/f"] } }'))).toEqual([
       expect.stringContaining('webhook http://hooks.example/f is plain http to another host'),
@@ -185,7 +185,7 @@ ${webhooks}`;
     // The legitimate paths: https, loopback, or an explicit opt-out.
     expect(errors(bundle('{ type: http, url: "https://pay.example/t", secret: "env:PAYMENTS_SECRET" }'))).toEqual([]);
     for (const host of ['127.0.0.1:9000', 'localhost', '[::1]:8080']) expect(errors(bundle(`{ type: http, url: "http://${host}/t" }`)), host).toEqual([]);
-    expect(errors(bundle('{ type: http, url: "http://pay.internal/t", allowHttp: true }', 'notifications: { webhooks: { finance: [{ url: "http://hooks.internal/f", allowHttp: true }] } }'))).toEqual([]);
+    expect(errors(bundle('{ type: http, url: "http://pay.internal/t", insecure: true }', 'notifications: { webhooks: { finance: [{ url: "http://hooks.internal/f", insecure: true }] } }'))).toEqual([]);
   });
 
   it('when a stored version from before this rule is read back, then its http URLs still load (actions decided under it keep running)', () => {
