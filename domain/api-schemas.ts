@@ -332,7 +332,7 @@ export const policyDecisionSchema = z.object({
       onTimeout: z.enum(['deny', 'allow']),
     })
     .optional(),
-  executor: z.union([z.object({ type: z.literal('http'), url: z.string() }), z.object({ type: z.literal('agent') })]),
+  executor: z.union([z.object({ type: z.literal('http'), url: z.string() }), z.object({ type: z.literal('agent'), resultTimeoutMs: z.number().int().optional() })]),
   category: z.enum(['financial', 'external_communication', 'account_change', 'data_access', 'production_change']),
   owner: z.string(),
   errors: z.array(z.object({ ruleId: z.string(), message: z.string() })),

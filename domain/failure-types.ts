@@ -38,3 +38,10 @@ export const WRITE_FAILURES = {
 export const NOTIFY_FAILURES = {
   webhookRejected: 'WebhookRejected',
 } as const;
+
+/**
+ * How an action with an `agent` executor ends when the agent never reported within the
+ * executor's `resultTimeout`: `failed`, and its `error` starts with this code. Whether the
+ * action was carried out is not known (the agent or gateway may have crashed before or after).
+ */
+export const OUTCOME_UNKNOWN = 'outcome-unknown';

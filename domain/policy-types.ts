@@ -94,8 +94,15 @@ export interface ApprovalPlan {
   onTimeout: 'deny' | 'allow';
 }
 
-/** How an approved/allowed action is carried out. */
-export type ExecutorSpec = { type: 'http'; url: string } | { type: 'agent' };
+/**
+ * How an approved/allowed action is carried out. `agent`: the proposing agent reports the
+ * result within `resultTimeoutMs` of approval (absent in decisions made before the deadline
+ * existed; the workflow then applies {@link DEFAULT_AGENT_RESULT_TIMEOUT_MS}).
+ */
+export type ExecutorSpec = { type: 'http'; url: string } | { type: 'agent'; resultTimeoutMs?: number };
+
+/** `executor: { type: agent }` without `resultTimeout`: the agent has 24 hours to report. */
+export const DEFAULT_AGENT_RESULT_TIMEOUT_MS = 24 * 3_600_000;
 
 /** A CEL runtime error in one rule, reported in the decision (and failed closed). */
 export interface RuleEvaluationError {

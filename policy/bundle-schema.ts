@@ -97,7 +97,9 @@ export const inputLimitsSchema = z.strictObject({
 
 const executorSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('http'), ...targetFields }),
-  z.strictObject({ type: z.literal('agent') }),
+  // resultTimeout: how long an approved action waits for the agent's report before it ends
+  // `failed` with outcome-unknown (default 24h).
+  z.strictObject({ type: z.literal('agent'), resultTimeout: duration.optional() }),
 ]);
 
 /** One catalog entry. `params` is a JSON Schema, compiled separately with ajv. */

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json';
-import type { ApprovalPlan, ExecutorSpec } from '../domain/policy-types';
+import { DEFAULT_AGENT_RESULT_TIMEOUT_MS, type ApprovalPlan, type ExecutorSpec } from '../domain/policy-types';
 import { actionPatternProblem, compileActionPattern, isActionName } from './action-pattern';
 import { type PolicyBundleDocument, type RuleDocument, policyBundleDocumentSchema } from './bundle-schema';
 import { CLAIM_VARIABLES, type CelEngine, type CelProgram, POLICY_CEL_VARIABLES, defaultCelEngine } from './cel-engine';
@@ -307,7 +307,10 @@ function buildBundle(
 
   const actions = new Map<string, CompiledAction>();
   for (const [name, spec] of Object.entries(doc.actions)) {
-    const executor: ExecutorSpec = spec.executor.type === 'http' ? { type: 'http', url: spec.executor.url } : { type: 'agent' };
+    const executor: ExecutorSpec =
+      spec.executor.type === 'http'
+        ? { type: 'http', url: spec.executor.url }
+        : { type: 'agent', resultTimeoutMs: spec.executor.resultTimeout ? parseDuration(spec.executor.resultTimeout)! : DEFAULT_AGENT_RESULT_TIMEOUT_MS };
     const defaultPlan: ApprovalPlan = deepFreeze({
       steps: [{ group: spec.owner, quorum: 1, timeoutMs: defaultTimeoutMs, escalateTo: [] }],
       onTimeout: defaultOnTimeout,

@@ -43,6 +43,13 @@ export const PATCHES = {
    * {@link PATCHES.localFirstExecutor} and everything before it.
    */
   trustModel: 'trust-model-v5',
+  /**
+   * v6: an approved action with an `agent` executor waits for the report at most its
+   * `resultTimeout` (default 24h), then ends `failed` with outcome-unknown. Independent of the
+   * others: asked once, when the agent executor starts waiting, so a run already waiting keeps
+   * waiting as it did.
+   */
+  agentResultTimeout: 'agent-result-timeout-v6',
 } as const;
 
 /**
@@ -60,3 +67,6 @@ export const localFirst = (): boolean => trustModel() || patched(PATCHES.localFi
 export const oneWrite = (): boolean => localFirst() || patched(PATCHES.oneWriteDecision);
 /** Whether this run has {@link PATCHES.leanerApproval}'s changes (directly or through a later patch). */
 export const leaner = (): boolean => oneWrite() || patched(PATCHES.leanerApproval);
+
+/** Whether the agent's report has a deadline in this run ({@link PATCHES.agentResultTimeout}). */
+export const agentResultDeadline = (): boolean => patched(PATCHES.agentResultTimeout);
