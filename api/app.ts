@@ -15,6 +15,8 @@ import { checkRequestInput, keepJsonSource } from './input-guard';
 import { createMetrics, serveMetrics, type Metrics } from './metrics';
 import { buildOpenApi, rejectUndeclaredMethods } from './openapi';
 import { problemHandler, sendProblem } from './problem';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '../domain/rate-limits';
+import { authFailureLimit, principalLimits } from './rate-limit';
 import { actionRoutes } from './routes/actions';
 import { policyRoutes } from './routes/policy';
 import { principalRoutes } from './routes/principals';
@@ -57,6 +59,10 @@ export interface ApiDeps {
    */
   metricsOnOwnPort?: boolean;
 }
+  /** Where the built console is (api/routes/console.ts). @default console/dist */
+  consoleDist?: string;
+  /** Per-principal rate limits and long-poll caps of this process (api/rate-limit.ts). @default DEFAULT_RATE_LIMITS */
+  rateLimits?: RateLimits;
 
 /** Build the express app (no listening here, so tests can run it in-process). */
 export function createApp(deps: ApiDeps) {
@@ -129,9 +135,15 @@ export function createApp(deps: ApiDeps) {
   // Its own authentication (bearer token, or the console's session cookie from the UI's origin).
   app.use(codecRoutes({ codec: deps.payloadCodec, principals: deps.principals, uiOrigin: deps.temporalUiOrigin, consoleSession: deps.consoleSession }));
   app.use('/v1', authenticate(deps.principals));
+  // An address that keeps failing authentication is refused before its token is checked.
+  const limits = deps.rateLimits ?? DEFAULT_RATE_LIMITS;
+  const failedAuthLimit = authFailureLimit(limits);
+  app.use(['/v1', '/codec'], failedAuthLimit);
   // After authentication (an anonymous caller learns nothing), before any route reads input.
   app.use(checkRequestInput);
   app.use(principalRoutes(deps.principals));
+  // Per principal, before any route reads input or does work.
+  app.use(principalLimits(limits));
   app.use(actionRoutes(actions, metrics));
   app.use(policyRoutes(deps.policies, deps.pool, deps.maxBodyBytes));
   app.use(evidenceRoutes({ pool: deps.pool, actions, signer: deps.signer, trustedKeys: deps.trustedKeys }));

@@ -109,6 +109,7 @@ const v1 = {
 const withId = {
   '400': problem('malformed request: a path segment that is not percent-encoded UTF-8, or a body that is not JSON'),
   '404': problem('not found, or not visible to the caller'),
+  '429': problem('rate limited: too many proposals, decisions or long polls from this principal, too many ?wait requests held open, or too many failed authentications from this address; retry after the given seconds', { 'Retry-After': { required: true, schema: { type: 'string' } } }),
 };
 const withBody = {
   '400': problem('malformed request: the body is not JSON, or a path segment is not percent-encoded UTF-8'),

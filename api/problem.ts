@@ -31,6 +31,7 @@ const STATUS: Record<ErrorCode, number> = {
   'invalid-policy': 422,
   unavailable: 503,
   internal: 500,
+  'rate-limited': 429,
 };
 
 /** HTTP status of an error code. */

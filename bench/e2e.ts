@@ -31,6 +31,7 @@ import { countersignDataConverter } from '../runtime/payload-codec';
 import type { Logger } from '../runtime/logger';
 import { startPostgres, type PostgresHandle } from '../runtime/postgres';
 import { installTemporalRuntime, startServices, type Services, type ServicesOptions } from '../runtime/stack';
+import { NO_RATE_LIMITS } from '../domain/rate-limits';
 import { resolveTemporalCli } from '../runtime/temporal-cli';
 import { startTemporalDevServer, type TemporalServerHandle } from '../runtime/temporal-server';
 import { transferAction } from '../test/fixtures/policy';
@@ -339,6 +340,8 @@ async function main(): Promise<number> {
       executorSecret: EXECUTOR_SECRET,
       temporalUiUrl: 'http://localhost:8233',
       maxBodyBytes: 1024 * 1024,
+      // The engine's throughput, not the per-principal limits (bench:rate-limits measures those).
+      rateLimits: NO_RATE_LIMITS,
       log,
       workflowBundle: governedBundle,
     };

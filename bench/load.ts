@@ -48,6 +48,7 @@ import { ACTION_CHANGED_CHANNEL } from '../activities/change-notifier';
 import type { Logger } from '../runtime/logger';
 import { startPostgres, type PostgresHandle } from '../runtime/postgres';
 import { installTemporalRuntime, startServices, type Services } from '../runtime/stack';
+import { NO_RATE_LIMITS } from '../domain/rate-limits';
 import { resolveTemporalCli } from '../runtime/temporal-cli';
 import { startTemporalDevServer, stopChild, type TemporalServerHandle } from '../runtime/temporal-server';
 import { transferAction } from '../test/fixtures/policy';
@@ -506,6 +507,8 @@ async function main(): Promise<number> {
       executorSecret: EXECUTOR_SECRET,
       temporalUiUrl: 'http://localhost:8233',
       maxBodyBytes: 1024 * 1024,
+      // The engine's throughput, not the per-principal limits (bench:rate-limits measures those).
+      rateLimits: NO_RATE_LIMITS,
       log,
       worker: false,
     });

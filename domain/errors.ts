@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   'method-not-allowed': 'Method not allowed',
   unavailable: 'Service temporarily unavailable',
   internal: 'Internal error',
+  'rate-limited': 'Too many requests',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

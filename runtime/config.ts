@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '../domain/rate-limits';
 import { parsePayloadKeys, PayloadKeyError, type PayloadKey } from './payload-keys';
 
 /**
@@ -25,6 +26,13 @@ const envSchema = z.object({
   COUNTERSIGN_EXECUTOR_INLINE: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
   COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
   COUNTERSIGN_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  // Per principal and API process, per second (burst twice that); 0 turns a limit off (api/rate-limit.ts).
+  COUNTERSIGN_RATE_PROPOSALS: z.coerce.number().min(0).default(DEFAULT_RATE_LIMITS.proposalsPerSecond),
+  COUNTERSIGN_RATE_DECISIONS: z.coerce.number().min(0).default(DEFAULT_RATE_LIMITS.decisionsPerSecond),
+  COUNTERSIGN_RATE_LONG_POLLS: z.coerce.number().min(0).default(DEFAULT_RATE_LIMITS.longPollsPerSecond),
+  COUNTERSIGN_RATE_AUTH_FAILURES: z.coerce.number().min(0).default(DEFAULT_RATE_LIMITS.authFailuresPerSecond),
+  COUNTERSIGN_MAX_WAITS_PER_PRINCIPAL: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.concurrentWaitsPerPrincipal),
+  COUNTERSIGN_MAX_WAITS: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.concurrentWaits),
   COUNTERSIGN_SIGNING_KEY_FILE: z.string().min(1).optional(),
   COUNTERSIGN_SIGNING_KEY: z.string().min(1).optional(),
   COUNTERSIGN_DIGEST_KEY: z
@@ -78,6 +86,8 @@ export interface Config {
   fetchMaxBytes: number;
   publicUrl: string;
   maxBodyBytes: number;
+  /** Per-principal rate limits and long-poll caps of each API process (`COUNTERSIGN_RATE_*`, `COUNTERSIGN_MAX_WAITS*`). */
+  rateLimits: RateLimits;
   pgPort: number;
   /** Ed25519 private key (PEM) for the ledger, as a file or the value; else kept in the data dir. */
   signingKeyFile?: string;
@@ -223,6 +233,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fetchMaxBytes: e.COUNTERSIGN_FETCH_MAX_BYTES,
     publicUrl: e.COUNTERSIGN_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     maxBodyBytes: e.COUNTERSIGN_MAX_BODY_BYTES,
+    rateLimits: {
+      proposalsPerSecond: e.COUNTERSIGN_RATE_PROPOSALS,
+      decisionsPerSecond: e.COUNTERSIGN_RATE_DECISIONS,
+      longPollsPerSecond: e.COUNTERSIGN_RATE_LONG_POLLS,
+      authFailuresPerSecond: e.COUNTERSIGN_RATE_AUTH_FAILURES,
+      concurrentWaitsPerPrincipal: e.COUNTERSIGN_MAX_WAITS_PER_PRINCIPAL,
+      concurrentWaits: e.COUNTERSIGN_MAX_WAITS,
+    },
     pgPort: e.COUNTERSIGN_PG_PORT,
     signingKeyFile: e.COUNTERSIGN_SIGNING_KEY_FILE,
     signingKeyPem: e.COUNTERSIGN_SIGNING_KEY,

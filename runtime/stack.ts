@@ -7,6 +7,7 @@ import type { Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { createApp } from '../api/app';
 import { createMetrics, metricsApp } from '../api/metrics';
+import type { RateLimits } from '../domain/rate-limits';
 import { countActionFaults } from '../ledger/action-faults';
 import { PrincipalStore } from '../api/auth';
 import { ChangeFeed } from '../api/change-feed';
@@ -98,6 +99,8 @@ export interface ServicesOptions extends CoreOptions {
   /** The browser origin allowed to call /codec with credentials. @default the origin of `temporalUiUrl` */
   temporalUiOrigin?: string;
   maxBodyBytes: number;
+  /** Per-principal rate limits and long-poll caps (api/rate-limit.ts). @default DEFAULT_RATE_LIMITS */
+  rateLimits?: RateLimits;
   /**
    * On stop, how long /readyz answers 503 while requests are still served, so a load balancer
    * stops routing here before the listener closes. @default 0
@@ -180,6 +183,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       trustedKeys: () => trustedPublicKeys(opts.dataDir),
       log,
       maxBodyBytes: opts.maxBodyBytes,
+      rateLimits: opts.rateLimits,
       isReady: () => !draining,
       metrics,
       metricsOnOwnPort,
@@ -258,6 +262,7 @@ export function servicesOptionsFromConfig(
     temporalUiOrigin: config.temporalUiOrigin,
     drainDelayMs: config.drainDelayMs,
     maxBodyBytes: config.maxBodyBytes,
+    rateLimits: config.rateLimits,
   };
 }
 

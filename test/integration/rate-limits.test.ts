@@ -1,0 +1,150 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RATE_LIMITS } from '../../domain/rate-limits';
+import { testPolicy } from '../fixtures/policy';
+import { eventually, startTestStack, type Answer, type TestStack } from '../helpers/stack';
+import { startTarget } from '../helpers/target';
+
+// The limits of issue 20 item 4 against the real stack: each attack (a flood of proposals, of
+// decisions, of held long polls, of bad tokens) is refused with 429 and Retry-After and changes
+// nothing, while another principal (or address) at the same moment is served as usual.
+
+/** A request from a chosen loopback address (127.0.0.0/8 is all local on Linux). */
+function callFrom(localAddress: string, base: string, token: string, path: string): Promise<{ status: number; retryAfter?: string; body: any }> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: url.port, path: url.pathname + url.search, method: 'GET', localAddress, headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        let raw = '';
+        res.on('data', (c) => (raw += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined, body: raw ? JSON.parse(raw) : null }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const transfer = (amount: number) => ({ action: 'payments.transfer', params: { amount, currency: 'EUR', to: 'acme' } });
+
+function expectRateLimited(r: Answer): void {
+  expect(r.status).toBe(429);
+  expect(r.headers.get('content-type')).toContain('application/problem+json');
+  expect(r.body.type).toBe('https://countersign.dev/problems/rate-limited');
+  expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+}
+
+describe('rate limits', () => {
+  let stack: TestStack;
+  let target: Awaited<ReturnType<typeof startTarget>>;
+  let flooder: string;
+  let other: string;
+  let reviewer: string;
+
+  beforeAll(async () => {
+    target = await startTarget();
+    stack = await startTestStack(testPolicy(target.url), {
+      rateLimits: { ...DEFAULT_RATE_LIMITS, proposalsPerSecond: 2, decisionsPerSecond: 1, longPollsPerSecond: 50, concurrentWaitsPerPrincipal: 2, concurrentWaits: 5, authFailuresPerSecond: 1 },
+    });
+    flooder = await stack.principal('flooder', 'agent', ['agent']);
+    other = await stack.principal('other-agent', 'agent', ['agent']);
+    reviewer = await stack.principal('rita', 'human', ['reviewer'], ['finance']);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await target?.close();
+  });
+
+  it('when an agent proposes faster than its limit, then the excess is refused with 429 and Retry-After and creates nothing, while another agent is served', async () => {
+    // A burst of twice the rate (4) is admitted; the rest of ten at once is refused (one more may
+    // fit if the ten take over half a second to arrive on a busy machine: the bucket refills).
+    await stack.call(flooder, 'GET', '/v1/actions'); // the token is checked once, then cached
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => stack.call(flooder, 'POST', '/v1/actions', transfer(1 + i), { 'idempotency-key': `flood-${i}` })));
+    const admitted = answers.filter((a) => a.status === 201);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(admitted.length).toBeGreaterThanOrEqual(4);
+    expect(admitted.length).toBeLessThanOrEqual(5);
+    expect(refused).toHaveLength(10 - admitted.length);
+    for (const r of refused) expectRateLimited(r);
+    // Nothing was created for a refused proposal.
+    const mine = await stack.call(flooder, 'GET', '/v1/actions?limit=100');
+    expect(mine.body.items).toHaveLength(admitted.length);
+    // The other agent, at the same moment, is not limited by the flood.
+    const theirs = await stack.call(other, 'POST', '/v1/actions', transfer(5), { 'idempotency-key': 'other-1' });
+    expect(theirs.status).toBe(201);
+    // After Retry-After, the flooder may propose again.
+    await new Promise((r) => setTimeout(r, Number(refused[0].headers.get('retry-after')) * 1000));
+    expect((await stack.call(flooder, 'POST', '/v1/actions', transfer(7), { 'idempotency-key': 'flood-later' })).status).toBe(201);
+  });
+
+  it('when a reviewer decides faster than the limit, then the excess decision is refused with 429 and the action stays pending', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await stack.call(other, 'POST', '/v1/actions?wait=5', transfer(500 + i), { 'idempotency-key': `needs-review-${i}` });
+      expect(r.body.status).toBe('awaiting_approval');
+      ids.push(r.body.id);
+      await new Promise((res) => setTimeout(res, 600)); // stay under the agent's 2/s
+    }
+    const decide = (id: string) => stack.call(reviewer, 'POST', `/v1/actions/${id}/decisions`, { decision: 'approve' }, { 'idempotency-key': `d-${id}` });
+    const answers = await Promise.all(ids.map(decide));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(2);
+    const refused = answers.find((a) => a.status === 429) as Answer;
+    expectRateLimited(refused);
+    const stillPending = ids[answers.indexOf(refused)];
+    expect((await stack.call(other, 'GET', `/v1/actions/${stillPending}`)).body.status).toBe('awaiting_approval');
+    // Later, the same decision goes through.
+    await new Promise((r) => setTimeout(r, Number(refused.headers.get('retry-after')) * 1000));
+    expect((await decide(stillPending)).status).toBe(200);
+  });
+
+  it('when a principal holds more long polls than its cap, then the next ?wait is refused, other principals still wait, and a slot frees when one answers', async () => {
+    await new Promise((r) => setTimeout(r, 1500));
+    const pending = await stack.call(other, 'POST', '/v1/actions?wait=5', transfer(900), { 'idempotency-key': 'held' });
+    expect(pending.body.status).toBe('awaiting_approval');
+    const id = pending.body.id as string;
+    // Two long polls held open by the agent (its cap), on an action nobody decides.
+    const held = [stack.call(other, 'GET', `/v1/actions/${id}?wait=3&since=awaiting_approval`), stack.call(other, 'GET', `/v1/actions/${id}?wait=3&since=awaiting_approval`)];
+    await new Promise((r) => setTimeout(r, 300));
+    const third = await stack.call(other, 'GET', `/v1/actions/${id}?wait=3&since=awaiting_approval`);
+    expectRateLimited(third);
+    expect(third.body.detail).toContain('?wait');
+    // Without ?wait, the same agent is still answered at once.
+    expect((await stack.call(other, 'GET', `/v1/actions/${id}`)).status).toBe(200);
+    // Another principal may hold its own long poll meanwhile (the process cap is 5).
+    const reviewerPoll = stack.call(reviewer, 'GET', `/v1/actions/${id}?wait=1&since=awaiting_approval`);
+    expect((await reviewerPoll).status).toBe(200);
+    // When the held polls answer, the agent may wait again.
+    for (const h of await Promise.all(held)) expect(h.status).toBe(200);
+    expect((await stack.call(other, 'GET', `/v1/actions/${id}?wait=1&since=awaiting_approval`)).status).toBe(200);
+  });
+
+  it('when the process holds its cap of long polls, then one more from anyone is refused', async () => {
+    const r = await stack.call(other, 'POST', '/v1/actions?wait=5', transfer(950), { 'idempotency-key': 'held-process' });
+    const id = r.body.id as string;
+    const agents = await Promise.all([1, 2, 3].map((i) => stack.principal(`poller-${i}`, 'human', ['reviewer'], ['finance'])));
+    // 2 + 2 + 1 = 5 held open: the process cap.
+    const held = [agents[0], agents[0], agents[1], agents[1], agents[2]].map((t) => stack.call(t, 'GET', `/v1/actions/${id}?wait=3&since=awaiting_approval`));
+    await new Promise((res) => setTimeout(res, 300));
+    const over = await stack.call(reviewer, 'GET', `/v1/actions/${id}?wait=3&since=awaiting_approval`);
+    expectRateLimited(over);
+    expect(over.body.detail).toContain('this API process');
+    for (const h of await Promise.all(held)) expect(h.status).toBe(200);
+  });
+
+  it('when an address keeps presenting bad tokens, then it is refused before any check, while another address with a good token is served', async () => {
+    const bad = 'cs_0123456789abcdef_' + 'A'.repeat(43);
+    // Burst 2: two failures are answered 401; then the address is refused with 429, even with a good token.
+    expect((await callFrom('127.0.0.2', stack.url, bad, '/v1/actions')).status).toBe(401);
+    expect((await callFrom('127.0.0.2', stack.url, bad, '/v1/actions')).status).toBe(401);
+    const refused = await callFrom('127.0.0.2', stack.url, bad, '/v1/actions');
+    expect(refused.status).toBe(429);
+    expect(refused.body.type).toBe('https://countersign.dev/problems/rate-limited');
+    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect((await callFrom('127.0.0.2', stack.url, other, '/v1/actions')).status).toBe(429);
+    // Another address is not affected.
+    expect((await callFrom('127.0.0.3', stack.url, other, '/v1/actions')).status).toBe(200);
+    // The refused address recovers after Retry-After.
+    await eventually(async () => (await callFrom('127.0.0.2', stack.url, other, '/v1/actions')).status === 200, 5000, 'the address to be served again');
+  });
+});
