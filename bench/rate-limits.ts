@@ -36,7 +36,7 @@ import { startTemporalDevServer, type TemporalServerHandle } from '../runtime/te
 import { transferAction } from '../test/fixtures/policy';
 import { startTarget } from '../test/helpers/target';
 import { bundleWorkflows } from '../workers/worker';
-import { fmt, freePort, mean, nowMs, percentile, round, table } from './stats';
+import { fmt, freePort, nowMs, percentile, round, table } from './stats';
 
 const progress = (line: string) => process.stderr.write(`[bench:rate-limits] ${line}\n`);
 const ACTION = 'bench.transfer';
