@@ -21,7 +21,14 @@ import { actionRoutes } from './routes/actions';
 import { policyRoutes } from './routes/policy';
 import { principalRoutes } from './routes/principals';
 import { evidenceRoutes } from './routes/evidence';
+import { controlRoutes } from './routes/controls';
+import { PauseRegistry } from '../ledger/pause-store';
 import { codecCors, codecRoutes, type ConsoleSessionAuthenticator } from './routes/codec';
+import { signInRoutes } from './routes/sign-in';
+import { sessionRoutes } from './routes/session';
+import { OidcSignIn, type OidcSettings } from './oidc';
+import { cookieValue, SESSION_COOKIE } from './auth';
+import { consoleRoutes, consoleStatic } from './routes/console';
 import type { LedgerSigner, TrustedKey } from '../ledger/signing';
 
 /** Everything the HTTP API needs; built once per process by the stack. */
@@ -37,8 +44,18 @@ export interface ApiDeps {
   temporalUiOrigin?: string;
   /** The payload codec the workers and clients use; /codec serves it to the Temporal UI. */
   payloadCodec: PayloadCodec;
-  /** Console session cookies on /codec (api/routes/codec.ts); none until the console exists. */
+  /** Console session cookies on /codec (api/routes/codec.ts). @default the principal store's console sessions */
   consoleSession?: ConsoleSessionAuthenticator;
+  /**
+   * The API's public base URL (`COUNTERSIGN_PUBLIC_URL`), for sign-in links, OIDC redirects and
+   * the cookies' Secure flag; a function when it is known only once the listener is up.
+   * @default http://localhost:3000
+   */
+  publicUrl?: string | (() => string);
+  /** How long a console session lasts. @default 12 h */
+  sessionTtlMs?: number;
+  /** The OpenID provider of console sign-in; undefined: sign-in links only. */
+  oidc?: OidcSettings;
   policies: PolicyStore;
   principals: PrincipalStore;
   feed: ChangeFeed;
@@ -53,22 +70,24 @@ export interface ApiDeps {
   isReady?: () => boolean;
   /** This process's metrics (shared with a metrics listener); created here when absent. */
   metrics?: Metrics;
+  /** The active pauses (docs/controls.md); without it every check reads the table. */
+  pauses?: PauseRegistry;
   /**
    * True when /metrics has its own listener (`COUNTERSIGN_METRICS_PORT`, api/metrics.ts
    * `metricsApp`): this app then neither serves nor declares it, and answers 404. @default false
    */
   metricsOnOwnPort?: boolean;
-}
   /** Where the built console is (api/routes/console.ts). @default console/dist */
   consoleDist?: string;
   /** Per-principal rate limits and long-poll caps of this process (api/rate-limit.ts). @default DEFAULT_RATE_LIMITS */
   rateLimits?: RateLimits;
+}
 
 /** Build the express app (no listening here, so tests can run it in-process). */
 export function createApp(deps: ApiDeps) {
   const app = express();
   const metrics = deps.metrics ?? createMetrics({ openFaults: () => countActionFaults(deps.pool) });
-  const actions = new ActionService({ ...deps, actions: new ActionRepository(deps.pool) });
+  const actions = new ActionService({ ...deps, pauses: deps.pauses ?? new PauseRegistry(deps.pool, deps.log), actions: new ActionRepository(deps.pool) });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
@@ -97,6 +116,8 @@ export function createApp(deps: ApiDeps) {
   app.use((req: Request, res: Response, next: NextFunction) => {
     // Policy bundles arrive as raw YAML or JSON text.
     if ((req.method === 'PUT' && req.path === '/v1/policy') || (req.method === 'POST' && req.path === '/v1/policy/backtest')) return next();
+    // The sign-in link page posts an HTML form; its route reads it (api/routes/sign-in.ts).
+    if (/^\/console\/sign-in\//i.test(req.path)) return next();
     // No route reads a GET body, so none is parsed (nor refused).
     if (req.method === 'GET' || req.method === 'HEAD') return next();
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
@@ -131,22 +152,38 @@ export function createApp(deps: ApiDeps) {
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  // Console sign-in pages (server-rendered) and the OIDC flow; they start console sessions.
+  const publicUrl = typeof deps.publicUrl === 'function' ? deps.publicUrl : () => (deps.publicUrl as string | undefined) ?? 'http://localhost:3000';
+  const oidc = deps.oidc ? new OidcSignIn(deps.oidc, () => `${publicUrl().replace(/\/+$/, '')}/console/sign-in/oidc/callback`) : undefined;
+  app.use(signInRoutes({ principals: deps.principals, publicUrl, sessionTtlMs: deps.sessionTtlMs ?? 12 * 3_600_000, oidc, log: deps.log }));
+  // The reviewer console's files (console/dist); its pages call /v1 with the session cookie.
+  app.use(consoleStatic(deps.consoleDist));
 
-  // Its own authentication (bearer token, or the console's session cookie from the UI's origin).
-  app.use(codecRoutes({ codec: deps.payloadCodec, principals: deps.principals, uiOrigin: deps.temporalUiOrigin, consoleSession: deps.consoleSession }));
-  app.use('/v1', authenticate(deps.principals));
   // An address that keeps failing authentication is refused before its token is checked.
   const limits = deps.rateLimits ?? DEFAULT_RATE_LIMITS;
   const failedAuthLimit = authFailureLimit(limits);
   app.use(['/v1', '/codec'], failedAuthLimit);
-  // After authentication (an anonymous caller learns nothing), before any route reads input.
-  app.use(checkRequestInput);
-  app.use(principalRoutes(deps.principals));
+  // Its own authentication (bearer token, or the console's session cookie from the UI's origin).
+  const consoleSession: ConsoleSessionAuthenticator =
+    deps.consoleSession ??
+    (async (req) => {
+      const cookie = cookieValue(req, SESSION_COOKIE);
+      return cookie ? (await deps.principals.authenticateSession(cookie))?.principal : undefined;
+    });
+  app.use(codecRoutes({ codec: deps.payloadCodec, principals: deps.principals, uiOrigin: deps.temporalUiOrigin, consoleSession }));
+  // A bearer token, or the console's session cookie (with X-CSRF-Token on writes).
+  app.use('/v1', authenticate(deps.principals, { sessions: true, publicUrl }));
   // Per principal, before any route reads input or does work.
   app.use(principalLimits(limits));
+  // After authentication (an anonymous caller learns nothing), before any route reads input.
+  app.use(checkRequestInput);
+  app.use(principalRoutes(deps.principals, { publicUrl }));
+  app.use(sessionRoutes(deps.principals, { publicUrl }));
   app.use(actionRoutes(actions, metrics));
   app.use(policyRoutes(deps.policies, deps.pool, deps.maxBodyBytes));
+  app.use(consoleRoutes({ pool: deps.pool, actions, policies: deps.policies, principals: deps.principals, feed: deps.feed, log: deps.log }));
   app.use(evidenceRoutes({ pool: deps.pool, actions, signer: deps.signer, trustedKeys: deps.trustedKeys }));
+  app.use(controlRoutes({ pool: deps.pool, temporal: deps.temporal, log: deps.log }));
 
   app.use((req: Request) => {
     throw new CountersignError('not-found', `no route ${req.method} ${req.path}`);

@@ -9,6 +9,13 @@ import {
   backtestReportSchema,
   cancelSchema,
   createPrincipalSchema,
+  createTokenSchema,
+  principalListSchema,
+  sessionSchema,
+  signInLinkSchema,
+  tokenCreatedSchema,
+  tokenListSchema,
+  updatePrincipalSchema,
   decisionSchema,
   evaluateSchema,
   evidenceBundleSchema,
@@ -29,6 +36,7 @@ import {
   waitQuerySchema,
 } from '../domain/api-schemas';
 import { codecPayloadsSchema } from '../domain/codec-schemas';
+import { actionReviewSchema, editPreviewRequestSchema, editPreviewSchema, inboxEventSchemas, policySourceSchema } from './routes/console';
 import { sendProblem } from './problem';
 
 /*
@@ -47,8 +55,11 @@ const REQUEST_SCHEMAS = {
   Cancel: cancelSchema,
   Result: resultSchema,
   CreatePrincipal: createPrincipalSchema,
+  UpdatePrincipal: updatePrincipalSchema,
+  CreateToken: createTokenSchema,
   Evaluate: evaluateSchema,
   CodecRequest: codecPayloadsSchema,
+  EditPreviewRequest: editPreviewRequestSchema,
 };
 const ANSWER_SCHEMAS = {
   Problem: problemSchema,
@@ -56,6 +67,11 @@ const ANSWER_SCHEMAS = {
   ActionPage: actionPageSchema,
   Principal: principalSchema,
   PrincipalCreated: principalCreatedSchema,
+  PrincipalList: principalListSchema,
+  TokenCreated: tokenCreatedSchema,
+  TokenList: tokenListSchema,
+  SignInLink: signInLinkSchema,
+  Session: sessionSchema,
   ActivePolicy: activePolicySchema,
   PolicyVersions: policyVersionsSchema,
   BacktestReport: backtestReportSchema,
@@ -67,6 +83,10 @@ const ANSWER_SCHEMAS = {
   Health: healthSchema,
   Readiness: readinessSchema,
   CodecAnswer: codecPayloadsSchema,
+  ActionReview: actionReviewSchema,
+  EditPreview: editPreviewSchema,
+  PolicySource: policySourceSchema,
+  ...inboxEventSchemas,
 };
 
 /** The schemas of one direction as components, referring to each other by `#/components/schemas/<name>`. */
@@ -89,6 +109,8 @@ function queryParams(schema: z.ZodType): JsonSchema[] {
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (description: string, schema: string, headers?: JsonSchema) => ({ description, ...(headers ? { headers } : {}), content: { 'application/json': { schema: ref(schema) } } });
 const problem = (description: string, headers?: JsonSchema) => ({ description, ...(headers ? { headers } : {}), content: { 'application/problem+json': { schema: ref('Problem') } } });
+/** A server-rendered page (the console's sign-in pages). */
+const html = (description: string, headers?: JsonSchema) => ({ description, ...(headers ? { headers } : {}), content: { 'text/html': { schema: { type: 'string' } } } });
 const body = (schema: string, required = true) => ({ required, content: { 'application/json': { schema: ref(schema) } } });
 /** Policy bundles are uploaded as their text, YAML or JSON, whatever the content type says. */
 const bundleBody = { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } }, 'text/plain': { schema: { type: 'string' } } } };
@@ -103,13 +125,13 @@ const idempotencyHeader = { name: 'Idempotency-Key', in: 'header', required: fal
 const v1 = {
   '401': problem('missing or invalid token', { 'WWW-Authenticate': { required: true, schema: { type: 'string' } } }),
   '422': problem('invalid input: a body or query that fails its schema, text Postgres cannot store (U+0000, unpaired surrogates), numbers that are not finite or not exact, nesting past 64 levels'),
+  '429': problem('rate limited: too many proposals, decisions or long polls from this principal, too many ?wait requests held open, or too many failed authentications from this address; retry after the given seconds', { 'Retry-After': { required: true, schema: { type: 'string' } } }),
   '500': problem('internal error (logged)'),
   '503': problem('Postgres or Temporal is unavailable; retry after the given seconds', { 'Retry-After': { required: true, schema: { type: 'string' } } }),
 };
 const withId = {
   '400': problem('malformed request: a path segment that is not percent-encoded UTF-8, or a body that is not JSON'),
   '404': problem('not found, or not visible to the caller'),
-  '429': problem('rate limited: too many proposals, decisions or long polls from this principal, too many ?wait requests held open, or too many failed authentications from this address; retry after the given seconds', { 'Retry-After': { required: true, schema: { type: 'string' } } }),
 };
 const withBody = {
   '400': problem('malformed request: the body is not JSON, or a path segment is not percent-encoded UTF-8'),
@@ -160,9 +182,116 @@ export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unkno
             ...role('admin'),
           },
         },
+        get: { summary: 'Every principal (admin or operator)', responses: { '200': json('the principals, by id', 'PrincipalList'), ...v1, ...role('admin or operator') } },
       },
       '/v1/principals/{id}': {
-        get: { summary: 'Read a principal (admin or operator)', parameters: [idParam], responses: { '200': json('the principal', 'Principal'), ...v1, ...withId, ...role('admin or operator') } },
+        get: { summary: 'Read a principal (admin or operator; anyone itself)', parameters: [idParam], responses: { '200': json('the principal', 'Principal'), ...v1, ...withId } },
+        patch: {
+          summary: 'Change a principal (admin): roles, groups, attributes, delegates, disabled, email, oidcSubject, slackUserId; a ledger event records each change',
+          parameters: [idParam],
+          requestBody: body('UpdatePrincipal'),
+          responses: {
+            '200': json('the principal as it is now', 'Principal'),
+            '403': problem('not an admin; or the caller changing its own roles, groups, delegates or disabled flag; csrf (a console session without X-CSRF-Token)'),
+            '409': problem('the bootstrap admin cannot be changed here; another principal has this email, oidcSubject or slackUserId'),
+            ...v1,
+            '422': problem('invalid input (as every /v1 operation); an agent given a role other than agent, delegates or sign-in identities; delegates naming no agent principal'),
+            ...withId,
+            ...withBody,
+          },
+        },
+      },
+      '/v1/principals/{id}/tokens': {
+        post: {
+          summary: 'Another bearer token for a principal (admin), with an optional expiry; shown once',
+          parameters: [idParam],
+          requestBody: body('CreateToken', false),
+          responses: {
+            '201': json('created; the token is shown only here', 'TokenCreated', location),
+            '409': problem('the bootstrap admin token lives in the environment'),
+            ...v1,
+            '422': problem('invalid input (as every /v1 operation); expiresIn not a positive duration'),
+            ...withId,
+            ...withBody,
+            ...role('admin'),
+          },
+        },
+        get: { summary: "A principal's tokens, metadata only (admin, or the principal itself)", parameters: [idParam], responses: { '200': json('the tokens, oldest first', 'TokenList'), ...v1, ...withId } },
+      },
+      '/v1/principals/{id}/tokens/{tokenId}': {
+        delete: {
+          summary: 'Revoke a token (admin, or the principal itself): it answers 401 everywhere within a second',
+          parameters: [idParam, { name: 'tokenId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '204': { description: 'revoked (also when it already was)', content: { 'text/plain': { schema: { type: 'string', maxLength: 0 } } } }, ...v1, ...withId, '403': problem('csrf') },
+        },
+      },
+      '/v1/principals/{id}/sign-in-links': {
+        post: {
+          summary: 'A one-use, 15-minute console sign-in link for a human principal (admin)',
+          parameters: [idParam],
+          responses: {
+            '201': json('the link (on COUNTERSIGN_PUBLIC_URL) and when it expires', 'SignInLink'),
+            ...v1,
+            '422': problem('a body with fields; the principal is an agent or disabled'),
+            ...withId,
+            ...withBody,
+            ...role('admin'),
+          },
+        },
+      },
+      '/v1/session': {
+        get: { summary: 'Who the console (or the bearer token) is signed in as, and until when', responses: { '200': json('the signed-in principal', 'Session'), ...v1 } },
+      },
+      '/v1/session/sign-out': {
+        post: {
+          summary: 'End the console session (X-CSRF-Token required) and clear its cookies',
+          responses: {
+            '204': { description: 'signed out; both cookies cleared', content: { 'text/plain': { schema: { type: 'string', maxLength: 0 } } } },
+            '403': problem('csrf: X-CSRF-Token missing or not this session\'s'),
+            ...v1,
+            ...withBody,
+          },
+        },
+      },
+      '/console/sign-in': { get: { summary: 'Console sign-in page (HTML)', security: [], responses: { '200': html('the page') } } },
+      '/console/sign-in/link': {
+        get: {
+          summary: 'Sign-in link page (HTML): a Sign in button; opening it does not use the link up',
+          security: [],
+          parameters: [{ name: 'token', in: 'query', required: false, schema: { type: 'string' } }],
+          responses: { '200': html('the page with the Sign in button'), '410': html('the link is unknown, used or expired') },
+        },
+        post: {
+          summary: 'Use a sign-in link (the form of the page above): starts a session, 303 to /console',
+          security: [],
+          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { token: { type: 'string' } } } } } },
+          responses: {
+            '303': html('signed in: session cookies set, on to /console', location),
+            '403': html('the form was posted from another site'),
+            '410': html('the link is unknown, used or expired'),
+            '413': problem('the form is larger than 4 KiB'),
+            '415': problem('not a form (application/x-www-form-urlencoded)'),
+          },
+        },
+      },
+      '/console/sign-in/oidc': {
+        get: {
+          summary: 'Sign in with the OpenID provider: 303 to it (authorization code + PKCE)',
+          security: [],
+          responses: { '303': html('on to the identity provider', location), '404': html('no provider configured'), '503': html('the provider cannot be reached') },
+        },
+      },
+      '/console/sign-in/oidc/callback': {
+        get: {
+          summary: "The OpenID provider's redirect back: starts a session, 303 to /console",
+          security: [],
+          responses: {
+            '303': html('signed in: session cookies set, on to /console', location),
+            '400': html('no login under way in this browser'),
+            '403': html('the answer did not check out, or no principal is linked to the account'),
+            '404': html('no provider configured'),
+          },
+        },
       },
       '/v1/actions': {
         post: {
@@ -235,6 +364,46 @@ export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unkno
       },
       '/v1/approvals': {
         get: { summary: 'What the caller may decide now, oldest deadline first', parameters: queryParams(inboxQuerySchema), responses: { '200': json('a page of actions', 'ActionPage'), ...v1, ...role('reviewer') } },
+      },
+      '/v1/approvals/events': {
+        get: {
+          summary: 'The inbox, live (reviewer): server-sent events `upsert` (data: InboxUpsert, an action the caller may decide now), `remove` (data: InboxRemove, one they could decide and no longer can), `resync` (reload the inbox); the stream ends after two minutes and the browser reconnects',
+          responses: {
+            '200': { description: 'an event stream (text/event-stream)', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            ...v1,
+            ...role('reviewer'),
+          },
+        },
+      },
+      '/v1/actions/{id}/review': {
+        get: {
+          summary: 'Everything the console shows about an action: its view, model, params schema, approval plan, evidence timeline and whether the caller may decide it',
+          parameters: [idParam],
+          responses: { '200': json('the action, for review', 'ActionReview'), ...v1, ...withId },
+        },
+      },
+      '/v1/actions/{id}/edit-preview': {
+        post: {
+          summary: 'Approve with edits, before it is sent (reviewer who may approve now): the plan policy gives the edited params; nothing is decided',
+          parameters: [idParam],
+          requestBody: body('EditPreviewRequest'),
+          responses: {
+            '200': json('the decision policy would make for the edited params', 'EditPreview'),
+            '403': problem('not a reviewer; not-eligible; self-approval; already-voted'),
+            '409': problem('not-pending'),
+            ...v1,
+            '422': problem('invalid input (as every /v1 operation); invalid-params: the edited params fail the schema; "***" where no hidden value can be kept'),
+            ...withId,
+            ...withBody,
+          },
+        },
+      },
+      '/v1/policy/versions/{version}': {
+        get: {
+          summary: 'The text of one stored policy version (operator)',
+          parameters: [{ name: 'version', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': json('the bundle text', 'PolicySource'), ...v1, ...withId, ...role('operator') },
+        },
       },
       '/v1/policy': {
         get: { summary: 'Active policy version (operator)', responses: { '200': json('the active version', 'ActivePolicy'), ...v1, ...role('operator') } },

@@ -9,6 +9,7 @@ const STATUS: Record<ErrorCode, number> = {
   'malformed-request': 400,
   unauthorized: 401,
   forbidden: 403,
+  csrf: 403,
   'not-eligible': 403,
   'self-approval': 403,
   'already-voted': 403,
@@ -28,10 +29,11 @@ const STATUS: Record<ErrorCode, number> = {
   'edit-denied': 422,
   'not-delegated': 422,
   'stale-view': 409,
+  paused: 409,
   'invalid-policy': 422,
+  'rate-limited': 429,
   unavailable: 503,
   internal: 500,
-  'rate-limited': 429,
 };
 
 /** HTTP status of an error code. */

@@ -7,7 +7,9 @@ import { resolveTemporalCli } from '../runtime/temporal-cli';
 import { runBacktestCommand } from './commands/backtest';
 import { runEvidenceCommand } from './commands/evidence';
 import { runLedgerCommand } from './commands/ledger';
+import { runMcpCommand, runMcpGateway } from './commands/mcp';
 import { runPolicyCommand } from './commands/policy';
+import { runSignInLinkCommand } from './commands/sign-in-link';
 import { databaseDeps } from './database';
 import { runDemo } from './demo';
 import { runUp } from './up';
@@ -37,6 +39,11 @@ const USAGE = `usage: countersign <command>
                               acknowledge an action stopped by a write Postgres refused
   ledger digest-key export [--out <file>]
                               the key that checks keyed digests, for auditors (hex)
+  sign-in-link <principal>    print a one-use, 15-minute console sign-in link for a human
+  mcp-gateway --config <gateway.yaml> [--http <port>] [--hold <duration>]
+                              an MCP server whose tool calls Countersign governs
+  mcp import --config <gateway.yaml>
+                              print catalog entries for the gateway's upstream tools
   help                        this list; \`countersign <command> help\` for policy, evidence and ledger
 `;
 
@@ -65,6 +72,15 @@ export async function main(argv: string[]): Promise<number> {
       }
       return runPolicyCommand(rest);
     }
+    case 'sign-in-link': {
+      const config = loadConfig();
+      const deps = databaseDeps(config);
+      try {
+        return await runSignInLinkCommand(rest, { getPool: deps.getPool, publicUrl: config.publicUrl });
+      } finally {
+        await deps.close();
+      }
+    }
     case 'evidence':
     case 'ledger': {
       const deps = databaseDeps(loadConfig());
@@ -75,6 +91,10 @@ export async function main(argv: string[]): Promise<number> {
         await deps.close();
       }
     }
+    case 'mcp-gateway':
+      return runMcpGateway(rest);
+    case 'mcp':
+      return runMcpCommand(rest);
     case undefined:
     case 'help':
     case '--help':

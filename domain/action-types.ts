@@ -41,10 +41,34 @@ export const EVIDENCE_EVENT_TYPES = [
   'execution_failed',
   'cancelled',
   'expired',
+  /** An approved action waits for a pause to be lifted before it executes (docs/controls.md). */
+  'execution_held',
+  /** The pauses that held it are lifted: it executes now. */
+  'execution_resumed',
 ] as const;
 
 /** One of {@link EVIDENCE_EVENT_TYPES}. */
 export type EvidenceEventType = (typeof EVIDENCE_EVENT_TYPES)[number];
+
+/**
+ * Ledger events about principals (ledger/principal-repository.ts), each on the principal's own
+ * chain (`principal:<id>`): created, changed (roles, groups, attributes, delegates, disabled,
+ * identities), a token created or revoked, a sign-in link issued. Checked by the same table
+ * constraint (ledger/migrations/008_principal_tokens_and_sessions.sql).
+ */
+export const PRINCIPAL_EVENT_TYPES = ['principal_created', 'principal_updated', 'token_created', 'token_revoked', 'sign_in_link_created'] as const;
+
+/**
+ * Ledger events about operator controls (ledger/pause-store.ts): a pause and its lifting, each
+ * pause on its own chain (keyed by the pause id, `pau_…`).
+ */
+export const CONTROL_EVENT_TYPES = ['paused', 'resumed'] as const;
+
+/** One of {@link CONTROL_EVENT_TYPES}. */
+export type ControlEventType = (typeof CONTROL_EVENT_TYPES)[number];
+
+/** One of {@link PRINCIPAL_EVENT_TYPES}. */
+export type PrincipalEventType = (typeof PRINCIPAL_EVENT_TYPES)[number];
 
 /** Who can cause an event: an agent, a human reviewer or operator, or Countersign itself. */
 export const ACTOR_KINDS = ['agent', 'human', 'system'] as const;
@@ -175,7 +199,8 @@ export interface ApprovalView {
 
 /** Why an action ended without executing (denied, expired, cancelled). */
 export interface OutcomeView {
-  by: 'policy' | 'reviewer' | 'timeout' | 'agent' | 'operator';
+  /** `control`: a pause matched the proposal (docs/controls.md); `actor` is the operator who paused. */
+  by: 'policy' | 'reviewer' | 'timeout' | 'agent' | 'operator' | 'control';
   actor: string | null;
   reason: string | null;
 }
@@ -197,6 +222,8 @@ export interface ActionProjection {
   eligibleGroups: string[];
   voters: string[];
   deadline: string | null;
+  /** True while an approved action is held by a pause before it executes (docs/controls.md). */
+  paused?: boolean;
 }
 
 /** A reviewer's decision as delivered to the workflow (after API validation). */

@@ -102,6 +102,51 @@ export const createPrincipalSchema = z
   });
 export type CreatePrincipal = z.infer<typeof createPrincipalSchema>;
 
+/** An email address a verified OIDC email claim maps to a principal by. */
+const email = z.string().max(254).regex(/^[^\s@]+@[^\s@]+$/, 'an email address like alice@example.com');
+/** An OIDC subject (`sub`): at most 255 ASCII characters (OpenID Connect Core 1.0, 2). */
+const oidcSubject = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'visible ASCII characters');
+/** A Slack user id, e.g. U024BE7LH. */
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id like U024BE7LH');
+
+/**
+ * `PATCH /v1/principals/:id` body (admin): only the fields given change. `email`, `oidcSubject`
+ * and `slackUserId` are the identities a human signs in or clicks with (null unlinks one).
+ */
+export const updatePrincipalSchema = z
+  .strictObject({
+    roles: z
+      .array(roleSchema)
+      .min(1)
+      .max(4)
+      .refine((r) => new Set(r).size === r.length, 'roles must be distinct')
+      .meta({ uniqueItems: true })
+      .optional(),
+    groups: z.array(group).max(64).optional(),
+    attributes: attributesSchema.optional(),
+    delegates: z
+      .array(id)
+      .max(64)
+      .refine((d) => new Set(d).size === d.length, 'delegates must be distinct')
+      .meta({ uniqueItems: true })
+      .optional(),
+    disabled: z.boolean().optional(),
+    email: email.nullable().optional(),
+    oidcSubject: oidcSubject.nullable().optional(),
+    slackUserId: slackUserId.nullable().optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, 'name at least one field to change');
+export type UpdatePrincipal = z.infer<typeof updatePrincipalSchema>;
+
+/** `POST /v1/principals/:id/tokens` body: `expiresIn` as a bundle duration ("1h", "90d"); none = no expiry. */
+export const createTokenSchema = z.strictObject({
+  expiresIn: z
+    .string()
+    .max(32)
+    .regex(/^(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?$/, 'a duration like 1h, 90d or 1h30m')
+    .optional(),
+});
+
 /** Where the proposal came from (kept in the evidence). */
 export const modelSchema = z.strictObject({
   provider: z.string().max(200).optional(),
@@ -233,8 +278,10 @@ export const actionViewSchema = z.object({
     })
     .optional(),
   outcome: z
-    .object({ by: z.enum(['policy', 'reviewer', 'timeout', 'agent', 'operator']), actor: z.string().nullable(), reason: z.string().nullable() })
+    .object({ by: z.enum(['policy', 'reviewer', 'timeout', 'agent', 'operator', 'control']), actor: z.string().nullable(), reason: z.string().nullable() })
     .optional(),
+  /** True while a pause (docs/controls.md) holds this approved action: it does not execute until the pause is lifted. */
+  paused: z.boolean().optional(),
   result: z.unknown().optional(),
   error: z.string().optional(),
   links: z.object({ self: z.string(), evidence: z.string(), temporalUi: z.string() }),
@@ -273,6 +320,39 @@ export const principalSchema = z.object({
   groups: z.array(z.string()),
   attributes: jsonObject,
   delegates: z.array(z.string()),
+  disabled: z.boolean(),
+  email: z.string().nullable(),
+  oidcSubject: z.string().nullable(),
+  slackUserId: z.string().nullable(),
+});
+
+/** `GET /v1/principals`. */
+export const principalListSchema = z.object({ items: z.array(principalSchema) });
+
+/** `POST /v1/principals/:id/tokens` answer: the token is shown this once. */
+export const tokenCreatedSchema = z.object({ tokenId: z.string(), token: z.string(), expiresAt: z.string().nullable() });
+
+/** `GET /v1/principals/:id/tokens`: metadata only, never a token or its hash. */
+export const tokenListSchema = z.object({
+  items: z.array(
+    z.object({
+      tokenId: z.string(),
+      createdAt: z.string(),
+      createdBy: z.string().nullable(),
+      expiresAt: z.string().nullable(),
+      revokedAt: z.string().nullable(),
+      revokedBy: z.string().nullable(),
+    }),
+  ),
+});
+
+/** `POST /v1/principals/:id/sign-in-links` answer. */
+export const signInLinkSchema = z.object({ url: z.string(), expiresAt: z.string() });
+
+/** `GET /v1/session`: who the console is signed in as, and until when. */
+export const sessionSchema = z.object({
+  principal: z.object({ id: z.string(), name: z.string(), kind: z.enum(['agent', 'human']), roles: z.array(roleSchema), groups: z.array(z.string()) }),
+  expiresAt: z.string().nullable(),
 });
 
 /** `POST /v1/principals` answer: the token is shown this once. */

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   'malformed-request': 'Malformed request',
   unauthorized: 'Missing or invalid credentials',
   forbidden: 'Not allowed for this principal',
+  csrf: 'Missing or wrong CSRF token',
   'not-found': 'Not found',
   validation: 'Invalid input',
   'unknown-action': 'Unknown action',
@@ -33,13 +34,14 @@ export const ERROR_CODES = {
   'edit-denied': 'Policy denies the edited action',
   'not-delegated': 'The onBehalfOf human has not delegated to this agent',
   'stale-view': 'The params changed since the reviewer saw them',
+  paused: 'A pause matches this action: decisions wait until it is lifted',
   'invalid-policy': 'Invalid policy bundle',
   'payload-too-large': 'Request body too large',
   'unsupported-media-type': 'Unsupported media type',
   'method-not-allowed': 'Method not allowed',
+  'rate-limited': 'Too many requests',
   unavailable: 'Service temporarily unavailable',
   internal: 'Internal error',
-  'rate-limited': 'Too many requests',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

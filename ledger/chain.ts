@@ -14,17 +14,17 @@
  * writers of different actions never wait for each other.
  */
 import crypto, { createHash } from 'node:crypto';
-import { ACTOR_KINDS, EVIDENCE_EVENT_TYPES, LEDGER_GENESIS_HASH, type EvidenceEventType } from '../domain/action-types';
+import { ACTOR_KINDS, CONTROL_EVENT_TYPES, EVIDENCE_EVENT_TYPES, LEDGER_GENESIS_HASH, PRINCIPAL_EVENT_TYPES, type ControlEventType, type EvidenceEventType, type PrincipalEventType } from '../domain/action-types';
 import { canonicalJson } from '../domain/canonical-json';
 
 /** prevHash of the first event of every chain: 64 zeros. */
 export const GENESIS_HASH = LEDGER_GENESIS_HASH;
 
-/** Every kind of event the ledger records: the workflow's {@link EVIDENCE_EVENT_TYPES}. */
-export const LEDGER_EVENT_TYPES = EVIDENCE_EVENT_TYPES;
+/** Every kind of event the ledger records: the workflow's {@link EVIDENCE_EVENT_TYPES} and the {@link PRINCIPAL_EVENT_TYPES}. */
+export const LEDGER_EVENT_TYPES = [...EVIDENCE_EVENT_TYPES, ...PRINCIPAL_EVENT_TYPES, ...CONTROL_EVENT_TYPES] as const;
 
 /** One of {@link LEDGER_EVENT_TYPES}. */
-export type LedgerEventType = EvidenceEventType;
+export type LedgerEventType = EvidenceEventType | PrincipalEventType | ControlEventType;
 
 /** Who can cause an event: the workflow's {@link ACTOR_KINDS}. */
 export const LEDGER_ACTOR_KINDS = ACTOR_KINDS;
@@ -255,6 +255,8 @@ export class ChainVerifier {
   private prevHash = GENESIS_HASH;
   private failure: { seq: number; reason: string } | null = null;
   private count = 0;
+  /** The event that ended the action, once seen: nothing may follow it. */
+  private ended: { seq: number; type: LedgerEventType } | null = null;
 
   /** @param actionId every event must belong to this action (default: the first event's). */
   constructor(private actionId?: string) {}
@@ -272,6 +274,7 @@ export class ChainVerifier {
       return false;
     }
     this.prevHash = event.hash;
+    if (FINAL_EVENT_TYPES.has(event.type)) this.ended = { seq, type: event.type };
     this.expectedSeq++;
     this.count++;
     return true;
@@ -313,9 +316,18 @@ export class ChainVerifier {
       return `event ${seq} cannot be serialised: ${(err as Error).message}`;
     }
     if (expected !== event.hash) return `event ${seq} hash does not match its content (altered)`;
+    // A well-linked event after the end is an append to a finished action: the workflow writes
+    // nothing after these, so someone else did.
+    if (this.ended) return `event ${seq} (${event.type}) follows ${this.ended.type} at seq ${this.ended.seq}, which ended the action (appended afterwards)`;
     return null;
   }
 }
+
+/**
+ * Events after which an action's workflow records nothing more. (`expired` is not among them: with
+ * `onTimeout: allow` the action goes on to execute.)
+ */
+const FINAL_EVENT_TYPES: ReadonlySet<LedgerEventType> = new Set(['executed', 'execution_failed', 'cancelled']);
 
 /**
  * Verify one action's chain: seq 1..n without gaps, each `prevHash` linking to the

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../domain/rate-limits';
+import { parseDuration } from '../policy/duration';
 import { parsePayloadKeys, PayloadKeyError, type PayloadKey } from './payload-keys';
 
 /**
@@ -25,6 +26,16 @@ const envSchema = z.object({
   COUNTERSIGN_FETCH_MAX_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   COUNTERSIGN_EXECUTOR_INLINE: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
   COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
+  // Console sign-in (docs/sign-in.md): session length as a bundle duration, and the OpenID provider.
+  COUNTERSIGN_SESSION_TTL: z.string().regex(/^(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?$/, 'a duration like 12h or 30m').min(2).default('12h'),
+  COUNTERSIGN_OIDC_ISSUER: z.string().url().optional(),
+  COUNTERSIGN_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  COUNTERSIGN_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  COUNTERSIGN_OIDC_GROUPS_CLAIM: z.string().min(1).optional(),
+  // Slack approvals (docs/slack.md).
+  COUNTERSIGN_SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  COUNTERSIGN_SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  COUNTERSIGN_SLACK_API_URL: z.string().url().default('https://slack.com/api'),
   COUNTERSIGN_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   // Per principal and API process, per second (burst twice that); 0 turns a limit off (api/rate-limit.ts).
   COUNTERSIGN_RATE_PROPOSALS: z.coerce.number().min(0).default(DEFAULT_RATE_LIMITS.proposalsPerSecond),
@@ -85,6 +96,12 @@ export interface Config {
   /** How many bytes of an executor's or webhook's answer are read (`COUNTERSIGN_FETCH_MAX_BYTES`). @default 1048576 */
   fetchMaxBytes: number;
   publicUrl: string;
+  /** How long a console session lasts (`COUNTERSIGN_SESSION_TTL`). @default 12 h */
+  sessionTtlMs: number;
+  /** The OpenID provider of console sign-in (`COUNTERSIGN_OIDC_*`); undefined: sign-in links only. */
+  oidc?: { issuer: string; clientId: string; clientSecret: string; groupsClaim?: string };
+  /** Slack approvals (`COUNTERSIGN_SLACK_*`); undefined: no Slack messages, interactions refused. */
+  slack?: { botToken?: string; signingSecret?: string; apiUrl: string };
   maxBodyBytes: number;
   /** Per-principal rate limits and long-poll caps of each API process (`COUNTERSIGN_RATE_*`, `COUNTERSIGN_MAX_WAITS*`). */
   rateLimits: RateLimits;
@@ -215,6 +232,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.COUNTERSIGN_METRICS_PORT !== undefined && e.COUNTERSIGN_METRICS_PORT === e.PORT) {
     problems.push(`COUNTERSIGN_METRICS_PORT: is PORT (${e.PORT}); give the metrics a port of their own, or unset it to serve them on PORT`);
   }
+  const sessionTtlMs = parseDuration(e.COUNTERSIGN_SESSION_TTL);
+  if (sessionTtlMs === undefined || sessionTtlMs < 60_000) problems.push(`COUNTERSIGN_SESSION_TTL: ${e.COUNTERSIGN_SESSION_TTL} must be a duration of at least 1m, like 12h`);
+  const oidcVars = (['COUNTERSIGN_OIDC_ISSUER', 'COUNTERSIGN_OIDC_CLIENT_ID', 'COUNTERSIGN_OIDC_CLIENT_SECRET'] as const).filter((k) => e[k] !== undefined);
+  if (oidcVars.length > 0 && oidcVars.length < 3) {
+    problems.push(`COUNTERSIGN_OIDC_ISSUER, COUNTERSIGN_OIDC_CLIENT_ID and COUNTERSIGN_OIDC_CLIENT_SECRET go together: only ${oidcVars.join(', ')} ${oidcVars.length > 1 ? 'are' : 'is'} set`);
+  }
   if ('problem' in uiOrigin) problems.push(`${e.COUNTERSIGN_TEMPORAL_UI_ORIGIN ? 'COUNTERSIGN_TEMPORAL_UI_ORIGIN' : 'TEMPORAL_UI_URL'}: ${uiOrigin.problem}`);
   if (problems.length) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const repoRoot = path.resolve(__dirname, '..');
@@ -231,7 +254,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     executorTimeoutMs: e.COUNTERSIGN_EXECUTOR_TIMEOUT_MS,
     executorInline: e.COUNTERSIGN_EXECUTOR_INLINE === 'true',
     fetchMaxBytes: e.COUNTERSIGN_FETCH_MAX_BYTES,
-    publicUrl: e.COUNTERSIGN_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    publicUrl: (e.COUNTERSIGN_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    sessionTtlMs: sessionTtlMs ?? 12 * 3_600_000,
+    ...(oidcVars.length === 3
+      ? { oidc: { issuer: e.COUNTERSIGN_OIDC_ISSUER!, clientId: e.COUNTERSIGN_OIDC_CLIENT_ID!, clientSecret: e.COUNTERSIGN_OIDC_CLIENT_SECRET!, groupsClaim: e.COUNTERSIGN_OIDC_GROUPS_CLAIM } }
+      : {}),
+    ...(e.COUNTERSIGN_SLACK_BOT_TOKEN || e.COUNTERSIGN_SLACK_SIGNING_SECRET
+      ? { slack: { botToken: e.COUNTERSIGN_SLACK_BOT_TOKEN, signingSecret: e.COUNTERSIGN_SLACK_SIGNING_SECRET, apiUrl: e.COUNTERSIGN_SLACK_API_URL.replace(/\/+$/, '') } }
+      : {}),
     maxBodyBytes: e.COUNTERSIGN_MAX_BODY_BYTES,
     rateLimits: {
       proposalsPerSecond: e.COUNTERSIGN_RATE_PROPOSALS,

@@ -11,6 +11,7 @@ import type { RateLimits } from '../domain/rate-limits';
 import { countActionFaults } from '../ledger/action-faults';
 import { PrincipalStore } from '../api/auth';
 import { ChangeFeed } from '../api/change-feed';
+import type { OidcSettings } from '../api/oidc';
 import type { PolicyStore } from '../ledger/policy-store';
 import { trustedPublicKeys } from '../ledger/signing';
 import type { Config } from './config';
@@ -99,6 +100,10 @@ export interface ServicesOptions extends CoreOptions {
   /** The browser origin allowed to call /codec with credentials. @default the origin of `temporalUiUrl` */
   temporalUiOrigin?: string;
   maxBodyBytes: number;
+  /** How long a console session lasts. @default 12 h */
+  sessionTtlMs?: number;
+  /** The OpenID provider of console sign-in (`COUNTERSIGN_OIDC_*`); undefined: sign-in links only. */
+  oidc?: OidcSettings;
   /** Per-principal rate limits and long-poll caps (api/rate-limit.ts). @default DEFAULT_RATE_LIMITS */
   rateLimits?: RateLimits;
   /**
@@ -176,7 +181,12 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       temporalUiOrigin: opts.temporalUiOrigin ?? new URL(opts.temporalUiUrl).origin,
       payloadCodec: core.payloadCodec,
       policies,
-      principals: new PrincipalStore(pool, adminToken),
+      // Revoked tokens, disabled principals and ended sessions are dropped from its cache as any process's change arrives.
+      principals: new PrincipalStore(pool, adminToken).attachChanges(feed),
+      // Unset, the address this listener got (tests listen on port 0).
+      publicUrl: () => opts.publicUrl ?? (server ? localUrl(host, portOf(server, opts.port)) : `http://localhost:${opts.port}`),
+      sessionTtlMs: opts.sessionTtlMs,
+      oidc: opts.oidc,
       feed,
       signer: core.signer,
       messages: core.messages,
@@ -185,6 +195,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       maxBodyBytes: opts.maxBodyBytes,
       rateLimits: opts.rateLimits,
       isReady: () => !draining,
+      pauses: core.pauses,
       metrics,
       metricsOnOwnPort,
     });
@@ -262,6 +273,8 @@ export function servicesOptionsFromConfig(
     temporalUiOrigin: config.temporalUiOrigin,
     drainDelayMs: config.drainDelayMs,
     maxBodyBytes: config.maxBodyBytes,
+    sessionTtlMs: config.sessionTtlMs,
+    oidc: config.oidc,
     rateLimits: config.rateLimits,
   };
 }

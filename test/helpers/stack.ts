@@ -67,7 +67,7 @@ export interface TestStack {
 /** Start services against the global Temporal + Postgres; `policy` is the bundle source to activate. */
 export async function startTestStack(
   policy: string,
-  opts: { log?: Logger; drainDelayMs?: number; payloadKeys?: PayloadKey[] } & Pick<ServicesOptions, 'host' | 'metricsPort' | 'rateLimits'> = {},
+  opts: { log?: Logger; drainDelayMs?: number; payloadKeys?: PayloadKey[] } & Pick<ServicesOptions, 'host' | 'metricsPort' | 'rateLimits' | 'sessionTtlMs' | 'oidc' | 'publicUrl'> = {},
 ): Promise<TestStack> {
   const suffix = randomBytes(4).toString('hex');
   const baseUrl = inject('databaseUrl');
@@ -99,6 +99,9 @@ export async function startTestStack(
     workflowBundle: { code: fs.readFileSync(inject('workflowBundlePath'), 'utf8') },
     drainDelayMs: opts.drainDelayMs,
     payloadKeys: opts.payloadKeys,
+    sessionTtlMs: opts.sessionTtlMs,
+    oidc: opts.oidc,
+    publicUrl: opts.publicUrl,
     rateLimits: opts.rateLimits,
   };
   const stack: TestStack = {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EVIDENCE_EVENT_TYPES } from '../../domain/action-types';
+import { LEDGER_EVENT_TYPES } from '../../ledger/chain';
 import { EXECUTOR_FAILURES, FINAL_EXECUTOR_FAILURES } from '../../domain/failure-types';
 import { SEARCH_ATTRIBUTE_DECLARATIONS, SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
 import { searchAttributeArgs } from '../../runtime/temporal-server';
@@ -22,7 +23,7 @@ describe('search attribute registry', () => {
   });
 
   it('when the workflow keys are derived, then each has its registry name and the matching SDK type', () => {
-    const sdkType = { Keyword: 'KEYWORD', KeywordList: 'KEYWORD_LIST', Datetime: 'DATETIME' } as const;
+    const sdkType = { Keyword: 'KEYWORD', KeywordList: 'KEYWORD_LIST', Datetime: 'DATETIME', Bool: 'BOOL' } as const;
     for (const [key, a] of Object.entries(SEARCH_ATTRIBUTES)) {
       expect(searchAttributeKeys[key as keyof typeof SEARCH_ATTRIBUTES]).toEqual({ name: a.name, type: sdkType[a.type] });
     }
@@ -37,11 +38,19 @@ describe('search attribute registry', () => {
 
 describe('evidence event type registry', () => {
   it('when the ledger table checks event types, then it allows exactly the registry', () => {
-    const sql = fs.readFileSync(path.join(ROOT, 'ledger/migrations/002_ledger.sql'), 'utf8');
-    const check = /type\s+text\s+NOT NULL CHECK \(type IN \(([^)]*)\)\)/.exec(sql);
-    expect(check, 'the CHECK on ledger_events.type').not.toBeNull();
-    const allowed = [...check![1]!.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
-    expect(allowed.sort()).toEqual([...EVIDENCE_EVENT_TYPES].sort());
+    // The latest migration that (re)defines the CHECK on ledger_events.type is the one in force.
+    const dir = path.join(ROOT, 'ledger/migrations');
+    const checks = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()
+      .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+      .map((sql) => /(?:type\s+text\s+NOT NULL CHECK|ADD CONSTRAINT ledger_events_type_check CHECK) \(type IN \(([^)]*)\)\)/.exec(sql))
+      .filter((m) => m !== null);
+    expect(checks.length, 'the CHECK on ledger_events.type').toBeGreaterThan(0);
+    const allowed = [...checks[checks.length - 1]![1]!.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
+    expect(allowed.sort()).toEqual([...LEDGER_EVENT_TYPES].sort());
+    expect(LEDGER_EVENT_TYPES).toEqual(expect.arrayContaining([...EVIDENCE_EVENT_TYPES]));
   });
 });
 
