@@ -11,7 +11,7 @@ import {
 } from '../../domain/api-schemas';
 import { CountersignError } from '../../domain/errors';
 import type { ActionService } from '../action-service';
-import { requireRole, type Principal } from '../auth';
+import { humanOriginOf, requireRole, type Principal } from '../auth';
 import { parseBody, parseQuery } from '../validate';
 import type { Metrics } from '../metrics';
 
@@ -52,7 +52,7 @@ export function actionRoutes(actions: ActionService, metrics: Metrics): Router {
   r.post('/v1/actions/:id/cancel', async (req, res) => {
     // The body is optional; a JSON `null` is a body, and not an object.
     const body = parseBody(cancelSchema, req.body === undefined ? {} : req.body);
-    res.json(await actions.toView(await actions.cancel(req.principal as Principal, String(req.params.id), body.reason)));
+    res.json(await actions.toView(await actions.cancel(req.principal as Principal, String(req.params.id), body.reason, humanOriginOf(req))));
   });
 
   r.post('/v1/actions/:id/result', async (req, res) => {
@@ -63,7 +63,8 @@ export function actionRoutes(actions: ActionService, metrics: Metrics): Router {
   r.post('/v1/actions/:id/decisions', requireRole('reviewer'), async (req, res) => {
     const body = parseBody(decisionSchema, req.body);
     const key = idempotencyKey(req.get('idempotency-key'));
-    const row = await actions.decide(req.principal as Principal, String(req.params.id), body, key);
+    // The evidence records how the reviewer was identified (token, sign-in link, OIDC) and through what (api, console).
+    const row = await actions.decide(req.principal as Principal, String(req.params.id), body, key, humanOriginOf(req));
     metrics.decisions.inc({ decision: body.decision });
     res.json(await actions.toView(row));
   });
