@@ -9,12 +9,14 @@ import type { PolicyStore } from '../ledger/policy-store';
 import type { LedgerSigner } from '../ledger/signing';
 import type { Logger } from '../runtime/logger';
 import type { ChangeNotifier } from './change-notifier';
-import { createPolicyActivities } from './policy';
+import { createPauseActivities, createPolicyActivities } from './policy';
+import type { PauseRegistry } from '../ledger/pause-store';
 import { createRecordingActivities } from './record-event';
 import { createExecutorActivities } from './http-executor';
 import { createNotificationActivities } from './notify';
 import { createDigestActivities } from './approval-digest';
 import { createCheckpointActivities } from './checkpoint';
+import type { CheckpointWitness } from '../ledger/witness';
 
 /** What the activities need from the process that hosts them. */
 export interface ActivityDeps {
@@ -47,6 +49,8 @@ export interface ActivityDeps {
   log: Logger;
   /** Signs ledger checkpoints. */
   signer: LedgerSigner;
+  /** Where each signed checkpoint is also kept, outside Postgres (ledger/witness.ts). @default none */
+  ledgerWitnesses?: CheckpointWitness[];
   /** Base URL of the API, for links in notifications. */
   publicUrl?: string;
   /**
@@ -62,6 +66,11 @@ export interface ActivityDeps {
    * start naming a root is refused (a worker must be given the roots to run signed workflows)
    */
   trustedRoots?: readonly TrustRoot[];
+  /**
+   * The active pauses (ledger/pause-store.ts): a proposal a pause covers is denied by it, and an
+   * approved action waits while one covers it. @default none: nothing is ever paused
+   */
+  pauses?: PauseRegistry;
 }
 
 /** Build every activity the workflows call. */
@@ -69,6 +78,7 @@ export function createActivities(options: ActivityDeps) {
   const deps = { ...options, digestKey: options.digestKey ?? randomBytes(32) };
   return {
     ...createPolicyActivities(deps),
+    ...createPauseActivities(deps),
     ...createRecordingActivities(deps),
     ...createExecutorActivities(deps),
     ...createNotificationActivities(deps),

@@ -1,13 +1,16 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { REFUSALS } from '../domain/action-types';
 import { CountersignError } from '../domain/errors';
 import type { PolicyFacts, WorkflowPolicyDecision, WorkflowPolicyInput } from '../domain/policy-types';
 import { denialByNoRule, evaluatePolicy as evaluate, sensitivePaths, validateActionParams, type CompiledPolicyBundle } from '../policy';
 import { loadFacts, PrincipalRepository } from '../ledger/principal-repository';
+import { gatherUsage } from '../ledger/usage-store';
+import type { UsageFigures } from '../domain/usage';
 import type { ActivityDeps } from './index';
 
 /** Policy checks: the pure policy module over a bundle stored in Postgres. */
-export function createPolicyActivities({ policies, pool, trustedRoots }: Pick<ActivityDeps, 'policies' | 'pool' | 'trustedRoots'>) {
+export function createPolicyActivities({ policies, pool, trustedRoots, pauses }: Pick<ActivityDeps, 'policies' | 'pool' | 'trustedRoots' | 'pauses'>) {
   const principals = new PrincipalRepository(pool);
   return {
     /**
@@ -46,12 +49,42 @@ export function createPolicyActivities({ policies, pool, trustedRoots }: Pick<Ac
         if (!(err instanceof CountersignError) || err.code !== 'not-delegated') throw err;
         return refused(bundle, input.action, `${err.message}, so it cannot be decided on their behalf`);
       }
-      const decision = evaluate(bundle, { ...policyInput, facts });
+      // A pause that covers this proposal denies it, by that control (docs/controls.md).
+      const pause = await pauses?.matching({ agent: input.agent, action: input.action });
+      if (pause) {
+        const reason = `paused by ${pause.by}: ${pause.reason}`;
+        return { ...refused(bundle, input.action, reason), control: { pauseId: pause.id, by: pause.by, reason: pause.reason } };
+      }
+      // Budgets: the figures the rules for this action read, gathered (and this action counted)
+      // under the agent's usage lock, before the pure evaluation (ledger/usage-store.ts).
+      const calls = bundle.actions.get(input.action)?.usage ?? [];
+      let usage: UsageFigures | undefined;
+      if (calls.length > 0) usage = await gatherUsage(pool, calls, { agent: input.agent, action: input.action, actionId: actionIdOfActivity() });
+      const decision = evaluate(bundle, { ...policyInput, facts, ...(usage ? { usage } : {}) });
       const groups = decision.plan ? decision.plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]) : [];
       const webhookGroups = [...new Set(groups)].filter((g) => (bundle.notifications.webhooks[g]?.length ?? 0) > 0).sort();
       return { ...decision, webhookGroups, ...(sensitivePaths(bundle, input.action).length > 0 ? { sensitive: true } : {}) };
     },
   };
+}
+
+/**
+ * Whether a pause holds `subject` now: the workflow asks before an approved action executes, and
+ * again when told a pause was lifted (docs/controls.md).
+ */
+export function createPauseActivities({ pauses }: Pick<ActivityDeps, 'pauses'>) {
+  return {
+    async pauseHolding(subject: { agent: string; action: string }): Promise<{ pauseId: string; by: string; reason: string } | null> {
+      const pause = await pauses?.matching(subject);
+      return pause ? { pauseId: pause.id, by: pause.by, reason: pause.reason } : null;
+    },
+  };
+}
+
+/** The action id of the workflow running this activity (workflow ids are `action-<id>`). */
+function actionIdOfActivity(): string {
+  const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+  return workflowId.startsWith('action-') ? workflowId.slice('action-'.length) : workflowId;
 }
 
 /** A denial that no rule made: the action cannot be decided under this bundle. */

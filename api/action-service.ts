@@ -35,6 +35,9 @@ import type { Principal, PrincipalStore } from './auth';
 import type { ChangeFeed } from './change-feed';
 import { decisionProblem } from './decision-refusal';
 import { lineageTree, type LineageNode } from './lineage';
+import type { PauseRegistry } from '../ledger/pause-store';
+import { readUsage } from '../ledger/usage-store';
+import type { Pool } from 'pg';
 
 /** What the action use cases need. */
 export interface ActionServiceDeps {
@@ -50,6 +53,10 @@ export interface ActionServiceDeps {
   feed: ChangeFeed;
   /** Signs starts and Updates: workflows refuse anything this API did not send. */
   messages: MessageSigner;
+  /** The active pauses (docs/controls.md): decisions on a paused action are refused (409 `paused`). */
+  pauses?: Pick<PauseRegistry, 'matching'>;
+  /** For usage figures (budgets) when an edit is pre-checked against policy. */
+  pool?: Pool;
 }
 
 /** How a human reached the API for a decision or a cancel (recorded in the evidence). */
@@ -369,6 +376,10 @@ export class ActionService {
     }
     const refused = decisionProblem(caller, row, body.decision);
     if (refused) throw refused;
+    // Operator controls: while a pause covers the action it stays pending (its deadline runs on),
+    // but nobody may decide it.
+    const pause = await this.deps.pauses?.matching({ agent: row.agent, action: row.action });
+    if (pause) throw new CountersignError('paused', `${row.action} by ${row.agent} is paused (${pause.id} by ${pause.by}: ${pause.reason}); decide once the pause is lifted`);
     if (body.expectedDigest !== undefined) {
       const current = currentDigest(row);
       if (current !== undefined && current !== body.expectedDigest) {
@@ -435,7 +446,11 @@ export class ActionService {
       );
     }
     const recorded = await this.deps.actions.proposalInputs(row.id);
+    // Budgets read usage figures: the same ones the workflow's check will gather (without the lock).
+    const calls = bundle.actions.get(row.action)?.usage ?? [];
+    const usage = calls.length > 0 && this.deps.pool ? await readUsage(this.deps.pool, calls, { agent: row.agent, action: row.action, actionId: row.id }) : undefined;
     const decision = evaluatePolicy(bundle, {
+      ...(usage ? { usage } : {}),
       action: row.action,
       params,
       resource: row.resource ?? undefined,
@@ -509,7 +524,10 @@ export class ActionService {
 
   /** The public ActionView of a row. */
   async toView(row: ActionRow): Promise<ActionView> {
-    return toActionView(row, this.deps, await sensitivePatternsOfRow(this.deps.policies, row));
+    const view = toActionView(row, this.deps, await sensitivePatternsOfRow(this.deps.policies, row));
+    // An approved action a pause covers does not execute until the pause is lifted (docs/controls.md).
+    if (row.status === 'approved' && this.deps.pauses && (await this.deps.pauses.matching({ agent: row.agent, action: row.action }))) view.paused = true;
+    return view;
   }
 
   /** The public ActionViews of rows (sensitive params masked), in order. */

@@ -36,6 +36,7 @@ import {
   waitQuerySchema,
 } from '../domain/api-schemas';
 import { codecPayloadsSchema } from '../domain/codec-schemas';
+import { createPauseSchema, liftPauseSchema, listPausesQuerySchema, pauseListSchema, pauseSchema, reviewerReportQuerySchema, reviewerReportSchema } from '../domain/controls';
 import { actionReviewSchema, editPreviewRequestSchema, editPreviewSchema, inboxEventSchemas, policySourceSchema } from './routes/console';
 import { sendProblem } from './problem';
 
@@ -60,6 +61,8 @@ const REQUEST_SCHEMAS = {
   Evaluate: evaluateSchema,
   CodecRequest: codecPayloadsSchema,
   EditPreviewRequest: editPreviewRequestSchema,
+  CreatePause: createPauseSchema,
+  LiftPause: liftPauseSchema,
 };
 const ANSWER_SCHEMAS = {
   Problem: problemSchema,
@@ -86,6 +89,9 @@ const ANSWER_SCHEMAS = {
   ActionReview: actionReviewSchema,
   EditPreview: editPreviewSchema,
   PolicySource: policySourceSchema,
+  Pause: pauseSchema,
+  PauseList: pauseListSchema,
+  ReviewerReport: reviewerReportSchema,
   ...inboxEventSchemas,
 };
 
@@ -454,6 +460,35 @@ export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unkno
       },
       '/v1/actions/{id}/lineage': {
         get: { summary: 'Delegation tree (parentActionId) containing the action', parameters: [idParam], responses: { '200': json('the tree from its root', 'Lineage'), ...v1, ...withId } },
+      },
+      '/v1/controls/pauses': {
+        post: {
+          summary: 'Pause an agent, an action name, both (AND), or everything ("all") (operator)',
+          requestBody: body('CreatePause'),
+          responses: {
+            '201': json('paused: within a second new proposals it covers end denied, decisions on its pending actions answer 409 paused, approved ones wait', 'Pause', location),
+            ...v1,
+            '422': problem('invalid input: an unknown scope field, an empty scope (send "all" to pause everything), a missing reason'),
+            ...withBody,
+            ...role('operator'),
+          },
+        },
+        get: { summary: 'Active pauses (every pause with all=true) (operator)', parameters: queryParams(listPausesQuerySchema), responses: { '200': json('the pauses, oldest first (all=true: newest first)', 'PauseList'), ...v1, ...role('operator') } },
+      },
+      '/v1/controls/pauses/{id}': {
+        delete: {
+          summary: 'Lift a pause: what it held goes on (operator)',
+          parameters: [idParam],
+          requestBody: body('LiftPause', false),
+          responses: { '200': json('the lifted pause', 'Pause'), ...v1, ...withId, ...withBody, ...role('operator') },
+        },
+      },
+      '/v1/reports/reviewers': {
+        get: {
+          summary: 'Reviewer metrics (approval fatigue) over a period, default the last 30 days (operator)',
+          parameters: queryParams(reviewerReportQuerySchema),
+          responses: { '200': json('per reviewer: decisions, rates, time to decide, fast decisions, disagreements', 'ReviewerReport'), ...v1, '422': problem('since or until is not an ISO-8601 date-time, or since is after until'), ...role('operator') },
+        },
       },
       '/v1/ledger/verify': {
         get: {

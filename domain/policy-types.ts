@@ -2,6 +2,7 @@
  * Plain data types shared by the policy module, the workflow and the API.
  * No runtime code: the workflow bundle imports these as types only.
  */
+import type { UsageFigures } from './usage';
 import type { TrustRoot } from './message-signature';
 
 /** What policy says about an action. */
@@ -46,6 +47,11 @@ export interface PolicyInput {
    * attributes and `facts.onBehalfOf` is `{ attributes: {} }` when `onBehalfOf` is set, else null.
    */
   facts?: PolicyFacts;
+  /**
+   * Usage figures for the bundle's `usage` calls (domain/usage.ts), gathered before evaluation.
+   * A call without its figure fails (closed) when evaluated.
+   */
+  usage?: UsageFigures;
 }
 
 /**
@@ -53,7 +59,7 @@ export interface PolicyInput {
  * Never facts: the activity reads them from the principal store itself, so a workflow input
  * (which anyone who can reach Temporal could write) cannot claim them.
  */
-export interface WorkflowPolicyInput extends Omit<PolicyInput, 'facts'> {
+export interface WorkflowPolicyInput extends Omit<PolicyInput, 'facts' | 'usage'> {
   /** The bundle version the params were checked against; the active one when absent. */
   version?: string | null;
   /**
@@ -150,6 +156,8 @@ export interface PolicyDecision {
    * (`ruleIds` and `decidedBy` are empty, `reason` names the limit and the path).
    */
   limitBreach?: PolicyLimitBreach;
+  /** The usage figures the rules read (domain/usage.ts), so the evidence shows what a budget saw. */
+  usage?: UsageFigures;
 }
 
 /** What the workflow's policy check returns: the decision plus what the workflow needs from the bundle. */
@@ -165,4 +173,9 @@ export interface WorkflowPolicyDecision extends PolicyDecision {
    * then keyed (`hmac-sha256:`) and computed by an activity, so the key never enters a history.
    */
   sensitive?: boolean;
+  /**
+   * Set when a pause (docs/controls.md) matched the proposal: the decision is a denial by that
+   * control, not by a rule, and the action's outcome says so (`by: "control"`).
+   */
+  control?: { pauseId: string; by: string; reason: string };
 }

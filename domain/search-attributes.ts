@@ -11,6 +11,8 @@ export const SEARCH_ATTRIBUTES = {
   agent: { name: 'CountersignAgent', type: 'Keyword' },
   waitingGroups: { name: 'CountersignWaitingGroups', type: 'KeywordList' },
   deadline: { name: 'CountersignDeadline', type: 'Datetime' },
+  /** True while a pause holds an approved action before it executes (docs/controls.md): `CountersignPaused = true`. */
+  paused: { name: 'CountersignPaused', type: 'Bool' },
 } as const;
 
 type Registry = typeof SEARCH_ATTRIBUTES;

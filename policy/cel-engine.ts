@@ -29,11 +29,13 @@
 import { type ASTNode, Environment } from '@marcbachmann/cel-js';
 import { RE2JS } from '@bufbuild/re2';
 import type { PolicyFacts } from '../domain/policy-types';
+import type { UsageCall } from '../domain/usage';
 import { FALLBACK, compileFastPath } from './cel-fast-path';
 import { CelCompileError } from './errors';
+import { AgentUsageView, UsageView, findUsageCalls } from './usage';
 
 /** The variables a rule's `when` may reference; anything else is a load-time error. */
-export const POLICY_CEL_VARIABLES = ['action', 'params', 'resource', 'context', 'agent', 'onBehalfOf', 'facts'] as const;
+export const POLICY_CEL_VARIABLES = ['action', 'params', 'resource', 'context', 'agent', 'onBehalfOf', 'facts', 'usage'] as const;
 
 /** A variable of {@link POLICY_CEL_VARIABLES}. */
 export type PolicyCelVariable = (typeof POLICY_CEL_VARIABLES)[number];
@@ -62,6 +64,8 @@ export interface PolicyActivation {
   onBehalfOf: string | null;
   /** Trusted facts from the principal store (domain/policy-types.ts PolicyFacts). */
   facts: PolicyFacts;
+  /** The usage figures gathered for this evaluation (policy/usage.ts); absent: every usage call fails (closed). */
+  usage?: UsageView;
 }
 
 /** A compiled CEL expression. */
@@ -73,6 +77,11 @@ export interface CelProgram {
    * shadow one are not counted), when the engine reports them: `policy lint` uses them.
    */
   readonly variables?: readonly PolicyCelVariable[];
+  /**
+   * The `usage` calls the expression makes (budgets and rate limits), found statically: the
+   * policy activity gathers exactly these figures before it evaluates. Empty when none.
+   */
+  readonly usage?: readonly UsageCall[];
   /**
    * Evaluate against one activation.
    * @throws Error on a CEL runtime error (missing key, no such overload, …).
@@ -176,6 +185,14 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
     .registerVariable('agent', 'string')
     .registerVariable('onBehalfOf', 'dyn')
     .registerVariable('facts', 'map')
+    // Budgets: `usage.count("1h")`, `usage.sum("amount", "24h")`, `usage.agent.count("1h")`,
+    // answered from figures gathered before evaluation (policy/usage.ts).
+    .registerType('AgentUsage', { ctor: AgentUsageView, fields: {} })
+    .registerType('Usage', { ctor: UsageView, fields: { agent: 'AgentUsage' } })
+    .registerVariable('usage', 'Usage')
+    .registerFunction('Usage.count(string): int', (u: UsageView, window: string) => u.count(window))
+    .registerFunction('Usage.sum(string, string): double', (u: UsageView, path: string, window: string) => u.sum(path, window))
+    .registerFunction('AgentUsage.count(string): int', (u: AgentUsageView, window: string) => u.count(window))
     .registerFunction(`string.${RE2_MATCHES}(string): bool`, re2Test)
     .registerFunction(`${RE2_MATCHES}(string, string): bool`, re2Test);
 
@@ -191,6 +208,8 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
     if (!checked.valid) throw toCompileError(checked.error);
     const factsProblem = factsShapeProblem(parsed.ast);
     if (factsProblem) throw new CelCompileError(factsProblem.message, factsProblem.offset);
+    const usage = findUsageCalls(parsed.ast);
+    if (usage.problem) throw new CelCompileError(usage.problem.message, usage.problem.offset);
     const nesting = admitted ? { depth: 0, offset: undefined } : iterationNesting(parsed.ast);
     if (nesting.depth > MAX_ITERATION_NESTING) {
       throw new CelCompileError(
@@ -230,10 +249,12 @@ export function createCelJsEngine(options: CelJsEngineOptions = {}): CelEngine {
       const slow = parsed as unknown as CelProgram['evaluate'];
       const fast = useFastPath ? compileFastPath(parsed.ast, re2Test) : undefined;
       const variables = referencedVariables(parsed.ast);
-      if (fast === undefined) return { resultType: type, variables, evaluate: slow };
+      const usage = findUsageCalls(parsed.ast).calls;
+      if (fast === undefined) return { resultType: type, variables, usage, evaluate: slow };
       return {
         resultType: type,
         variables,
+        usage,
         evaluate: (activation) => {
           const value = fast(activation);
           return value === FALLBACK_VALUE ? slow(activation) : value;

@@ -10,6 +10,7 @@ import type {
   ExecutorSpec,
   PolicyOutcome,
 } from '../domain/policy-types';
+import type { UsageCall } from '../domain/usage';
 import type { PolicyBundleDocument } from './bundle-schema';
 import type { CelProgram } from './cel-engine';
 import type { InputLimits } from './input-limits';
@@ -26,6 +27,8 @@ export interface CompiledRule {
   /** Compiled `when`; `undefined` means the rule matches every candidate action. */
   readonly when: CelProgram | undefined;
   readonly decision: PolicyOutcome;
+  /** The `usage` calls its `when` makes (budgets), found at load. */
+  readonly usage: readonly UsageCall[];
   /** The rule's `reason`, or a generated one, reported when the rule matches. */
   readonly reason: string;
   /** Approval plan of a `require_approval` rule, resolved per action only when it has none. */
@@ -48,6 +51,11 @@ export interface CompiledAction {
   readonly sensitivePaths: readonly string[];
   /** Rules that can match this action (exact name or glob), in file order. */
   readonly rules: readonly CompiledRule[];
+  /**
+   * The distinct `usage` calls of those rules: the figures the policy activity gathers before
+   * it decides this action (none: nothing is gathered).
+   */
+  readonly usage: readonly UsageCall[];
   /** Plan for `require_approval` without an explicit `approval`: one step, the owner group. */
   readonly defaultPlan: ApprovalPlan;
   /** Bounds on params/context/resource: built-in defaults, then `defaults.limits`, then the action's `limits`. */

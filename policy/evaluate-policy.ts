@@ -9,6 +9,7 @@ import type { CompiledAction, CompiledPolicyBundle, CompiledRule } from './compi
 import { UnknownActionError } from './errors';
 import { type InputLimitBreach, checkInputLimits, checkValueLimits } from './input-limits';
 import { type ParamsError, toParamsErrors } from './params-schema';
+import { NO_USAGE, UsageView } from './usage';
 
 const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
@@ -60,6 +61,7 @@ export function evaluatePolicy(bundle: CompiledPolicyBundle, input: PolicyInput)
     agent: input.agent,
     onBehalfOf: input.onBehalfOf ?? null,
     facts,
+    usage: input.usage ? new UsageView(input.usage) : NO_USAGE,
   };
 
   const ruleIds: string[] = [];
@@ -135,6 +137,7 @@ export function evaluatePolicy(bundle: CompiledPolicyBundle, input: PolicyInput)
     owner: action.owner,
     errors: errors ?? [],
     facts,
+    ...(input.usage && action.usage.length > 0 ? { usage: input.usage } : {}),
   };
   if (decision === 'require_approval') result.plan = firstApproval?.plan ?? action.defaultPlan;
   return result;

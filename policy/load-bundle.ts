@@ -18,6 +18,8 @@ import { CelCompileError, type PolicyIssue, PolicyValidationError } from './erro
 import { DEFAULT_INPUT_LIMITS, type InputLimits } from './input-limits';
 import { collectSensitivePaths, compileParamsSchema, createParamsAjv } from './params-schema';
 import { IssueCollector, checkFiniteNumbers, closest, parseSource, reportZodIssue } from './source-document';
+import { usagePathProblem } from './usage';
+import { distinctUsageCalls } from '../domain/usage';
 import type { DocPath } from './source-locator';
 import type { ValidateFunction } from 'ajv';
 
@@ -189,9 +191,32 @@ function compileParts(data: unknown, engine: CelEngine, issues: IssueCollector, 
     if (typeof rule.when === 'string' && rule.when.length > 0) {
       const program = compileWhen(rule.when, ['rules', i, 'when'], engine, issues, admitted);
       if (program) parts.programs.set(i, program);
+      if (program?.usage?.length && isPlainObject(data.actions)) checkUsagePaths(program, rule.action, data.actions, ['rules', i, 'when'], issues);
     }
   });
   return parts;
+}
+
+/**
+ * A `usage.sum` path must name a number in the params schema of at least one catalog action the
+ * rule applies to (actions without it count 0, so a glob rule may cover some that lack it); a
+ * path none of them has is a typo.
+ */
+function checkUsagePaths(program: CelProgram, pattern: unknown, actions: Record<string, unknown>, path: DocPath, issues: IssueCollector): void {
+  if (typeof pattern !== 'string' || actionPatternProblem(pattern) !== undefined) return;
+  const matches = compileActionPattern(pattern);
+  const schemas = Object.entries(actions).filter(([name, spec]) => matches(name) && isPlainObject(spec) && isPlainObject(spec.params));
+  if (schemas.length === 0) return;
+  for (const call of program.usage ?? []) {
+    if (call.kind !== 'sum') continue;
+    const problems = schemas.map(([name, spec]) => ({ name, problem: usagePathProblem((spec as { params: Record<string, unknown> }).params, call.path) }));
+    const first = problems.find((p) => p.problem !== undefined);
+    if (problems.every((p) => p.problem !== undefined) && first) {
+      issues.add(path, `CEL: usage.sum(${JSON.stringify(call.path)}, ${JSON.stringify(call.window)}): ${first.problem} in the params schema of ${first.name}`, 'name a numeric property of the action\'s params, e.g. usage.sum("amount", "24h")', {
+        offset: celOffset(path, call.at, issues),
+      });
+    }
+  }
 }
 
 /**
@@ -233,6 +258,9 @@ function compileWhen(source: string, path: DocPath, engine: CelEngine, issues: I
 function celHint(message: string): string {
   if (/unknown variable|undeclared reference|unresolved/i.test(message)) {
     return `"when" may use only these variables: ${POLICY_CEL_VARIABLES.join(', ')}`;
+  }
+  if (/^usage\./.test(message)) {
+    return 'usage calls take string literals: usage.count("1h"), usage.sum("amount", "24h"), usage.agent.count("1h"); windows are durations up to 90d (see docs/policy.md, "Usage: budgets and rate limits")';
   }
   if (/^facts(\.\w+)? has no field/.test(message)) {
     return 'facts holds what Countersign knows about the principals: facts.agent.attributes.<name>, facts.onBehalfOf.attributes.<name> (facts.onBehalfOf is null without onBehalfOf)';
@@ -288,6 +316,7 @@ function buildBundle(
       whenSource: rule.when,
       when: parts.programs.get(index),
       decision: rule.decision,
+      usage: Object.freeze([...(parts.programs.get(index)?.usage ?? [])]),
       reason: rule.reason ?? generatedReason(rule),
       plan: rule.approval ? approvalPlanOf(rule.approval) : undefined,
     }),
@@ -327,6 +356,7 @@ function buildBundle(
         validateParams: parts.validators.get(name)!,
         sensitivePaths: Object.freeze(collectSensitivePaths(spec.params)),
         rules: Object.freeze(candidates.get(name)!),
+        usage: Object.freeze(distinctUsageCalls(candidates.get(name)!.flatMap((r) => r.usage))),
         defaultPlan,
         limits: resolveLimits(defaultLimits, spec.limits),
       }),

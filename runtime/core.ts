@@ -10,6 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBun
 import type pg from 'pg';
 import { createActivities, type Activities } from '../activities';
 import { ChangeNotifier } from '../activities/change-notifier';
+import { PauseRegistry } from '../ledger/pause-store';
 import { loadOrCreateDigestKey } from '../ledger/digest-key';
 import { APPLICATION_ROLE, openApplicationPool } from '../ledger/migrate';
 import { PolicyStore } from '../ledger/policy-store';
@@ -24,6 +25,7 @@ import { bootstrapPolicy } from './policy-bootstrap';
 import { waitForPostgres } from './postgres';
 import { MessageSigner } from './message-keys';
 import { loadOrCreateSecret } from './secrets';
+import { defaultWitnessFile, FileWitness, HttpWitness } from '../ledger/witness';
 
 let runtimeInstalled = false;
 /** The SDK's core runtime logs at INFO to stderr by default; keep it to warnings. */
@@ -87,6 +89,12 @@ export interface CoreOptions {
   maxCachedWorkflows?: number;
   /** Seconds between ledger checkpoints. @default 60 */
   checkpointIntervalSeconds?: number;
+  /**
+   * An HTTP witness that also keeps every signed checkpoint (`COUNTERSIGN_LEDGER_WITNESS_URL`,
+   * ledger/witness.ts), besides the file `<dataDir>/ledger-witness.jsonl`.
+   */
+  ledgerWitnessUrl?: string;
+  ledgerWitnessToken?: string;
 }
 
 /** What every process is built from; {@link Core.close} releases all of it. */
@@ -95,6 +103,8 @@ export interface Core {
   policies: PolicyStore;
   signer: LedgerSigner;
   notifier: ChangeNotifier;
+  /** The active pauses (docs/controls.md), kept current by Postgres notifications. */
+  pauses: PauseRegistry;
   activities: Activities;
   /**
    * The digest key (ledger/digest-key.ts) the activities use, for the API's keyed digests
@@ -128,9 +138,11 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
   if (applied.length) log.info({ applied }, 'migrations applied');
   if (role !== APPLICATION_ROLE) log.warn({ role }, `this process runs as ${role}, not ${APPLICATION_ROLE}: its grants alone must keep the ledger append-only`);
   const notifier = new ChangeNotifier(pool, log);
+  const pauses = new PauseRegistry(pool, log);
   let connection: NativeConnection | Connection | undefined;
   const close = async () => {
     await connection?.close().catch(() => {});
+    await pauses.close().catch(() => {});
     await notifier.end().catch(() => {});
     await pool.end().catch(() => {});
   };
@@ -151,15 +163,18 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
         log.warn({ reason, keyId }, reason === 'unknown-key' ? 'a payload is encrypted with a key this process does not hold: passed on undecoded' : 'an encrypted payload failed authentication: passed on undecoded'),
     });
     const dataConverter = countersignDataConverter(opts.encryptPayloads === false ? PLAINTEXT_CODEC : payloadCodec);
+    await pauses.start();
     const activities = createActivities({
       pool,
       notifier,
+      pauses,
       policies,
       executorSecret,
       executorTimeoutMs: opts.executorTimeoutMs,
       fetchMaxBytes: opts.fetchMaxBytes,
       executorInline: opts.executorInline,
       signer,
+      ledgerWitnesses: [new FileWitness(defaultWitnessFile(opts.dataDir)), ...(opts.ledgerWitnessUrl ? [new HttpWitness(opts.ledgerWitnessUrl, opts.ledgerWitnessToken)] : [])],
       log,
       publicUrl: opts.publicUrl,
       trustedRoots: messages.trustedRoots,
@@ -180,6 +195,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
       signer,
       messages,
       notifier,
+      pauses,
       activities,
       digestKey,
       temporal,
@@ -258,6 +274,8 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
     digestKey: config.digestKey,
     messageRootKeys: config.messageRootKeys,
     checkpointIntervalSeconds: config.checkpointIntervalSeconds,
+    ledgerWitnessUrl: config.ledgerWitnessUrl,
+    ledgerWitnessToken: config.ledgerWitnessToken,
     maxCachedWorkflows: config.maxCachedWorkflows,
     log,
   };

@@ -23,7 +23,8 @@ import { approvedStatus, execute, waitsForReport } from './executors';
 import { reportResult, validateReport } from './executors/report';
 import { notify } from './notifications';
 import { cancel, finishCancelled, validateCancel } from './outcome';
-import { trustModel } from './patches';
+import { operatorControls, trustModel } from './patches';
+import { holdWhilePaused, onPausesChanged, pausesChangedSignal } from './pause-hold';
 import { applyDecision, evaluatePolicy, recordDecision } from './policy-step';
 import { checkStart, checkUpdate } from './trust';
 
@@ -50,6 +51,7 @@ export async function governedAction(input: GovernedActionInput): Promise<Action
   setHandler(cancelUpdate, (c) => cancel(run, c), { validator: guarded(validateCancel) });
   setHandler(reportResultUpdate, (r) => reportResult(run, r), { validator: guarded(validateReport) });
   setHandler(projectionQuery, () => run.view);
+  setHandler(pausesChangedSignal, onPausesChanged);
   // Which rules this run lives by is decided here, at its first task (see patches.ts).
   if (trustModel()) checkStart(run);
 
@@ -81,7 +83,9 @@ async function lifecycle(run: ActionState): Promise<unknown> {
 
   if (run.cancelRequest) return finishCancelled(run);
   if (decision.decision === 'deny') {
-    run.view.outcome = { by: 'policy', actor: null, reason: decision.reason || null };
+    // A pause denied it (operator controls): the outcome names the control, not a rule.
+    const control = decision.control && operatorControls() ? decision.control : undefined;
+    run.view.outcome = control ? { by: 'control', actor: control.by, reason: control.reason } : { by: 'policy', actor: null, reason: decision.reason || null };
     run.setStatus('denied');
     recordDecision(run);
     return run.snapshot();
@@ -120,5 +124,8 @@ async function lifecycle(run: ActionState): Promise<unknown> {
     run.clearWaiting();
     run.setStatus(approvedStatus(run.view.executor));
   }
+  // Approved after a wait: a pause that came meanwhile holds it here (the allow path above needs
+  // no check, its policy activity just looked).
+  if (operatorControls() && (await holdWhilePaused(run)) === 'cancelled') return finishCancelled(run);
   return execute(run);
 }

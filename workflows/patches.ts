@@ -50,6 +50,15 @@ export const PATCHES = {
    * waiting as it did.
    */
   agentResultTimeout: 'agent-result-timeout-v6',
+  /**
+   * v6: operator controls (docs/controls.md). A proposal a pause covers ends `denied` with
+   * `outcome.by: "control"`; an approved action that would execute while a pause covers it waits
+   * in `approved` with `paused: true` (ledger `execution_held` / `execution_resumed`, search
+   * attribute CountersignPaused) until the pause is lifted or the action is cancelled.
+   * Independent of the others: asked only where a run meets a pause (a control denial) or is
+   * about to execute after waiting for approval, so the allow path records no marker.
+   */
+  operatorControls: 'operator-controls-v6',
 } as const;
 
 /**
@@ -70,3 +79,10 @@ export const leaner = (): boolean => oneWrite() || patched(PATCHES.leanerApprova
 
 /** Whether the agent's report has a deadline in this run ({@link PATCHES.agentResultTimeout}). */
 export const agentResultDeadline = (): boolean => patched(PATCHES.agentResultTimeout);
+
+/**
+ * Whether this run honours pauses ({@link PATCHES.operatorControls}): asked the first time it
+ * matters, then remembered for the run (module state is per workflow).
+ */
+let operatorControlsRun: boolean | undefined;
+export const operatorControls = (): boolean => (operatorControlsRun ??= patched(PATCHES.operatorControls));

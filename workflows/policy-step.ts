@@ -71,5 +71,8 @@ function decisionData(d: PolicyDecision): Record<string, unknown> {
     owner: d.owner,
     // The stored principal attributes policy read (facts), so the evidence shows what decided.
     ...(d.facts ? { facts: d.facts } : {}),
+    // The usage figures budgets read (operator controls), and the pause that denied it, if any.
+    ...(d.usage ? { usage: d.usage } : {}),
+    ...((d as WorkflowPolicyDecision).control ? { control: (d as WorkflowPolicyDecision).control } : {}),
   };
 }

@@ -6,6 +6,7 @@ const SDK_TYPES = {
   Keyword: SearchAttributeType.KEYWORD,
   KeywordList: SearchAttributeType.KEYWORD_LIST,
   Datetime: SearchAttributeType.DATETIME,
+  Bool: SearchAttributeType.BOOL,
 } as const satisfies Record<SearchAttributeTypeName, SearchAttributeType>;
 
 type Registry = typeof SEARCH_ATTRIBUTES;
