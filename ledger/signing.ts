@@ -31,7 +31,17 @@ export interface TrustedKey {
   keyId: string;
   /** SPKI PEM. */
   publicKeyPem: string;
+  /**
+   * When the key may sign (ISO times; absent or null = unbounded on that side): a checkpoint it
+   * signed outside this window does not verify. Kept beside the public key in the data dir
+   * (`<keyId>.window.json`), written when the key is created and when it is rotated out.
+   */
+  validFrom?: string | null;
+  validUntil?: string | null;
 }
+
+/** How long a rotated-out key may still sign: processes holding it sign until they restart. */
+export const ROTATION_GRACE_MS = 15 * 60_000;
 
 /** Where the production signing key comes from (both unset: the key in `<dataDir>/keys/`). */
 export interface SigningKeyOptions {
@@ -48,6 +58,26 @@ export class SigningKeyError extends Error {
 
 const PRIVATE_KEY_FILE = 'signing-key.pem';
 const PUBLIC_KEY_SUFFIX = '.pub.pem';
+const WINDOW_SUFFIX = '.window.json';
+
+/** A key's validity window from `<keyId>.window.json`, or unbounded when there is none. */
+function readKeyWindow(dir: string, keyId: string): Pick<TrustedKey, 'validFrom' | 'validUntil'> {
+  const file = path.join(dir, keyId + WINDOW_SUFFIX);
+  if (!fs.existsSync(file)) return {};
+  const w = JSON.parse(fs.readFileSync(file, 'utf8')) as { validFrom?: unknown; validUntil?: unknown };
+  const time = (v: unknown, name: string) => {
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw new SigningKeyError(`${file}: ${name} must be an ISO time or null`);
+    return new Date(v).toISOString();
+  };
+  return { validFrom: time(w.validFrom, 'validFrom'), validUntil: time(w.validUntil, 'validUntil') };
+}
+
+/** Set one side of a key's window, keeping the other. */
+function writeKeyWindow(dir: string, keyId: string, change: Pick<TrustedKey, 'validFrom' | 'validUntil'>): void {
+  const window = { validFrom: null, validUntil: null, ...readKeyWindow(dir, keyId), ...change };
+  fs.writeFileSync(path.join(dir, keyId + WINDOW_SUFFIX), `${JSON.stringify(window)}\n`, { mode: 0o644 });
+}
 
 /** Folder holding the signing key and the public keys: `<dataDir>/keys`. */
 export function keysDir(dataDir: string): string {
@@ -155,6 +185,7 @@ export function loadOrCreateSigningKey(dataDir: string, opts: SigningKeyOptions 
     fs.writeFileSync(tmp, pem, { mode: 0o600, flag: 'wx' });
     try {
       fs.linkSync(tmp, file);
+      writeKeyWindow(dir, signerFromPrivateKey(pem).keyId, { validFrom: new Date().toISOString() });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       pem = null; // another process created it first: use theirs
@@ -184,7 +215,8 @@ export interface KeyRotation {
  * so everything signed before still verifies; the old private key is deleted so it can sign
  * nothing more. Processes holding the old signer keep signing with it until they reload.
  */
-export async function rotateSigningKey(dataDir: string, opts: { db?: Pool | PoolClient } = {}): Promise<KeyRotation> {
+export async function rotateSigningKey(dataDir: string, opts: { db?: Pool | PoolClient; graceMs?: number } = {}): Promise<KeyRotation> {
+  const now = Date.now();
   const dir = keysDir(dataDir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, PRIVATE_KEY_FILE);
@@ -193,10 +225,13 @@ export async function rotateSigningKey(dataDir: string, opts: { db?: Pool | Pool
     const previous = signerFromPrivateKey(fs.readFileSync(file, 'utf8'));
     writePublicKeyFile(dir, previous);
     previousKeyId = previous.keyId;
+    // It stops being valid once running processes have had time to pick up the new key.
+    writeKeyWindow(dir, previous.keyId, { validUntil: new Date(now + (opts.graceMs ?? ROTATION_GRACE_MS)).toISOString() });
   }
   const pem = generatePrivateKeyPem();
   const signer = signerFromPrivateKey(pem);
   writePublicKeyFile(dir, signer);
+  writeKeyWindow(dir, signer.keyId, { validFrom: new Date(now).toISOString() });
   // Write aside, then rename over the old key: readers see the old or the new key, never half.
   const tmp = `${file}.${process.pid}.tmp`;
   fs.rmSync(tmp, { force: true });
@@ -221,7 +256,23 @@ export function trustedPublicKeys(dataDir: string): TrustedKey[] {
     .readdirSync(dir)
     .filter((f) => f.endsWith(PUBLIC_KEY_SUFFIX))
     .sort()
-    .map((f) => trustedKeyFromText(fs.readFileSync(path.join(dir, f), 'utf8')));
+    .map((f) => {
+      const key = trustedKeyFromText(fs.readFileSync(path.join(dir, f), 'utf8'));
+      return { ...key, ...readKeyWindow(dir, key.keyId) };
+    });
+}
+
+/**
+ * Why `keyId` may not have signed at `at` (outside its window in `trusted`), or null when it may.
+ * The key must be one of `trusted` (check the signature with {@link checkSignature} first).
+ */
+export function keyWindowRefusal(trusted: readonly TrustedKey[], keyId: string, at: string): string | null {
+  const entry = trusted.find((t) => keyIdOfTrusted(t) === keyId);
+  if (!entry) return `signing key ${keyId} is not trusted`;
+  const t = Date.parse(at);
+  if (entry.validFrom && t < Date.parse(entry.validFrom)) return `signed by key ${keyId} at ${at}, before the key was valid (from ${entry.validFrom})`;
+  if (entry.validUntil && t > Date.parse(entry.validUntil)) return `signed by key ${keyId} at ${at}, after the key stopped being valid (until ${entry.validUntil})`;
+  return null;
 }
 
 /** Trusted keys from public key files (PEM or raw base64), e.g. `--public-key` arguments. */
@@ -258,6 +309,25 @@ export async function signingKeysFromDb(db: Pool | PoolClient): Promise<Array<Tr
 
 const keyCache = new Map<string, { key: KeyObject; keyId: string } | null>();
 
+/** A trusted entry's key and its id recomputed from the PEM (null when the PEM does not parse). */
+function parsedKey(t: TrustedKey): { key: KeyObject; keyId: string } | null {
+  let parsed = keyCache.get(t.publicKeyPem);
+  if (parsed === undefined) {
+    try {
+      const k = parsePublicKey(t.publicKeyPem);
+      parsed = { key: k, keyId: keyIdOf(k) };
+    } catch {
+      parsed = null;
+    }
+    if (keyCache.size > 1000) keyCache.clear();
+    keyCache.set(t.publicKeyPem, parsed);
+  }
+  return parsed;
+}
+
+/** The id of a trusted entry's key, recomputed: a mislabelled entry cannot lend its window to another key. */
+const keyIdOfTrusted = (t: TrustedKey) => parsedKey(t)?.keyId;
+
 /**
  * Check a base64 Ed25519 signature made by `keyId`, trusting only `trusted`. Each trusted
  * key's id is recomputed from its PEM, so a mislabelled entry cannot vouch for another key.
@@ -271,17 +341,7 @@ export function checkSignature(
 ): string | null {
   let key: KeyObject | null = null;
   for (const t of trusted) {
-    let parsed = keyCache.get(t.publicKeyPem);
-    if (parsed === undefined) {
-      try {
-        const k = parsePublicKey(t.publicKeyPem);
-        parsed = { key: k, keyId: keyIdOf(k) };
-      } catch {
-        parsed = null;
-      }
-      if (keyCache.size > 1000) keyCache.clear();
-      keyCache.set(t.publicKeyPem, parsed);
-    }
+    const parsed = parsedKey(t);
     if (parsed && parsed.keyId === keyId) {
       key = parsed.key;
       break;

@@ -20,7 +20,8 @@ import {
 } from './chain';
 import { listActionFaults, type ActionFault } from './action-faults';
 import { headsRoot, type ChainHead } from './merkle';
-import { checkSignature, registerSigningKey, type LedgerSigner, type TrustedKey } from './signing';
+import { checkSignature, keyWindowRefusal, registerSigningKey, type LedgerSigner, type TrustedKey } from './signing';
+import { witnessCopy, type CheckpointWitness } from './witness';
 
 /** A pool or a checked-out client (e.g. inside the caller's BEGIN … COMMIT). */
 export type LedgerDb = Pool | PoolClient;
@@ -475,6 +476,36 @@ export async function readCheckpointFor(db: LedgerDb, actionId: string): Promise
 }
 
 /**
+ * Copy to each witness the checkpoints it does not hold yet (those above its last seq), in order.
+ * A witness that fails is reported, not thrown: the next sync starts again from what it holds.
+ * @returns per witness, how many it was sent, or why not
+ */
+export async function syncWitnesses(db: LedgerDb, witnesses: readonly CheckpointWitness[]): Promise<Array<{ witness: string; sent: number; error?: string }>> {
+  const out: Array<{ witness: string; sent: number; error?: string }> = [];
+  for (const w of witnesses) {
+    let sent = 0;
+    try {
+      let after = await w.lastSeq();
+      for (;;) {
+        const { rows } = await query<CheckpointRow>(db, `SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints WHERE seq > $1 ORDER BY seq LIMIT 500`, [after]);
+        if (rows.length === 0) break;
+        const batch = rows.map((r) => witnessCopy(checkpointFromRow(r)));
+        await w.append(batch);
+        sent += batch.length;
+        after = batch[batch.length - 1]!.seq;
+      }
+      const { rows } = await query<{ max: string | null }>(db, 'SELECT max(seq)::text AS max FROM ledger_checkpoints');
+      const inDb = Number(rows[0]?.max ?? 0);
+      if (inDb < after) out.push({ witness: w.name, sent, error: `the witness holds checkpoint ${after} but the database only goes up to ${inDb}: checkpoints were deleted` });
+      else out.push({ witness: w.name, sent });
+    } catch (err) {
+      out.push({ witness: w.name, sent, error: (err as Error).message });
+    }
+  }
+  return out;
+}
+
+/**
  * Check one checkpoint on its own: links, order of covers, Merkle root, hash and a trusted
  * signature. (Whether its heads are still in the ledger is checked by {@link verifyLedger}.)
  * @returns null when it holds, otherwise why not
@@ -487,7 +518,7 @@ export function checkCheckpoint(cp: LedgerCheckpoint, prevHash: string, trustedK
   }
   if (headsRoot(cp.covers) !== cp.headsRoot) return `checkpoint ${cp.seq} headsRoot does not match its covers (altered)`;
   if (checkpointHash(cp.prevHash, cp) !== cp.hash) return `checkpoint ${cp.seq} hash does not match its content (altered)`;
-  const bad = checkSignature(trustedKeys, cp.keyId, cp.hash, cp.signature);
+  const bad = checkSignature(trustedKeys, cp.keyId, cp.hash, cp.signature) ?? keyWindowRefusal(trustedKeys, cp.keyId, cp.at);
   return bad ? `checkpoint ${cp.seq}: ${bad}` : null;
 }
 
@@ -517,6 +548,22 @@ export interface LedgerVerification {
   faults: ActionFault[];
 }
 
+/** Options of {@link verifyLedger}. */
+export interface VerifyLedgerOptions {
+  batchSize?: number;
+  /**
+   * Every event recorded before this time must be covered by a signed checkpoint (the CLI passes
+   * now minus two checkpoint intervals): an event no checkpoint covers by then was written where
+   * the checkpointer does not look. Undefined: not checked.
+   */
+  coveredBefore?: Date;
+  /**
+   * Copies of the checkpoints kept outside Postgres: each one a witness holds must be in the
+   * database, unchanged (a deleted or rewritten checkpoint is caught here).
+   */
+  witnesses?: readonly CheckpointWitness[];
+}
+
 /**
  * Verify the whole ledger, streaming (keyset batches of `batchSize` rows): every action's
  * chain (content hashes, links, no gaps), then every checkpoint (chain of checkpoints,
@@ -527,7 +574,7 @@ export interface LedgerVerification {
 export async function verifyLedger(
   db: LedgerDb,
   trustedKeys: readonly TrustedKey[],
-  opts: { batchSize?: number } = {},
+  opts: VerifyLedgerOptions = {},
 ): Promise<LedgerVerification> {
   const [faults, integrity] = await Promise.all([openFaults(db), verifyIntegrity(db, trustedKeys, opts)]);
   return { ...integrity, faults };
@@ -547,9 +594,12 @@ async function openFaults(db: LedgerDb): Promise<ActionFault[]> {
 async function verifyIntegrity(
   db: LedgerDb,
   trustedKeys: readonly TrustedKey[],
-  opts: { batchSize?: number },
+  opts: VerifyLedgerOptions,
 ): Promise<Omit<LedgerVerification, 'faults'>> {
   const batchSize = opts.batchSize ?? 5000;
+  // Per chain, the highest seq recorded before the coverage cut-off (when one is given).
+  const mustBeCovered = new Map<string, number>();
+  const cutoff = opts.coveredBefore?.toISOString();
   let events = 0;
   let chains = 0;
   let verifier: ChainVerifier | null = null;
@@ -559,17 +609,19 @@ async function verifyIntegrity(
     return { ok: false, events: events + r.events, chains, checkpoints: 0, firstBadSeq: r.firstBadSeq, actionId, reason: r.reason };
   };
   // The next batch is read while this one is verified.
-  const fetchBatch = (after: [string, number] | null): Promise<EventRow[]> =>
-    query<EventRow>(
+  type Row = EventRow & { old?: boolean };
+  const oldColumn = (param: number) => (cutoff ? `, recorded_at < $${param}::timestamptz AS old` : '');
+  const fetchBatch = (after: [string, number] | null): Promise<Row[]> =>
+    query<Row>(
       db,
       after
-        ? `SELECT ${EVENT_COLUMNS} FROM ledger_events WHERE (action_id, seq) > ($1, $2) ORDER BY action_id, seq LIMIT ${batchSize}`
-        : `SELECT ${EVENT_COLUMNS} FROM ledger_events ORDER BY action_id, seq LIMIT ${batchSize}`,
-      after ?? [],
+        ? `SELECT ${EVENT_COLUMNS}${oldColumn(3)} FROM ledger_events WHERE (action_id, seq) > ($1, $2) ORDER BY action_id, seq LIMIT ${batchSize}`
+        : `SELECT ${EVENT_COLUMNS}${oldColumn(1)} FROM ledger_events ORDER BY action_id, seq LIMIT ${batchSize}`,
+      [...(after ?? []), ...(cutoff ? [cutoff] : [])],
     ).then((r) => r.rows);
-  let pending: Promise<EventRow[]> | null = fetchBatch(null);
+  let pending: Promise<Row[]> | null = fetchBatch(null);
   while (pending) {
-    const rows: EventRow[] = await pending;
+    const rows: Row[] = await pending;
     const last = rows.length === batchSize ? rows[rows.length - 1]! : null;
     pending = last ? fetchBatch([last.action_id, last.seq]) : null;
     for (const row of rows) {
@@ -586,6 +638,7 @@ async function verifyIntegrity(
         pending?.catch(() => {});
         return fail(verifier!, row.action_id);
       }
+      if (row.old) mustBeCovered.set(row.action_id, row.seq);
     }
   }
   if (verifier) {
@@ -595,7 +648,11 @@ async function verifyIntegrity(
 
   let checkpoints = 0;
   let prevHash = GENESIS_HASH;
+  let prevAt = '';
   let afterSeq = 0;
+  // Per chain, the highest seq a checkpoint covers; per checkpoint, its hash (for the witnesses).
+  const covered = new Map<string, number>();
+  const hashes = new Map<number, string>();
   const ckBatch = Math.max(1, Math.floor(batchSize / 100));
   for (;;) {
     const { rows } = await query<CheckpointRow>(
@@ -609,15 +666,44 @@ async function verifyIntegrity(
       if (cp.seq !== checkpoints + 1) return failCp(`checkpoint ${checkpoints + 1} is missing (next is ${cp.seq})`);
       const bad = checkCheckpoint(cp, prevHash, trustedKeys);
       if (bad) return failCp(bad);
+      // Checkpoints are written in time order; one dated before its predecessor was made later, by someone else.
+      if (cp.at < prevAt) return failCp(`checkpoint ${cp.seq} is dated ${cp.at}, before checkpoint ${cp.seq - 1} (${prevAt})`);
       const missing = await findMissingHeads(db, cp.covers, batchSize);
       if (missing) {
         return { ...failCp(`checkpoint ${cp.seq} covers event ${missing.seq} of ${missing.actionId} with hash ${missing.hash}, but the ledger ${missing.found ? `has ${missing.found}` : 'has no such event'}`), actionId: missing.actionId, firstBadSeq: missing.seq };
       }
       prevHash = cp.hash;
+      prevAt = cp.at;
+      hashes.set(cp.seq, cp.hash);
+      for (const c of cp.covers) if ((covered.get(c.actionId) ?? 0) < c.seq) covered.set(c.actionId, c.seq);
       checkpoints++;
     }
     if (rows.length < ckBatch) break;
     afterSeq = Number(rows[rows.length - 1]!.seq);
+  }
+
+  for (const [actionId, seq] of mustBeCovered) {
+    const through = covered.get(actionId) ?? 0;
+    if (through < seq) {
+      return {
+        ok: false,
+        events,
+        chains,
+        checkpoints,
+        actionId,
+        firstBadSeq: through + 1,
+        reason: `event ${through + 1} of ${actionId} was recorded before ${cutoff} and no signed checkpoint covers it: it was written where the checkpointer does not look (inserted afterwards), or checkpoints stopped (run countersign ledger checkpoint and verify again)`,
+      };
+    }
+  }
+
+  for (const w of opts.witnesses ?? []) {
+    for (const copy of await w.readAll()) {
+      const inDb = hashes.get(copy.seq);
+      const failW = (reason: string): Omit<LedgerVerification, 'faults'> => ({ ok: false, events, chains, checkpoints, checkpointSeq: copy.seq, reason });
+      if (inDb === undefined) return failW(`checkpoint ${copy.seq} is in the witness ${w.name} but not in the database: checkpoints were deleted (the ledger was truncated or rewritten)`);
+      if (inDb !== copy.hash) return failW(`checkpoint ${copy.seq} in the database differs from the witness ${w.name}'s copy: it was rewritten`);
+    }
   }
   return { ok: true, events, chains, checkpoints };
 }

@@ -120,6 +120,9 @@ export interface Config {
   checkpointIntervalSeconds: number;
   /** Workflows a worker keeps in memory (the rest replay from history when they wake). @default 700 */
   maxCachedWorkflows: number;
+  /** `COUNTERSIGN_LEDGER_WITNESS_URL`: an HTTP witness of the signed checkpoints (ledger/witness.ts). */
+  ledgerWitnessUrl?: string;
+  ledgerWitnessToken?: string;
   /** On SIGTERM, how long /readyz says 503 before the listener closes. @default 0 */
   drainDelayMs: number;
   temporalAddress?: string;
@@ -184,6 +187,9 @@ const cliEnvSchema = z.object({
   COUNTERSIGN_DIGEST_KEY: optionalText,
   USER: optionalText,
 });
+  COUNTERSIGN_CHECKPOINT_INTERVAL: z.coerce.number().int().min(1).default(60),
+  COUNTERSIGN_LEDGER_WITNESS_URL: optionalText,
+  COUNTERSIGN_LEDGER_WITNESS_TOKEN: optionalText,
 
 /** The CLI's own settings. */
 export interface CliConfig {
@@ -197,6 +203,11 @@ export interface CliConfig {
   operator: string;
 }
 
+  /** `COUNTERSIGN_CHECKPOINT_INTERVAL` (seconds): `ledger verify` wants events older than two intervals covered. @default 60 */
+  checkpointIntervalSeconds: number;
+  /** `COUNTERSIGN_LEDGER_WITNESS_URL` / `_TOKEN`: the HTTP witness `ledger verify` and `ledger checkpoint` use. */
+  ledgerWitnessUrl?: string;
+  ledgerWitnessToken?: string;
 /** Parse the CLI's settings from an environment (default: `process.env`). */
 export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   const e = cliEnvSchema.parse(env);
@@ -207,6 +218,9 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     operator: e.USER ?? 'operator',
   };
 }
+    checkpointIntervalSeconds: e.COUNTERSIGN_CHECKPOINT_INTERVAL,
+    ledgerWitnessUrl: e.COUNTERSIGN_LEDGER_WITNESS_URL,
+    ledgerWitnessToken: e.COUNTERSIGN_LEDGER_WITNESS_TOKEN,
 
 /** Parse configuration from an environment (default: `process.env`). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -279,6 +293,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     checkpointIntervalSeconds: e.COUNTERSIGN_CHECKPOINT_INTERVAL,
     drainDelayMs: e.COUNTERSIGN_DRAIN_DELAY_MS,
     maxCachedWorkflows: e.COUNTERSIGN_MAX_CACHED_WORKFLOWS,
+    ledgerWitnessUrl: e.COUNTERSIGN_LEDGER_WITNESS_URL,
+    ledgerWitnessToken: e.COUNTERSIGN_LEDGER_WITNESS_TOKEN,
     temporalAddress: e.TEMPORAL_ADDRESS,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     temporalCli: e.TEMPORAL_CLI,

@@ -11,19 +11,27 @@ import { digestKeyId, digestKeyPath, readDigestKey } from '../../ledger/digest-k
 import { loadCliConfig } from '../../runtime/config';
 import { acknowledgeActionFaults, type ActionFault } from '../../ledger/action-faults';
 import { keysDir, loadOrCreateSigningKey, rotateSigningKey, type TrustedKey } from '../../ledger/signing';
-import { verifyLedger, writeCheckpoint } from '../../ledger/store';
+import { syncWitnesses, verifyLedger, writeCheckpoint } from '../../ledger/store';
+import { defaultWitnessFile, FileWitness, HttpWitness, type CheckpointWitness } from '../../ledger/witness';
 import { resolveTrustedKeys, type EvidenceCommandDeps, type EvidenceCommandIo } from './evidence';
 
 /** Same dependencies as the evidence command. */
 export type LedgerCommandDeps = EvidenceCommandDeps;
 
 const USAGE = `usage:
-  countersign ledger verify [--public-key <file>]... [--batch-size <n>]
+  countersign ledger verify [--public-key <file>]... [--witness <file|url>]... [--batch-size <n>]
+                            [--checkpoint-interval <seconds>]
       verify every action's hash chain and every signed checkpoint (trusted keys: --public-key
-      files, default the keys in $COUNTERSIGN_DATA_DIR/keys), and list the actions stopped
-      because Postgres refused one of their writes permanently (exit 3 when there are any)
+      files, default the keys in $COUNTERSIGN_DATA_DIR/keys, each within its validity window),
+      that every event older than two checkpoint intervals (default
+      $COUNTERSIGN_CHECKPOINT_INTERVAL, 60 s) is covered by a checkpoint, and that every
+      checkpoint the witnesses hold is in the database unchanged (default witnesses:
+      $COUNTERSIGN_DATA_DIR/ledger-witness.jsonl and $COUNTERSIGN_LEDGER_WITNESS_URL); list the
+      actions stopped because Postgres refused one of their writes permanently (exit 3 when
+      there are any)
   countersign ledger checkpoint
-      write a signed checkpoint over the chains written since the last one
+      write a signed checkpoint over the chains written since the last one, and copy every
+      checkpoint a witness lacks to it
   countersign ledger rotate-key
       replace the signing key in $COUNTERSIGN_DATA_DIR/keys with a new one; the old public key
       stays there (and in signing_keys, marked retired) so everything it signed still verifies;
@@ -47,7 +55,7 @@ const USAGE = `usage:
  */
 export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps): Promise<number> {
   const io: EvidenceCommandIo = deps.io ?? process;
-  const { signingKey, operator, digestKey } = loadCliConfig(deps.env);
+  const { signingKey, operator, digestKey, checkpointIntervalSeconds, ledgerWitnessUrl, ledgerWitnessToken } = loadCliConfig(deps.env);
   const out = (line: string) => io.stdout.write(`${line}\n`);
   const err = (line: string) => io.stderr.write(`${line}\n`);
   const [sub, ...rest] = argv[0] === 'ledger' ? argv.slice(1) : argv;
@@ -56,14 +64,21 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
     (sub === undefined ? io.stderr : io.stdout).write(USAGE);
     return sub === undefined ? 2 : 0;
   }
-  let values: { 'public-key'?: string[]; 'batch-size'?: string; by?: string; out?: string };
+  let values: { 'public-key'?: string[]; 'batch-size'?: string; by?: string; out?: string; witness?: string[]; 'checkpoint-interval'?: string };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: rest,
       strict: true,
       allowPositionals: sub === 'ack-fault' || sub === 'digest-key',
-      options: { 'public-key': { type: 'string', multiple: true }, 'batch-size': { type: 'string' }, by: { type: 'string' }, out: { type: 'string' } },
+      options: {
+        'public-key': { type: 'string', multiple: true },
+        'batch-size': { type: 'string' },
+        by: { type: 'string' },
+        out: { type: 'string' },
+        witness: { type: 'string', multiple: true },
+        'checkpoint-interval': { type: 'string' },
+      },
     }));
   } catch (e) {
     return usageError(io, (e as Error).message);
@@ -72,11 +87,17 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
   if (sub === 'verify') {
     const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
     if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) return usageError(io, '--batch-size must be a positive integer');
+    const interval = values['checkpoint-interval'] === undefined ? checkpointIntervalSeconds : Number(values['checkpoint-interval']);
+    if (!Number.isInteger(interval) || interval < 1) return usageError(io, '--checkpoint-interval must be a positive number of seconds');
     let trusted: TrustedKey[];
     try {
       trusted = resolveTrustedKeys(values['public-key'] ?? [], deps.dataDir, signingKey);
+      const witnesses = values.witness ? values.witness.map((w) => witnessOf(w, ledgerWitnessToken)) : defaultWitnesses(deps.dataDir, ledgerWitnessUrl, ledgerWitnessToken);
       const pool = await deps.getPool();
-      const v = await verifyLedger(pool, trusted, { batchSize });
+      const v = await verifyLedger(pool, trusted, { batchSize, witnesses, coveredBefore: new Date(Date.now() - 2 * interval * 1000) });
+      if (witnesses.length === 0 && v.checkpoints > 0) {
+        err(`warning: no witness copy of the checkpoints (${defaultWitnessFile(deps.dataDir)} does not exist, COUNTERSIGN_LEDGER_WITNESS_URL is not set): deleted trailing checkpoints would go unnoticed; pass --witness`);
+      }
       // Faults are not a broken chain (`ok` is about the recorded evidence), but an operator must act on them.
       for (const f of v.faults) err(faultLine(f));
       if (v.faults.length > 0) {
@@ -105,7 +126,15 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
       const pool = await deps.getPool();
       const cp = await writeCheckpoint(pool, signer);
       out(cp ? `checkpoint ${cp.seq}: ${cp.headCount} chain heads, hash ${cp.hash}, key ${cp.keyId}` : 'nothing new since the last checkpoint');
-      return 0;
+      const witnesses = [new FileWitness(defaultWitnessFile(deps.dataDir)), ...(ledgerWitnessUrl ? [new HttpWitness(ledgerWitnessUrl, ledgerWitnessToken)] : [])];
+      let failed = false;
+      for (const r of await syncWitnesses(pool, witnesses)) {
+        if (r.error) {
+          failed = true;
+          err(`witness ${r.witness}: ${r.error}`);
+        } else if (r.sent > 0) out(`witness ${r.witness}: ${r.sent} checkpoint(s) copied`);
+      }
+      return failed ? 1 : 0;
     } catch (e) {
       err(`ledger checkpoint: ${(e as Error).message}`);
       return 1;
@@ -174,6 +203,17 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
     }
   }
   return usageError(io, `unknown ledger subcommand "${sub}"`);
+}
+
+/** A `--witness` argument: an http(s) URL, else a file. */
+function witnessOf(arg: string, token: string | undefined): CheckpointWitness {
+  return /^https?:\/\//i.test(arg) ? new HttpWitness(arg, token) : new FileWitness(arg);
+}
+
+/** The data dir's witness file (when it exists) and the configured HTTP witness. */
+function defaultWitnesses(dataDir: string, url: string | undefined, token: string | undefined): CheckpointWitness[] {
+  const file = defaultWitnessFile(dataDir);
+  return [...(fs.existsSync(file) ? [new FileWitness(file)] : []), ...(url ? [new HttpWitness(url, token)] : [])];
 }
 
 /** One open fault, for people: which action, which event, what Postgres said, when. */
