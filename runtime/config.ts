@@ -51,6 +51,8 @@ const envSchema = z.object({
     .regex(/^\s*(?:[0-9a-fA-F]{2}){32,}\s*$/, 'must be at least 64 hex digits (32 bytes)')
     .optional(),
   COUNTERSIGN_CHECKPOINT_INTERVAL: z.coerce.number().int().min(1).default(60),
+  COUNTERSIGN_LEDGER_WITNESS_URL: z.string().url().optional(),
+  COUNTERSIGN_LEDGER_WITNESS_TOKEN: z.string().min(1).optional(),
   COUNTERSIGN_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(1).default(700),
   COUNTERSIGN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   COUNTERSIGN_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
