@@ -120,11 +120,11 @@ export interface Config {
   messageRootKeys?: string[];
   /** Seconds between signed ledger checkpoints. @default 60 */
   checkpointIntervalSeconds: number;
-  /** Workflows a worker keeps in memory (the rest replay from history when they wake). @default 700 */
-  maxCachedWorkflows: number;
   /** `COUNTERSIGN_LEDGER_WITNESS_URL`: an HTTP witness of the signed checkpoints (ledger/witness.ts). */
   ledgerWitnessUrl?: string;
   ledgerWitnessToken?: string;
+  /** Workflows a worker keeps in memory (the rest replay from history when they wake). @default 700 */
+  maxCachedWorkflows: number;
   /** On SIGTERM, how long /readyz says 503 before the listener closes. @default 0 */
   drainDelayMs: number;
   temporalAddress?: string;
@@ -187,11 +187,11 @@ const cliEnvSchema = z.object({
   COUNTERSIGN_SIGNING_KEY: optionalText,
   COUNTERSIGN_SIGNING_KEY_FILE: optionalText,
   COUNTERSIGN_DIGEST_KEY: optionalText,
-  USER: optionalText,
-});
   COUNTERSIGN_CHECKPOINT_INTERVAL: z.coerce.number().int().min(1).default(60),
   COUNTERSIGN_LEDGER_WITNESS_URL: optionalText,
   COUNTERSIGN_LEDGER_WITNESS_TOKEN: optionalText,
+  USER: optionalText,
+});
 
 /** The CLI's own settings. */
 export interface CliConfig {
@@ -203,13 +203,13 @@ export interface CliConfig {
   digestKey?: string;
   /** Who runs the command (`USER`), recorded by `ledger ack-fault`. @default "operator" */
   operator: string;
-}
-
   /** `COUNTERSIGN_CHECKPOINT_INTERVAL` (seconds): `ledger verify` wants events older than two intervals covered. @default 60 */
   checkpointIntervalSeconds: number;
   /** `COUNTERSIGN_LEDGER_WITNESS_URL` / `_TOKEN`: the HTTP witness `ledger verify` and `ledger checkpoint` use. */
   ledgerWitnessUrl?: string;
   ledgerWitnessToken?: string;
+}
+
 /** Parse the CLI's settings from an environment (default: `process.env`). */
 export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   const e = cliEnvSchema.parse(env);
@@ -218,11 +218,11 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     signingKey: { keyPem: e.COUNTERSIGN_SIGNING_KEY, keyFile: e.COUNTERSIGN_SIGNING_KEY_FILE },
     digestKey: e.COUNTERSIGN_DIGEST_KEY,
     operator: e.USER ?? 'operator',
-  };
-}
     checkpointIntervalSeconds: e.COUNTERSIGN_CHECKPOINT_INTERVAL,
     ledgerWitnessUrl: e.COUNTERSIGN_LEDGER_WITNESS_URL,
     ledgerWitnessToken: e.COUNTERSIGN_LEDGER_WITNESS_TOKEN,
+  };
+}
 
 /** Parse configuration from an environment (default: `process.env`). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -293,10 +293,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     digestKey: e.COUNTERSIGN_DIGEST_KEY?.trim(),
     messageRootKeys: e.COUNTERSIGN_MESSAGE_ROOT_KEYS?.split(',').map((k) => k.trim()).filter(Boolean),
     checkpointIntervalSeconds: e.COUNTERSIGN_CHECKPOINT_INTERVAL,
-    drainDelayMs: e.COUNTERSIGN_DRAIN_DELAY_MS,
-    maxCachedWorkflows: e.COUNTERSIGN_MAX_CACHED_WORKFLOWS,
     ledgerWitnessUrl: e.COUNTERSIGN_LEDGER_WITNESS_URL,
     ledgerWitnessToken: e.COUNTERSIGN_LEDGER_WITNESS_TOKEN,
+    drainDelayMs: e.COUNTERSIGN_DRAIN_DELAY_MS,
+    maxCachedWorkflows: e.COUNTERSIGN_MAX_CACHED_WORKFLOWS,
     temporalAddress: e.TEMPORAL_ADDRESS,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     temporalCli: e.TEMPORAL_CLI,
