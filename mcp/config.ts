@@ -84,11 +84,11 @@ export function loadGatewayConfig(file: string, env: NodeJS.ProcessEnv = process
 /** {@link loadGatewayConfig} on text already read (`file` names it in messages and anchors relative paths). */
 export function parseGatewayConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const at = e.linePos?.[0];
-    throw new GatewayConfigError(`${file}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`);
+    throw new GatewayConfigError(`${file}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const where = (p: PropertyKey[]): string => {
     const node = doc.getIn(p, true) as Node | undefined;
