@@ -30,6 +30,7 @@ import { OidcSignIn, type OidcSettings } from './oidc';
 import { cookieValue, SESSION_COOKIE } from './auth';
 import { consoleRoutes, consoleStatic } from './routes/console';
 import type { LedgerSigner, TrustedKey } from '../ledger/signing';
+import type { CheckpointWitness } from '../ledger/witness';
 
 /** Everything the HTTP API needs; built once per process by the stack. */
 export interface ApiDeps {
@@ -64,6 +65,10 @@ export interface ApiDeps {
   messages: MessageSigner;
   /** Public keys evidence is verified against (the data dir's keys, including rotated ones). */
   trustedKeys: () => TrustedKey[];
+  /** The checkpoint witnesses `GET /v1/ledger/verify` compares with (ledger/witness.ts). @default none */
+  ledgerWitnesses?: () => CheckpointWitness[];
+  /** Seconds between checkpoints: verify wants events older than two intervals covered. @default 60 */
+  checkpointIntervalSeconds?: number;
   log: Logger;
   maxBodyBytes: number;
   /** False while draining: /readyz answers 503 so load balancers stop sending traffic. */
@@ -182,7 +187,7 @@ export function createApp(deps: ApiDeps) {
   app.use(actionRoutes(actions, metrics));
   app.use(policyRoutes(deps.policies, deps.pool, deps.maxBodyBytes));
   app.use(consoleRoutes({ pool: deps.pool, actions, policies: deps.policies, principals: deps.principals, feed: deps.feed, log: deps.log }));
-  app.use(evidenceRoutes({ pool: deps.pool, actions, signer: deps.signer, trustedKeys: deps.trustedKeys }));
+  app.use(evidenceRoutes({ pool: deps.pool, actions, signer: deps.signer, trustedKeys: deps.trustedKeys, ledgerWitnesses: deps.ledgerWitnesses, checkpointIntervalSeconds: deps.checkpointIntervalSeconds }));
   app.use(controlRoutes({ pool: deps.pool, temporal: deps.temporal, log: deps.log }));
 
   app.use((req: Request) => {

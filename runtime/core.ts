@@ -25,7 +25,7 @@ import { bootstrapPolicy } from './policy-bootstrap';
 import { waitForPostgres } from './postgres';
 import { MessageSigner } from './message-keys';
 import { loadOrCreateSecret } from './secrets';
-import { defaultWitnessFile, FileWitness, HttpWitness } from '../ledger/witness';
+import { defaultWitnessFile, FileWitness, HttpWitness, type CheckpointWitness } from '../ledger/witness';
 
 let runtimeInstalled = false;
 /** The SDK's core runtime logs at INFO to stderr by default; keep it to warnings. */
@@ -174,9 +174,10 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
       fetchMaxBytes: opts.fetchMaxBytes,
       executorInline: opts.executorInline,
       signer,
-      ledgerWitnesses: [new FileWitness(defaultWitnessFile(opts.dataDir)), ...(opts.ledgerWitnessUrl ? [new HttpWitness(opts.ledgerWitnessUrl, opts.ledgerWitnessToken)] : [])],
+      ledgerWitnesses: ledgerWitnesses(opts),
       log,
       publicUrl: opts.publicUrl,
+      slack: opts.slack,
       trustedRoots: messages.trustedRoots,
       digestKey,
     });
@@ -279,6 +280,11 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
     maxCachedWorkflows: config.maxCachedWorkflows,
     log,
   };
+}
+
+/** Where the signed checkpoints are also kept: the data dir's file, and the HTTP witness when configured. */
+export function ledgerWitnesses(opts: Pick<CoreOptions, 'dataDir' | 'ledgerWitnessUrl' | 'ledgerWitnessToken'>): CheckpointWitness[] {
+  return [new FileWitness(defaultWitnessFile(opts.dataDir)), ...(opts.ledgerWitnessUrl ? [new HttpWitness(opts.ledgerWitnessUrl, opts.ledgerWitnessToken)] : [])];
 }
 
 /** A codec that changes nothing: the benchmark's stack without encryption ({@link CoreOptions.encryptPayloads}). */

@@ -15,13 +15,14 @@ import type { OidcSettings } from '../api/oidc';
 import type { PolicyStore } from '../ledger/policy-store';
 import { trustedPublicKeys } from '../ledger/signing';
 import type { Config } from './config';
-import { buildCore, coreOptionsFromConfig, type CoreOptions } from './core';
+import { buildCore, coreOptionsFromConfig, ledgerWitnesses, type CoreOptions } from './core';
 import type { Logger } from './logger';
 import type { MessageSigner } from './message-keys';
 import type { PayloadEncryptionCodec } from './payload-codec';
 import { redactUrl, startPostgres, type PostgresHandle } from './postgres';
 import { resolveTemporalCli } from './temporal-cli';
 import { startTemporalDevServer, type TemporalServerHandle } from './temporal-server';
+import { FileWitness } from '../ledger/witness';
 
 // Benchmarks import these from here.
 export { installTemporalRuntime } from './core';
@@ -191,6 +192,9 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       signer: core.signer,
       messages: core.messages,
       trustedKeys: () => trustedPublicKeys(opts.dataDir),
+      // The file appears with the first checkpoint a worker on this data dir writes.
+      ledgerWitnesses: () => ledgerWitnesses(opts).filter((w) => !(w instanceof FileWitness) || fs.existsSync(w.file)),
+      checkpointIntervalSeconds: opts.checkpointIntervalSeconds,
       log,
       maxBodyBytes: opts.maxBodyBytes,
       rateLimits: opts.rateLimits,

@@ -7,9 +7,19 @@ import { LedgerNotFoundError, verifyLedger } from '../../ledger/store';
 import type { ActionService } from '../action-service';
 import { holdsRole } from '../../domain/access-rules';
 import { requireRole, type Principal } from '../auth';
+import type { CheckpointWitness } from '../../ledger/witness';
 
 /** Evidence of one action, its delegation tree, and whole-ledger verification. */
-export function evidenceRoutes(deps: { pool: Pool; actions: ActionService; signer: LedgerSigner; trustedKeys: () => TrustedKey[] }): Router {
+export function evidenceRoutes(deps: {
+  pool: Pool;
+  actions: ActionService;
+  signer: LedgerSigner;
+  trustedKeys: () => TrustedKey[];
+  /** Copies of the checkpoints outside Postgres that verification compares with (ledger/witness.ts). */
+  ledgerWitnesses?: () => CheckpointWitness[];
+  /** Events older than two of these must be covered by a checkpoint. @default 60 */
+  checkpointIntervalSeconds?: number;
+}): Router {
   const r = Router();
 
   // Operators, and the proposing agent for its own actions: narrower than reading the action
@@ -37,7 +47,10 @@ export function evidenceRoutes(deps: { pool: Pool; actions: ActionService; signe
   });
 
   r.get('/v1/ledger/verify', requireRole('operator'), async (_req, res) => {
-    const result = await verifyLedger(deps.pool, deps.trustedKeys());
+    const result = await verifyLedger(deps.pool, deps.trustedKeys(), {
+      witnesses: deps.ledgerWitnesses?.() ?? [],
+      coveredBefore: new Date(Date.now() - 2 * (deps.checkpointIntervalSeconds ?? 60) * 1000),
+    });
     res.json(result);
   });
 
