@@ -421,6 +421,8 @@ export const policyDecisionSchema = z.object({
     .object({ agent: z.object({ attributes: jsonObject }), onBehalfOf: z.object({ attributes: jsonObject }).nullable() })
     .optional(),
   limitBreach: z.object({ path: z.string(), limit: z.string(), message: z.string() }).optional(),
+  /** The usage figures budgets read (`count:1h`, `sum:amount:24h`, `agent.count:1h` -> value; docs/controls.md). */
+  usage: z.record(z.string(), z.number()).optional(),
 });
 
 /** One node of `GET /v1/actions/:id/lineage`: an action and the actions delegated from it. */

@@ -125,7 +125,7 @@ export interface ActionListQuery {
 export type LineageRow = Pick<ActionRow, 'id' | 'parent_action_id' | 'action' | 'status' | 'agent' | 'on_behalf_of' | 'created_at' | 'eligible_groups' | 'voters'>;
 
 /** A recorded action as a backtest replays it. */
-export type DecidedAction = Pick<ActionRow, 'id' | 'action' | 'params' | 'resource' | 'agent' | 'on_behalf_of'> & {
+export type DecidedAction = Pick<ActionRow, 'id' | 'action' | 'params' | 'resource' | 'agent' | 'on_behalf_of' | 'created_at'> & {
   context: Record<string, unknown> | null;
   decision: PolicyOutcome | null;
 };
@@ -315,7 +315,7 @@ export class ActionRepository {
   /** Recorded actions that have a policy decision, newest first, at most `limit`. */
   async recentDecided(limit: number): Promise<DecidedAction[]> {
     const { rows } = await this.pool.query<DecidedAction>(
-      `SELECT id, action, params, resource, context, agent, on_behalf_of, policy->>'decision' AS decision
+      `SELECT id, action, params, resource, context, agent, on_behalf_of, created_at, policy->>'decision' AS decision
          FROM actions WHERE policy IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT $1`,
       [limit],
     );

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { ActionRepository } from './action-repository';
 import { loadFacts, PrincipalRepository, type PrincipalReader } from './principal-repository';
 import { evaluatePolicy, UnknownActionError, type CompiledPolicyBundle } from '../policy';
+import { readUsage } from './usage-store';
 import { CountersignError } from '../domain/errors';
 import type { PolicyOutcome } from '../domain/policy-types';
 
@@ -33,6 +34,9 @@ export interface BacktestReport {
  * Facts (CEL `facts`) are the principals' as stored now, as the worker would read them for the
  * same proposal today; an action whose onBehalfOf human no longer delegates to its agent would
  * be denied (by no rule), and counts so.
+ *
+ * Usage (budgets) is counted over the recorded actions proposed before each one, with their
+ * statuses as they are now (an action denied since then no longer counts).
  */
 export async function backtestPolicy(pool: Pool, candidate: CompiledPolicyBundle, opts: { limit?: number } = {}): Promise<BacktestReport> {
   const limit = opts.limit ?? 10_000;
@@ -48,7 +52,11 @@ export async function backtestPolicy(pool: Pool, candidate: CompiledPolicyBundle
     let ruleIds: string[] = [];
     try {
       const facts = await loadFacts(principals, r.agent, r.on_behalf_of);
+      // Budgets: the agent's usage as it stood when the action was proposed (ledger/usage-store.ts).
+      const calls = candidate.actions.get(r.action)?.usage ?? [];
+      const usage = calls.length > 0 ? await readUsage(pool, calls, { agent: r.agent, action: r.action, actionId: r.id }, r.created_at) : undefined;
       const d = evaluatePolicy(candidate, {
+        ...(usage ? { usage } : {}),
         action: r.action,
         params: r.params,
         resource: r.resource ?? undefined,

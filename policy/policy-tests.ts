@@ -30,6 +30,10 @@ import type { CompiledPolicyBundle } from './compiled-bundle';
 import type { PolicyIssue } from './errors';
 import { evaluatePolicy, validateActionParams } from './evaluate-policy';
 import { checkFiniteNumbers, parseSource, reportZodIssue } from './source-document';
+import { usageKey, type UsageFigures } from '../domain/usage';
+
+/** A usage call as a test case names it (the text after `usage.`). */
+const USAGE_CALL_TEXT = /^(?:(agent\.count|count)\(\s*"([^"]+)"\s*\)|sum\(\s*"([^"]+)"\s*,\s*"([^"]+)"\s*\))$/;
 
 const principalFactsSchema = z.strictObject({ attributes: z.record(z.string(), z.unknown()).default({}) });
 
@@ -43,12 +47,32 @@ const testInputSchema = z
     onBehalfOf: z.string().nullable().optional(),
     /** The stored facts about the agent and the onBehalfOf human (CEL `facts`). */
     facts: z.strictObject({ agent: principalFactsSchema.optional(), onBehalfOf: principalFactsSchema.optional() }).optional(),
+    /**
+     * Usage figures (budgets), keyed by the call as a rule writes it after `usage.`:
+     * `count("1h")`, `sum("amount", "24h")`, `agent.count("1h")`. Calls not given are 0.
+     */
+    usage: z
+      .record(z.string().regex(USAGE_CALL_TEXT, 'a usage call as written after "usage.": count("1h"), sum("amount", "24h") or agent.count("1h")'), z.number().min(0))
+      .optional(),
   })
   .superRefine((input, ctx) => {
     if (input.facts?.onBehalfOf !== undefined && !input.onBehalfOf) {
       ctx.addIssue({ code: 'custom', path: ['facts', 'onBehalfOf'], message: 'facts.onBehalfOf needs input.onBehalfOf: without a human there are no facts about one' });
     }
   });
+
+/** The usage figures a test case stands for: every call the action's rules make, 0 unless given. */
+function caseUsage(bundle: CompiledPolicyBundle, input: z.output<typeof testInputSchema>): UsageFigures {
+  const figures: Record<string, number> = {};
+  for (const call of bundle.actions.get(input.action)?.usage ?? []) figures[usageKey(call)] = 0;
+  for (const [text, value] of Object.entries(input.usage ?? {})) {
+    const m = USAGE_CALL_TEXT.exec(text);
+    if (!m) continue;
+    const key = m[1] ? usageKey({ kind: m[1] as 'count' | 'agent.count', window: m[2]! }) : usageKey({ kind: 'sum', path: m[3]!, window: m[4]! });
+    figures[key] = value;
+  }
+  return figures;
+}
 
 /** The CEL `facts` a test case stands for. */
 function caseFacts(input: z.output<typeof testInputSchema>): PolicyFacts {
@@ -126,8 +150,8 @@ export function runPolicyTests(bundle: CompiledPolicyBundle, cases: readonly Pol
         failures: params.errors.map((e) => `params${e.path === '/' ? '' : e.path} ${e.message} (the API would refuse this action with 422)`),
       };
     }
-    const { facts: _stored, ...input } = c.input;
-    const actual = evaluatePolicy(bundle, { ...input, facts: caseFacts(c.input) });
+    const { facts: _stored, usage: _usage, ...input } = c.input;
+    const actual = evaluatePolicy(bundle, { ...input, facts: caseFacts(c.input), usage: caseUsage(bundle, c.input) });
     const failures: string[] = [];
     if (actual.decision !== c.expect.decision) {
       failures.push(`decision: expected ${c.expect.decision}, got ${actual.decision}`);

@@ -4,6 +4,7 @@ import { CountersignError } from '../../domain/errors';
 import { compileOr422, evaluatePolicy, UnknownActionError } from '../../policy';
 import type { Pool } from 'pg';
 import { backtestPolicy } from '../../ledger/backtest';
+import { readUsage } from '../../ledger/usage-store';
 import type { PolicyStore } from '../../ledger/policy-store';
 import { loadFacts, PrincipalRepository } from '../../ledger/principal-repository';
 import { requireRole, type Principal } from '../auth';
@@ -47,8 +48,12 @@ export function policyRoutes(policies: PolicyStore, pool: Pool, maxBodyBytes: nu
     const bundle = body.bundle !== undefined ? compileOr422(body.bundle, 'bundle') : (await policies.active()).bundle;
     const agent = body.agent ?? (req.principal as Principal).id;
     const facts = await loadFacts(principals, agent, body.onBehalfOf);
+    // Budgets: the agent's usage as recorded now (ledger/usage-store.ts), as the worker would count it.
+    const calls = bundle.actions.get(body.action)?.usage ?? [];
+    const usage = calls.length > 0 ? await readUsage(pool, calls, { agent, action: body.action }) : undefined;
     try {
       const decision = evaluatePolicy(bundle, {
+        ...(usage ? { usage } : {}),
         action: body.action,
         params: body.params,
         resource: body.resource,
