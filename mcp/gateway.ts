@@ -173,7 +173,7 @@ export class Gateway {
 
   /** Stop serving, stop watching, and close the upstreams. */
   async close(): Promise<void> {
-    this.calls.stop();
+    await this.calls.stop();
     for (const t of this.sessions.values()) await t.close().catch(() => undefined);
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     this.http?.closeAllConnections?.();

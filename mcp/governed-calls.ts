@@ -61,6 +61,8 @@ export class GovernedCalls {
   /** Actions watched after their call's hold ended, by action id. */
   private readonly watching = new Map<string, Promise<unknown>>();
   private readonly stopping = new AbortController();
+  /** Result reports not yet answered. */
+  private readonly reporting = new Set<Promise<void>>();
 
   constructor(private readonly deps: GovernedCallsDeps) {}
 
@@ -146,9 +148,12 @@ export class GovernedCalls {
     return result;
   }
 
-  /** Stop watching in the background (the process is shutting down). */
-  stop(): void {
+  /** Stop watching in the background, and wait (at most `ms`) for the reports under way. */
+  async stop(ms = 10_000): Promise<void> {
     this.stopping.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.reporting]), new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
   }
 
   /** What a decided action means for its call. */
@@ -211,11 +216,22 @@ export class GovernedCalls {
       const error = notRun
         ? `upstream ${tool.upstream.name} did not run ${tool.tool.name}: ${reason(err)}`
         : `upstream ${tool.upstream.name} did not answer ${tool.tool.name} (${reason(err)}); whether the tool ran is not known`;
-      await this.report(view.id, { ok: false, error });
+      this.reportLater(view.id, { ok: false, error });
       return errorResult(`Action ${view.id} (${tool.action}) was approved, but ${error}.`, view);
     }
-    await this.report(view.id, result.isError ? { ok: false, output: reportable(result), error: textOf(result).slice(0, 4000) || 'the tool reported an error' } : { ok: true, output: reportable(result) });
+    this.reportLater(view.id, result.isError ? { ok: false, output: reportable(result), error: textOf(result).slice(0, 4000) || 'the tool reported an error' } : { ok: true, output: reportable(result) });
     return result;
+  }
+
+  /**
+   * Report while the result goes back to the client: the caller does not wait for Countersign's
+   * write. A gateway that dies in between leaves the action to its result deadline (outcome
+   * unknown), as one that died during the upstream call would; {@link stop} waits for reports
+   * under way.
+   */
+  private reportLater(id: string, result: { ok: boolean; output?: unknown; error?: string }): void {
+    const report = this.report(id, result).finally(() => this.reporting.delete(report));
+    this.reporting.add(report);
   }
 
   /** Report the outcome (executor `agent`). A report that cannot be made is logged: the client still gets the result. */

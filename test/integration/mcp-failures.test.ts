@@ -203,7 +203,7 @@ describe('MCP gateway failures', () => {
         expect(r.isError).toBeFalsy();
         expect(textOf(r)).toBe('slept 10 ms');
         expect(localLog(log).filter((l) => l === 'start approve-restart')).toHaveLength(1);
-        expect((await view(id)).status).toBe('succeeded');
+        await eventually(async () => (await view(id)).status === 'succeeded');
       } finally {
         await second.close();
       }

@@ -56,7 +56,8 @@ describe('MCP gateway', () => {
     const rows = await actionsOf('mcp.files.read_file');
     expect(rows).toHaveLength(before + 1);
     const action = rows.at(-1)!;
-    expect(action.status).toBe('succeeded');
+    // The result is reported while it goes back to the client.
+    await eventually(async () => (await actionsOf('mcp.files.read_file')).find((a) => a.id === action.id)?.status === 'succeeded');
     expect(await events(action.id)).toEqual(['proposed', 'policy_decided', 'executed']);
     const view = await stack.call(gatewayToken, 'GET', `/v1/actions/${action.id}`);
     expect(view.body).toMatchObject({ agent: 'mcp-gateway', params: { path: path.join(share, 'hello.txt') } });
@@ -134,7 +135,7 @@ describe('MCP gateway', () => {
     expect(statuses.at(-1)).toBe('completed');
     expect(result?.isError).toBeFalsy();
     expect(fs.readFileSync(target, 'utf8')).toBe('written by a task');
-    expect((await stack.call(gatewayToken, 'GET', `/v1/actions/${taskId}`)).body.status).toBe('succeeded');
+    await eventually(async () => (await stack.call(gatewayToken, 'GET', `/v1/actions/${taskId}`)).body.status === 'succeeded');
   });
 
   it('when a denied call runs as a task, then the task completes with the reason as an error result', async () => {
@@ -162,8 +163,7 @@ describe('MCP gateway', () => {
       const counted = (await client.callTool({ name: 'local_count', arguments: { label: 'http-once' } })) as CallToolResult;
       expect(textOf(counted)).toBe('http-once: 1');
       expect(localLog(log).filter((l) => l === 'count http-once')).toHaveLength(1);
-      const rows = await actionsOf('mcp.local.count');
-      expect(rows.at(-1)?.status).toBe('succeeded');
+      await eventually(async () => (await actionsOf('mcp.local.count')).at(-1)?.status === 'succeeded');
     } finally {
       await http.close();
     }
