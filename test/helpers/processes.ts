@@ -212,6 +212,10 @@ export interface FaultStackOptions {
   executorTimeoutMs?: number;
   /** Connect the worker to Temporal through a {@link FreezableLink} (`stack.workerLink`). */
   workerLink?: boolean;
+  /** API processes to start (each on its own port, same database and data dir). @default 1 */
+  apis?: number;
+  /** Worker processes to start (same task queue). @default 1 */
+  workers?: number;
 }
 
 /** Temporal + Postgres + API process + worker process, all owned by one test file. */
@@ -226,8 +230,15 @@ export interface FaultStack {
   dataDir: string;
   /** A pool in the test process, for assertions on the read model and the ledger. */
   pool: pg.Pool;
+  /** The first API process (`apis[0]`). */
   api: ServiceProcess;
+  /** The first worker process (`workers[0]`). */
   worker: ServiceProcess;
+  /** Every API process, and the base URL of each (`urls[0]` is `url`). */
+  apis: ServiceProcess[];
+  urls: string[];
+  /** Every worker process. */
+  workers: ServiceProcess[];
   /** With `workerLink: true`: the worker's connection to Temporal. */
   workerLink?: FreezableLink;
   temporal: {
@@ -314,7 +325,9 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
     Object.values(logBuffers)
       .map((b) => b.toString())
       .join('');
-  const [temporalPort, pgPort, apiPort] = await freePorts(3);
+  const apiCount = opts.apis ?? 1;
+  const [temporalPort, pgPort, ...apiPorts] = await freePorts(2 + apiCount);
+  const apiPort = apiPorts[0]!;
   const cliPath = resolveTemporalCli({ explicitPath: process.env.TEMPORAL_CLI });
   const dbFile = path.join(dir, 'temporal.db');
 
@@ -376,23 +389,31 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
     // Postgres is stopped on purpose in some cases: idle clients then error, which is fine.
     pool.on('error', () => {});
 
-    const api = new ServiceProcess('api', 'api/main.ts', env, logBuffers.api, async (proc) => {
-      await eventually(
-        async () => {
-          if (!proc.running) throw new Error('api is not running');
-          const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3000) });
-          return r.status === 200;
-        },
-        90_000,
-        'the API to answer /readyz with 200',
-      );
-    });
+    const urls = apiPorts.map((p) => `http://127.0.0.1:${p}`);
+    const apis = apiPorts.map(
+      (p, i) =>
+        new ServiceProcess('api', 'api/main.ts', { ...env, PORT: String(p) }, logBuffers.api, async (proc) => {
+          await eventually(
+            async () => {
+              if (!proc.running) throw new Error('api is not running');
+              const r = await fetch(`${urls[i]}/readyz`, { signal: AbortSignal.timeout(3000) });
+              return r.status === 200;
+            },
+            90_000,
+            `the API on ${urls[i]} to answer /readyz with 200`,
+          );
+        }),
+    );
     const workerEnv = workerLink ? { ...env, TEMPORAL_ADDRESS: await workerLink.listen() } : env;
-    const worker = new ServiceProcess('worker', 'workers/main.ts', workerEnv, logBuffers.worker, (proc) => waitForPollers(temporalAddress, taskQueue, proc));
-    services.push(api, worker);
-    // Both at once, as a deployment would: migrations take an advisory lock, and activating the
+    const workers = Array.from(
+      { length: opts.workers ?? 1 },
+      () => new ServiceProcess('worker', 'workers/main.ts', workerEnv, logBuffers.worker, (proc) => waitForPollers(temporalAddress, taskQueue, proc)),
+    );
+    const [api, worker] = [apis[0]!, workers[0]!];
+    services.push(...apis, ...workers);
+    // All at once, as a deployment would: migrations take an advisory lock, and activating the
     // same bundle twice only adds an activation row.
-    await Promise.all([worker.start(), api.start()]);
+    await Promise.all(services.map((s) => s.start()));
     for (const s of services) {
       // Children of this process die with it even when a test crashes.
       living.add(() => {
@@ -410,6 +431,9 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
       pool,
       api,
       worker,
+      apis,
+      urls,
+      workers,
       workerLink,
       temporal: {
         get pid() {
