@@ -9,6 +9,7 @@ import type { PolicyStore } from '../ledger/policy-store';
 import type { LedgerSigner } from '../ledger/signing';
 import type { Logger } from '../runtime/logger';
 import type { ChangeNotifier } from './change-notifier';
+import type { SlackSettings } from './slack';
 import { createPauseActivities, createPolicyActivities } from './policy';
 import type { PauseRegistry } from '../ledger/pause-store';
 import { createRecordingActivities } from './record-event';
@@ -53,6 +54,8 @@ export interface ActivityDeps {
   ledgerWitnesses?: CheckpointWitness[];
   /** Base URL of the API, for links in notifications. */
   publicUrl?: string;
+  /** Slack approvals (activities/slack.ts): without a bot token, nothing is posted to Slack. */
+  slack?: SlackSettings;
   /**
    * The digest key (ledger/digest-key.ts): sensitive values go into the ledger as its HMACs, and
    * approval and executor request digests of actions with sensitive params are keyed with it.

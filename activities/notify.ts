@@ -7,6 +7,7 @@ import type { ActivityDeps } from './index';
 import { signBody } from './http-executor';
 import { DEFAULT_FETCH_MAX_BYTES, discardBody, isRedirect, NO_REDIRECTS, readBoundedBody } from './outbound-fetch';
 import { signatureHeader, targetSecretOrRetry } from './request-signing';
+import { deliverSlackNotification, SLACK_TARGET_PREFIX } from './slack';
 
 /** How long one webhook POST may take, its answer included. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -57,13 +58,16 @@ export function notificationMessage(n: NotificationInput): Record<string, unknow
 
 /** Reviewer notifications. */
 export function createNotificationActivities({
+  pool,
+  slack,
   policies,
   executorSecret,
   publicUrl,
   fetchMaxBytes = DEFAULT_FETCH_MAX_BYTES,
   webhookTimeoutMs = WEBHOOK_TIMEOUT_MS,
   secretEnv = process.env,
-}: Pick<ActivityDeps, 'policies' | 'executorSecret' | 'publicUrl' | 'fetchMaxBytes' | 'secretEnv'> & {
+}: Pick<ActivityDeps, 'policies' | 'executorSecret' | 'publicUrl' | 'fetchMaxBytes' | 'secretEnv'> &
+  Partial<Pick<ActivityDeps, 'pool' | 'slack'>> & {
   /** How long one webhook POST may take, its answer included (tests shorten it). @default 10000 */
   webhookTimeoutMs?: number;
 }) {
@@ -79,11 +83,15 @@ export function createNotificationActivities({
   }
 
   return {
-    /** The webhook URLs of the groups, from the bundle the action was decided under. */
+    /**
+     * The webhook URLs of the groups, from the bundle the action was decided under, and their
+     * Slack channels as `slack:<channel>` when this worker has a Slack bot token (docs/slack.md).
+     */
     async notificationTargets(input: { policyVersion: string; groups: string[] }): Promise<string[]> {
       const bundle = await policies.byVersion(input.policyVersion);
       const urls = input.groups.flatMap((g) => bundle.notifications.webhooks[g] ?? []);
-      return [...new Set(urls)];
+      const channels = slack?.botToken ? input.groups.flatMap((g) => (bundle.notifications.slack?.[g] ? [SLACK_TARGET_PREFIX + bundle.notifications.slack[g].channel] : [])) : [];
+      return [...new Set([...urls, ...channels])];
     },
 
     /**
@@ -96,7 +104,13 @@ export function createNotificationActivities({
       // Webhooks leave the system: sensitive params go masked, as in every ActionView.
       const patterns = await sensitivePatternsFor(policies, input.notification.action, input.notification.policyVersion);
       const n = { ...input.notification, params: maskSensitive(input.notification.params, patterns) };
-      const body = JSON.stringify(notificationMessage({ ...n, link: n.link.startsWith('/') && publicUrl ? publicUrl + n.link : n.link }));
+      // Links open the console's action page (the reviewer signs in there).
+      const link = publicUrl ? `${publicUrl.replace(/\/+$/, '')}/console/actions/${n.actionId}` : n.link;
+      if (input.url.startsWith(SLACK_TARGET_PREFIX)) {
+        if (!slack || !pool) throw ApplicationFailure.nonRetryable('Slack is not configured on this worker (COUNTERSIGN_SLACK_BOT_TOKEN)', NOTIFY_FAILURES.webhookRejected);
+        return deliverSlackNotification(pool, slack, input.url.slice(SLACK_TARGET_PREFIX.length), { ...n, link });
+      }
+      const body = JSON.stringify(notificationMessage({ ...n, link }));
       // The same on every retry of this notification, and another for the next one (a reminder).
       const idempotencyKey = `${n.actionId}:${n.event}:${Context.current().info.activityId}`;
       const secret = await webhookSecret(n.policyVersion, input.url);

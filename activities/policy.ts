@@ -62,7 +62,8 @@ export function createPolicyActivities({ policies, pool, trustedRoots, pauses }:
       if (calls.length > 0) usage = await gatherUsage(pool, calls, { agent: input.agent, action: input.action, actionId: actionIdOfActivity() });
       const decision = evaluate(bundle, { ...policyInput, facts, ...(usage ? { usage } : {}) });
       const groups = decision.plan ? decision.plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]) : [];
-      const webhookGroups = [...new Set(groups)].filter((g) => (bundle.notifications.webhooks[g]?.length ?? 0) > 0).sort();
+      // Groups with anything to notify: webhooks, or a Slack channel (activities/slack.ts).
+      const webhookGroups = [...new Set(groups)].filter((g) => (bundle.notifications.webhooks[g]?.length ?? 0) > 0 || bundle.notifications.slack?.[g] !== undefined).sort();
       return { ...decision, webhookGroups, ...(sensitivePaths(bundle, input.action).length > 0 ? { sensitive: true } : {}) };
     },
   };

@@ -12,7 +12,7 @@ import { ActionService } from './action-service';
 import { authenticate, type PrincipalStore } from './auth';
 import type { ChangeFeed } from './change-feed';
 import { checkRequestInput, keepJsonSource } from './input-guard';
-import { createMetrics, serveMetrics, type Metrics } from './metrics';
+import { createMetrics, observeDecision, serveMetrics, type Metrics } from './metrics';
 import { buildOpenApi, rejectUndeclaredMethods } from './openapi';
 import { problemHandler, sendProblem } from './problem';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../domain/rate-limits';
@@ -22,9 +22,12 @@ import { policyRoutes } from './routes/policy';
 import { principalRoutes } from './routes/principals';
 import { evidenceRoutes } from './routes/evidence';
 import { controlRoutes } from './routes/controls';
+import { reportRoutes } from './routes/reports';
 import { PauseRegistry } from '../ledger/pause-store';
 import { codecCors, codecRoutes, type ConsoleSessionAuthenticator } from './routes/codec';
 import { signInRoutes } from './routes/sign-in';
+import { slackRoutes } from './routes/slack';
+import type { SlackSettings } from '../activities/slack';
 import { sessionRoutes } from './routes/session';
 import { OidcSignIn, type OidcSettings } from './oidc';
 import { cookieValue, SESSION_COOKIE } from './auth';
@@ -57,6 +60,8 @@ export interface ApiDeps {
   sessionTtlMs?: number;
   /** The OpenID provider of console sign-in; undefined: sign-in links only. */
   oidc?: OidcSettings;
+  /** Slack approvals: the signing secret verifies clicks, the bot token answers them. */
+  slack?: SlackSettings;
   policies: PolicyStore;
   principals: PrincipalStore;
   feed: ChangeFeed;
@@ -77,6 +82,8 @@ export interface ApiDeps {
   metrics?: Metrics;
   /** The active pauses (docs/controls.md); without it every check reads the table. */
   pauses?: PauseRegistry;
+  /** Reviewer metrics: decisions faster than this count as fast. @default 5000 */
+  fastDecisionMs?: number;
   /**
    * True when /metrics has its own listener (`COUNTERSIGN_METRICS_PORT`, api/metrics.ts
    * `metricsApp`): this app then neither serves nor declares it, and answers 404. @default false
@@ -92,7 +99,15 @@ export interface ApiDeps {
 export function createApp(deps: ApiDeps) {
   const app = express();
   const metrics = deps.metrics ?? createMetrics({ openFaults: () => countActionFaults(deps.pool) });
-  const actions = new ActionService({ ...deps, pauses: deps.pauses ?? new PauseRegistry(deps.pool, deps.log), actions: new ActionRepository(deps.pool) });
+  const fastDecisionMs = deps.fastDecisionMs ?? 5000;
+  const actions = new ActionService({
+    ...deps,
+    pauses: deps.pauses ?? new PauseRegistry(deps.pool, deps.log),
+    actions: new ActionRepository(deps.pool),
+    onDecided: (actionId, reviewer) => {
+      observeDecision(metrics, deps.pool, actionId, reviewer, fastDecisionMs).catch((err) => deps.log.warn({ err: (err as Error).message, actionId }, 'reviewer metrics: decision not counted'));
+    },
+  });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
@@ -123,6 +138,8 @@ export function createApp(deps: ApiDeps) {
     if ((req.method === 'PUT' && req.path === '/v1/policy') || (req.method === 'POST' && req.path === '/v1/policy/backtest')) return next();
     // The sign-in link page posts an HTML form; its route reads it (api/routes/sign-in.ts).
     if (/^\/console\/sign-in\//i.test(req.path)) return next();
+    // Slack's interaction callbacks are verified over their exact bytes (api/routes/slack.ts).
+    if (/^\/v1\/integrations\/slack\//i.test(req.path)) return next();
     // No route reads a GET body, so none is parsed (nor refused).
     if (req.method === 'GET' || req.method === 'HEAD') return next();
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
@@ -176,6 +193,8 @@ export function createApp(deps: ApiDeps) {
       return cookie ? (await deps.principals.authenticateSession(cookie))?.principal : undefined;
     });
   app.use(codecRoutes({ codec: deps.payloadCodec, principals: deps.principals, uiOrigin: deps.temporalUiOrigin, consoleSession }));
+  // Slack authenticates its callbacks with a signature, not a principal's token.
+  app.use(slackRoutes({ settings: deps.slack, principals: deps.principals, actions, pool: deps.pool, publicUrl, log: deps.log, maxBodyBytes: deps.maxBodyBytes }));
   // A bearer token, or the console's session cookie (with X-CSRF-Token on writes).
   app.use('/v1', authenticate(deps.principals, { sessions: true, publicUrl }));
   // Per principal, before any route reads input or does work.
@@ -189,6 +208,7 @@ export function createApp(deps: ApiDeps) {
   app.use(consoleRoutes({ pool: deps.pool, actions, policies: deps.policies, principals: deps.principals, feed: deps.feed, log: deps.log }));
   app.use(evidenceRoutes({ pool: deps.pool, actions, signer: deps.signer, trustedKeys: deps.trustedKeys, ledgerWitnesses: deps.ledgerWitnesses, checkpointIntervalSeconds: deps.checkpointIntervalSeconds }));
   app.use(controlRoutes({ pool: deps.pool, temporal: deps.temporal, log: deps.log }));
+  app.use(reportRoutes({ pool: deps.pool, fastDecisionMs }));
 
   app.use((req: Request) => {
     throw new CountersignError('not-found', `no route ${req.method} ${req.path}`);

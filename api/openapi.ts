@@ -259,6 +259,27 @@ export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unkno
           },
         },
       },
+      '/v1/integrations/slack/interactions': {
+        post: {
+          summary: "Slack's interaction callback (Approve / Deny buttons): authenticated by X-Slack-Signature, not a token; answered at once, decided after",
+          security: [],
+          parameters: [
+            { name: 'X-Slack-Signature', in: 'header', required: true, schema: { type: 'string' } },
+            { name: 'X-Slack-Request-Timestamp', in: 'header', required: true, schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { payload: { type: 'string' } } } } } },
+          responses: {
+            '200': { description: 'acknowledged (the decision, or an ephemeral explanation, follows in Slack)', content: { 'text/plain': { schema: { type: 'string', maxLength: 0 } } } },
+            '401': problem('X-Slack-Signature missing or wrong, or the timestamp more than 5 minutes off'),
+            '404': problem('Slack is not configured (COUNTERSIGN_SLACK_SIGNING_SECRET)'),
+            '413': withBody['413'],
+            '415': problem('never: any body is verified as sent'),
+            '422': problem('a verified body without a JSON payload'),
+            '500': v1['500'],
+            '503': v1['503'],
+          },
+        },
+      },
       '/console/sign-in': { get: { summary: 'Console sign-in page (HTML)', security: [], responses: { '200': html('the page') } } },
       '/console/sign-in/link': {
         get: {

@@ -155,6 +155,10 @@ export const policyBundleDocumentSchema = z.strictObject({
     .strictObject({
       // A URL, or { url, secret?, insecure? }.
       webhooks: z.record(groupName, z.array(z.union([httpUrl, z.strictObject(targetFields)]))).optional(),
+      // Slack approvals (docs/slack.md): where each group's approval requests are posted, with buttons.
+      slack: z
+        .record(groupName, z.strictObject({ channel: z.string().min(1).max(80).regex(/^[#@]?[A-Za-z0-9._-]+$/, 'a Slack channel id like C0123ABCD (or a name like #finance)') }))
+        .optional(),
     })
     .optional(),
 });

@@ -84,7 +84,12 @@ export interface CompiledPolicyBundle {
    * Reviewer notification targets: webhook URLs per reviewer group, and the `secret` reference
    * (`env:NAME`) of each URL that has its own.
    */
-  readonly notifications: { readonly webhooks: Readonly<Record<string, readonly string[]>>; readonly webhookSecrets: Readonly<Record<string, string>> };
+  readonly notifications: {
+    readonly webhooks: Readonly<Record<string, readonly string[]>>;
+    readonly webhookSecrets: Readonly<Record<string, string>>;
+    /** Slack channel per group (`notifications.slack.<group>.channel`); absent groups post nothing to Slack. */
+    readonly slack?: Readonly<Record<string, { readonly channel: string }>>;
+  };
   /** Name of the CEL engine the rules were compiled with. */
   readonly celEngine: string;
 }

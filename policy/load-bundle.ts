@@ -381,7 +381,11 @@ function buildBundle(
     }),
     actions,
     rules: Object.freeze(rules),
-    notifications: Object.freeze({ webhooks: Object.freeze(webhooks), webhookSecrets: Object.freeze(webhookSecrets) }),
+    notifications: Object.freeze({
+      webhooks: Object.freeze(webhooks),
+      webhookSecrets: Object.freeze(webhookSecrets),
+      slack: Object.freeze(Object.fromEntries(Object.entries(doc.notifications?.slack ?? {}).map(([g, s]) => [g, Object.freeze({ channel: s.channel })]))),
+    }),
     celEngine: engine.name,
   });
 }

@@ -9,6 +9,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, type TLSConfi
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities, type Activities } from '../activities';
+import type { SlackSettings } from '../activities/slack';
 import { ChangeNotifier } from '../activities/change-notifier';
 import { PauseRegistry } from '../ledger/pause-store';
 import { loadOrCreateDigestKey } from '../ledger/digest-key';
@@ -73,6 +74,8 @@ export interface CoreOptions {
   executorInline?: boolean;
   /** Base URL of the API as users reach it (links in notifications). */
   publicUrl?: string;
+  /** Slack approvals (`COUNTERSIGN_SLACK_*`): the worker posts and updates messages, the API verifies clicks. */
+  slack?: SlackSettings;
   signingKeyFile?: string;
   signingKeyPem?: string;
   /** The keyed-digest key as hex (`COUNTERSIGN_DIGEST_KEY`); else the data dir's (created on first start). */
@@ -270,6 +273,7 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
     fetchMaxBytes: config.fetchMaxBytes,
     executorInline: config.executorInline,
     publicUrl: config.publicUrl,
+    slack: config.slack,
     signingKeyFile: config.signingKeyFile,
     signingKeyPem: config.signingKeyPem,
     digestKey: config.digestKey,

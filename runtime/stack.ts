@@ -112,6 +112,8 @@ export interface ServicesOptions extends CoreOptions {
    * stops routing here before the listener closes. @default 0
    */
   drainDelayMs?: number;
+  /** Reviewer metrics: decisions faster than this count as fast (`COUNTERSIGN_FAST_DECISION_MS`). @default 5000 */
+  fastDecisionMs?: number;
 }
 
 /** The running Countersign processes (API and, optionally, worker) of one stack. */
@@ -188,6 +190,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       publicUrl: () => opts.publicUrl ?? (server ? localUrl(host, portOf(server, opts.port)) : `http://localhost:${opts.port}`),
       sessionTtlMs: opts.sessionTtlMs,
       oidc: opts.oidc,
+      slack: opts.slack,
       feed,
       signer: core.signer,
       messages: core.messages,
@@ -200,6 +203,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       rateLimits: opts.rateLimits,
       isReady: () => !draining,
       pauses: core.pauses,
+      fastDecisionMs: opts.fastDecisionMs,
       metrics,
       metricsOnOwnPort,
     });
@@ -276,6 +280,7 @@ export function servicesOptionsFromConfig(
     temporalUiUrl: config.temporalUiUrl,
     temporalUiOrigin: config.temporalUiOrigin,
     drainDelayMs: config.drainDelayMs,
+    fastDecisionMs: config.fastDecisionMs,
     maxBodyBytes: config.maxBodyBytes,
     sessionTtlMs: config.sessionTtlMs,
     oidc: config.oidc,

@@ -79,7 +79,9 @@ CREATE TABLE oidc_logins (
 -- reminders, escalations and the outcome update it (chat.update needs the channel and ts).
 CREATE TABLE slack_messages (
   action_id  text        NOT NULL,
+  -- As the bundle names it (an id, or a name like #finance), and the id Slack answered with.
   channel    text        NOT NULL,
+  channel_id text        NOT NULL,
   ts         text        NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (action_id, channel)

@@ -67,7 +67,7 @@ export interface TestStack {
 /** Start services against the global Temporal + Postgres; `policy` is the bundle source to activate. */
 export async function startTestStack(
   policy: string,
-  opts: { log?: Logger; drainDelayMs?: number; payloadKeys?: PayloadKey[] } & Pick<ServicesOptions, 'host' | 'metricsPort' | 'rateLimits' | 'sessionTtlMs' | 'oidc' | 'publicUrl'> = {},
+  opts: { log?: Logger; drainDelayMs?: number; payloadKeys?: PayloadKey[] } & Pick<ServicesOptions, 'host' | 'metricsPort' | 'rateLimits' | 'sessionTtlMs' | 'oidc' | 'publicUrl' | 'slack'> = {},
 ): Promise<TestStack> {
   const suffix = randomBytes(4).toString('hex');
   const baseUrl = inject('databaseUrl');
@@ -102,6 +102,7 @@ export async function startTestStack(
     sessionTtlMs: opts.sessionTtlMs,
     oidc: opts.oidc,
     publicUrl: opts.publicUrl,
+    slack: opts.slack,
     rateLimits: opts.rateLimits,
   };
   const stack: TestStack = {

@@ -60,7 +60,8 @@ describe('reviewer notifications', () => {
     expect(got.headers['x-countersign-event']).toBe('approval_requested');
     expect(got.body.text).toContain('payments.transfer');
     expect(got.body.blocks.length).toBe(3);
-    expect(got.rawBody).toContain('https://cs.example/v1/actions/act_1');
+    // Links open the console's action page, where the reviewer signs in.
+    expect(got.rawBody).toContain('https://cs.example/console/actions/act_1');
     expect(got.rawBody).not.toMatch(/SECRET/);
     expect(got.body.blocks[1].text.text).toContain('{"amount":5,"iban":"***","payees":[{"name":"Ann","pin":"***"}],"vault":"***"}');
   });
