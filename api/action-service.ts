@@ -57,6 +57,8 @@ export interface ActionServiceDeps {
   pauses?: Pick<PauseRegistry, 'matching'>;
   /** For usage figures (budgets) when an edit is pre-checked against policy. */
   pool?: Pool;
+  /** Told of every decision this process recorded (reviewer metrics, api/metrics.ts). */
+  onDecided?: (actionId: string, reviewer: string) => void;
 }
 
 /** How a human reached the API for a decision or a cancel (recorded in the evidence). */
@@ -416,6 +418,7 @@ export class ActionService {
     // request with the same key and another body lands here, and must not hear that it counted.
     const applied = requestId ? answer.approval?.approvals.find((v) => v.requestId === requestId) : undefined;
     if (applied) sameDecisionRequest(applied, body, requestHash as string, updateId as string);
+    this.deps.onDecided?.(row.id, caller.id);
     return (await this.find(id)) as ActionRow;
   }
 

@@ -1,5 +1,7 @@
 import express, { type RequestHandler } from 'express';
 import client from 'prom-client';
+import type { Pool } from 'pg';
+import { decisionTiming } from '../ledger/reviewer-report';
 import { sendProblem } from './problem';
 
 /** Where the metrics that are read at scrape time come from. */
@@ -56,6 +58,26 @@ export function createMetrics(sources: MetricSources = {}) {
       labelNames: ['decision'] as const,
       registers: [registry],
     }),
+    // Reviewer metrics (docs/reviewer-metrics.md): one label value per human reviewer.
+    reviewerDecisions: new client.Counter({
+      name: 'countersign_reviewer_decisions_total',
+      help: 'Decisions recorded through this API process, by reviewer and outcome (approve, deny, edit = approve with edits)',
+      labelNames: ['reviewer', 'outcome'] as const,
+      registers: [registry],
+    }),
+    timeToDecision: new client.Histogram({
+      name: 'countersign_time_to_decision_seconds',
+      help: 'From the approval request a decision answered to the decision, by outcome',
+      labelNames: ['outcome'] as const,
+      buckets: [1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+      registers: [registry],
+    }),
+    fastDecisions: new client.Counter({
+      name: 'countersign_fast_decisions_total',
+      help: 'Decisions made faster than COUNTERSIGN_FAST_DECISION_MS after their approval request, by reviewer',
+      labelNames: ['reviewer'] as const,
+      registers: [registry],
+    }),
   };
 }
 
@@ -79,4 +101,18 @@ export function metricsApp(metrics: Metrics) {
   app.get('/metrics', serveMetrics(metrics));
   app.use((req: express.Request, res: express.Response) => sendProblem(res, 'not-found', `no route ${req.method} ${req.path} (this port serves only GET /metrics)`));
   return app;
+}
+
+/**
+ * Count one recorded decision in the reviewer metrics: outcome, time to decide and whether it was
+ * fast, as the report defines them (ledger/reviewer-report.ts). Never throws: a failed read is
+ * only logged by the caller.
+ */
+export async function observeDecision(metrics: Metrics, pool: Pool, actionId: string, reviewer: string, fastMs: number): Promise<void> {
+  const timing = await decisionTiming(pool, actionId, reviewer);
+  if (!timing) return;
+  metrics.reviewerDecisions.inc({ reviewer, outcome: timing.outcome });
+  if (timing.seconds === null) return;
+  metrics.timeToDecision.observe({ outcome: timing.outcome }, timing.seconds);
+  if (timing.seconds * 1000 < fastMs) metrics.fastDecisions.inc({ reviewer });
 }

@@ -55,6 +55,8 @@ const envSchema = z.object({
   COUNTERSIGN_LEDGER_WITNESS_TOKEN: z.string().min(1).optional(),
   COUNTERSIGN_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(1).default(700),
   COUNTERSIGN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
+  // Reviewer metrics: a decision faster than this after its approval request counts as fast (docs/reviewer-metrics.md).
+  COUNTERSIGN_FAST_DECISION_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
   COUNTERSIGN_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -127,6 +129,8 @@ export interface Config {
   maxCachedWorkflows: number;
   /** On SIGTERM, how long /readyz says 503 before the listener closes. @default 0 */
   drainDelayMs: number;
+  /** `COUNTERSIGN_FAST_DECISION_MS`: decisions faster than this count as fast (reviewer metrics). @default 5000 */
+  fastDecisionMs: number;
   temporalAddress?: string;
   temporalNamespace: string;
   temporalCli?: string;
@@ -296,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ledgerWitnessUrl: e.COUNTERSIGN_LEDGER_WITNESS_URL,
     ledgerWitnessToken: e.COUNTERSIGN_LEDGER_WITNESS_TOKEN,
     drainDelayMs: e.COUNTERSIGN_DRAIN_DELAY_MS,
+    fastDecisionMs: e.COUNTERSIGN_FAST_DECISION_MS,
     maxCachedWorkflows: e.COUNTERSIGN_MAX_CACHED_WORKFLOWS,
     temporalAddress: e.TEMPORAL_ADDRESS,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
