@@ -70,7 +70,18 @@ rules:
     it('when a human is created with attributes and delegates, then GET answers them', async () => {
       const r = await stack.call(token.olga, 'GET', '/v1/principals/ivy');
       expect(r.status).toBe(200);
-      expect(r.body).toEqual({ id: 'ivy', kind: 'human', roles: ['reviewer'], groups: ['sales'], attributes: { team: 'sales' }, delegates: ['rep-bot'] });
+      expect(r.body).toEqual({
+        id: 'ivy',
+        kind: 'human',
+        roles: ['reviewer'],
+        groups: ['sales'],
+        attributes: { team: 'sales' },
+        delegates: ['rep-bot'],
+        disabled: false,
+        email: null,
+        oidcSubject: null,
+        slackUserId: null,
+      });
       expect((await stack.call(token.olga, 'GET', '/v1/principals/rep-bot')).body).toMatchObject({ attributes: {}, delegates: [] });
     });
 
