@@ -32,7 +32,7 @@ export function decisionProblem(caller: AccessCaller, row: DecisionSubject, deci
 }
 
 /** Whether the action's approval plan names one of the caller's groups, at a step or an escalation. */
-function couldDecide(caller: Pick<AccessCaller, 'groups'>, row: Pick<DecisionSubject, 'approval'>): boolean {
+export function couldDecide(caller: Pick<AccessCaller, 'groups'>, row: Pick<DecisionSubject, 'approval'>): boolean {
   // Each step, and the requirements an edit merged into it.
   const steps = (row.approval?.plan.steps ?? []).flatMap((s) => [s, ...(s.also ?? [])]);
   return steps.some((s) => caller.groups.includes(s.group) || s.escalateTo.some((e) => caller.groups.includes(e.group)));

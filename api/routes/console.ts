@@ -25,7 +25,7 @@ import type { Logger } from '../../runtime/logger';
 import type { ActionService } from '../action-service';
 import { requireRole, type Principal, type PrincipalStore } from '../auth';
 import type { ChangeFeed } from '../change-feed';
-import { decisionProblem } from '../decision-refusal';
+import { couldDecide, decisionProblem } from '../decision-refusal';
 import { parseBody } from '../validate';
 
 // ---------------------------------------------------------------------------------------------
@@ -177,8 +177,9 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
    * The inbox, live. Each change of an action (the change feed: one LISTEN per process) is read
    * once for every stream open in this process, and sent to a reviewer only as far as that
    * reviewer may see it: `upsert` with the masked ActionView when they may decide it now;
-   * `remove` (id and status) when they could have decided it (it was pending in one of their
-   * groups, or they voted) and no longer can; nothing otherwise. `resync` after the feed
+   * `remove` (id and status) when they cannot now but could have had it in their inbox (its
+   * approval plan names one of their groups, or they may read it: they voted); nothing
+   * otherwise, not even the id. `resync` after the feed
    * reconnected (changes may have been missed: reload the inbox).
    */
   r.get('/v1/approvals/events', requireRole('reviewer'), (req, res) => {
@@ -204,12 +205,12 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
           const { row } = loaded;
           // Two changes in quick succession may be read out of order: never send an older state.
           if ((lastSeq.get(id) ?? -1) > row.last_seq) return;
-          const problem = decisionProblem(caller, row, 'approve');
-          if (!problem) {
+          if (!decisionProblem(caller, row, 'approve')) {
             lastSeq.set(id, row.last_seq);
             return send('upsert', { action: await loaded.view() });
           }
-          if (problem.code === 'not-found' && !mayReadAction(caller, accessSubjectOf(row))) return;
+          // Not decidable by them now: tell only a reviewer who could have had it in their inbox.
+          if (!mayReadAction(caller, accessSubjectOf(row)) && !couldDecide(caller, row)) return;
           lastSeq.set(id, row.last_seq);
           send('remove', { id: row.id, status: row.status });
         })
