@@ -107,7 +107,9 @@ export function parseGatewayConfig(text: string, file: string, env: NodeJS.Proce
     const message =
       issue.code === 'invalid_union' && keyPath[0] === 'upstreams'
         ? 'an upstream is either { command, args?, env?, cwd? } or { url, headers? } (plus timeout?, connectTimeout?), with no other keys'
-        : issue.message;
+        : issue.code === 'invalid_key'
+          ? (issue.issues[0]?.message ?? issue.message)
+          : issue.message;
     throw new GatewayConfigError(`${where(issue.path as PropertyKey[])}: ${keyPath.join('.') || '(top level)'}: ${message}`);
   }
   const c = parsed.data;

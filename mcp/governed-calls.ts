@@ -47,8 +47,8 @@ export interface StartedCall {
 }
 
 const UNDECIDED = new Set(['evaluating', 'awaiting_approval']);
-/** Results of calls finished in the background are kept this long for their pick-up. */
-const FINISHED_TTL_MS = 24 * 3_600_000;
+/** Results of calls that can be picked up are kept this long in memory (after that, from the action's result). */
+const RESULTS_TTL_MS = 24 * 3_600_000;
 /** A reported output larger than this (as JSON) is reported as its digest and size instead. */
 const MAX_REPORTED_BYTES = 256 * 1024;
 
@@ -56,8 +56,13 @@ const MAX_REPORTED_BYTES = 256 * 1024;
 export class GovernedCalls {
   /** Upstream calls under way in this process, by action id: a second caller waits for the same one. */
   private readonly running = new Map<string, Promise<CallToolResult>>();
-  /** Results of approved calls run while nobody held the call, until picked up. */
-  private readonly finished = new Map<string, CallToolResult>();
+  /**
+   * Results of calls that can be picked up (they waited for approval), by action id: a pick-up,
+   * or a second caller arriving while the report is still on its way, gets the same result.
+   */
+  private readonly results = new Map<string, CallToolResult>();
+  /** Actions whose calls can be picked up (they are in the journal): their results are kept. */
+  private readonly pickable = new Set<string>();
   /** Actions watched after their call's hold ended, by action id. */
   private readonly watching = new Map<string, Promise<unknown>>();
   private readonly stopping = new AbortController();
@@ -93,7 +98,9 @@ export class GovernedCalls {
     const known = journal.pendingAction(digest);
     if (known) {
       try {
-        return { view: await countersign.get(known), digest };
+        const view = await countersign.get(known);
+        this.pickable.add(view.id);
+        return { view, digest };
       } catch (err) {
         if (!(err instanceof CountersignProblem && err.status === 404)) return problemResult(err, tool, countersign.url);
         journal.forgetPending(digest, known);
@@ -104,7 +111,10 @@ export class GovernedCalls {
         { action: tool.action, params: args, context: { mcp: { upstream: tool.upstream.name, tool: tool.tool.name } } },
         { wait: 10 },
       );
-      if (UNDECIDED.has(view.status)) journal.rememberPending(digest, view.id);
+      if (UNDECIDED.has(view.status)) {
+        journal.rememberPending(digest, view.id);
+        this.pickable.add(view.id);
+      }
       return { view, digest };
     } catch (err) {
       return problemResult(err, tool, countersign.url);
@@ -145,6 +155,7 @@ export class GovernedCalls {
   async finish(tool: GatewayTool, args: Record<string, unknown>, started: StartedCall): Promise<CallToolResult> {
     const result = await this.outcome(tool, args, started.view);
     this.deps.journal.forgetPending(started.digest, started.view.id);
+    this.pickable.delete(started.view.id);
     return result;
   }
 
@@ -158,11 +169,8 @@ export class GovernedCalls {
 
   /** What a decided action means for its call. */
   private async outcome(tool: GatewayTool, args: Record<string, unknown>, view: ActionView): Promise<CallToolResult> {
-    const done = this.finished.get(view.id);
-    if (done) {
-      this.finished.delete(view.id);
-      return done;
-    }
+    const done = this.results.get(view.id);
+    if (done) return done;
     const running = this.running.get(view.id);
     if (running) return running;
     switch (view.status) {
@@ -217,9 +225,19 @@ export class GovernedCalls {
         ? `upstream ${tool.upstream.name} did not run ${tool.tool.name}: ${reason(err)}`
         : `upstream ${tool.upstream.name} did not answer ${tool.tool.name} (${reason(err)}); whether the tool ran is not known`;
       this.reportLater(view.id, { ok: false, error });
-      return errorResult(`Action ${view.id} (${tool.action}) was approved, but ${error}.`, view);
+      return this.keep(view.id, errorResult(`Action ${view.id} (${tool.action}) was approved, but ${error}.`, view));
     }
     this.reportLater(view.id, result.isError ? { ok: false, output: reportable(result), error: textOf(result).slice(0, 4000) || 'the tool reported an error' } : { ok: true, output: reportable(result) });
+    this.keep(view.id, result);
+    return result;
+  }
+
+  /** Keep the result of a call that can be picked up (before its run counts as over: no gap for a pick-up to fall into). */
+  private keep(id: string, result: CallToolResult): CallToolResult {
+    if (this.pickable.delete(id)) {
+      this.results.set(id, result);
+      setTimeout(() => this.results.delete(id), RESULTS_TTL_MS).unref();
+    }
     return result;
   }
 
@@ -262,10 +280,8 @@ export class GovernedCalls {
     if (this.watching.has(view.id)) return;
     const watch = (async () => {
       const decided = await this.deps.countersign.waitFor(view, { until: 'decided', signal: this.stopping.signal });
-      if (decided.status !== 'approved' || this.running.has(view.id)) return;
-      const result = await this.execute(tool, args, decided);
-      this.finished.set(view.id, result);
-      setTimeout(() => this.finished.delete(view.id), FINISHED_TTL_MS).unref();
+      if (decided.status !== 'approved' || this.running.has(view.id) || this.results.has(view.id)) return;
+      await this.execute(tool, args, decided);
     })()
       .catch((err) => {
         if (!this.stopping.signal.aborted) this.deps.log(`countersign-mcp-gateway: stopped watching action ${view.id}: ${reason(err)}`);

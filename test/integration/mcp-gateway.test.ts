@@ -138,6 +138,32 @@ describe('MCP gateway', () => {
     await eventually(async () => (await stack.call(gatewayToken, 'GET', `/v1/actions/${taskId}`)).body.status === 'succeeded');
   });
 
+  it('when a client cancels a task whose action is pending, then the action is cancelled and the tool never runs', async () => {
+    const target = path.join(share, 'cancelled.txt');
+    const stream = stdio.client.experimental.tasks.callToolStream(
+      { name: 'write_file', arguments: { path: target, content: 'never' } },
+      CallToolResultSchema,
+      { task: { ttl: 60_000 } },
+    );
+    let taskId: string | undefined;
+    const ends: string[] = [];
+    for await (const m of stream) {
+      if (m.type === 'taskCreated') {
+        taskId = m.task.taskId;
+        const cancelled = await stdio.client.experimental.tasks.cancelTask(taskId);
+        expect(cancelled.status).toBe('cancelled');
+      }
+      if (m.type === 'error') ends.push(m.error.message);
+    }
+    expect(ends.join()).toContain('cancelled');
+    const v = await eventually(async () => {
+      const r = await stack.call(gatewayToken, 'GET', `/v1/actions/${taskId}`);
+      return r.body.status === 'cancelled' && r.body;
+    });
+    expect(v.outcome).toMatchObject({ by: 'agent', reason: 'the MCP client cancelled the task' });
+    expect(fs.existsSync(target)).toBe(false);
+  });
+
   it('when a denied call runs as a task, then the task completes with the reason as an error result', async () => {
     const stream = stdio.client.experimental.tasks.callToolStream(
       { name: 'write_file', arguments: { path: path.join(share, 'secret-2.txt'), content: 'x' } },
