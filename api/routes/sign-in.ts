@@ -35,7 +35,6 @@ function page(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>${escapeHtml(title)} · Countersign</title>
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1d2330; }
@@ -63,7 +62,10 @@ function sendPage(res: Response, status: number, title: string, body: string): v
     .set({
       'Content-Type': 'text/html; charset=utf-8',
       'Cache-Control': 'no-store',
-      'Referrer-Policy': 'no-referrer',
+      // Not no-referrer: under it a browser sends `Origin: null` with the form's POST, and the
+      // login-CSRF check below needs the real origin. same-origin still keeps the link (in the
+      // page's URL) from leaving for any other site.
+      'Referrer-Policy': 'same-origin',
       'X-Frame-Options': 'DENY',
       'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     })

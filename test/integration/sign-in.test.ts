@@ -91,7 +91,8 @@ describe('sign-in links and console sessions', () => {
       expect(res.status).toBe(200);
       const html = await res.text();
       expect(html).toMatch(/<button type="submit">Sign in<\/button>/);
-      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      // The link (in the URL) never goes to another site; the form's POST keeps its real Origin.
+      expect(res.headers.get('referrer-policy')).toBe('same-origin');
       expect(res.headers.getSetCookie()).toEqual([]);
     }
     const { res } = await useLink(url);
@@ -161,6 +162,8 @@ describe('sign-in links and console sessions', () => {
     const forged = await useLink(url, new CookieJar(), { origin: 'https://evil.example' });
     expect(forged.res.status).toBe(403);
     expect(forged.jar.values.size).toBe(0);
+    // A page that hides its origin (no-referrer, sandboxed frames) sends Origin: null: refused too.
+    expect((await useLink(url, new CookieJar(), { origin: 'null' })).res.status).toBe(403);
     const own = await useLink(url, new CookieJar(), { origin: stack.url });
     expect(own.res.status).toBe(303);
   });
