@@ -189,6 +189,23 @@ describe('sign-in links and console sessions', () => {
     expect(jar.values.size).toBe(0);
   });
 
+  it('when a reviewer decides with the session cookie, then without X-CSRF-Token nothing is decided, and with it the evidence records a console decision by a human signed in with a link', async () => {
+    const agent = await stack.principal('agent-1', 'agent', ['agent']);
+    const proposed = await stack.call(agent, 'POST', '/v1/actions?wait=20', { action: 'payments.transfer', params: { amount: 500, currency: 'EUR', to: 'acct' } });
+    expect(proposed.body.status).toBe('awaiting_approval');
+    const id = proposed.body.id as string;
+    const { jar } = await useLink((await link('alice')).url);
+    const refused = await api(jar, 'POST', `/v1/actions/${id}/decisions`, {}, { decision: 'approve' });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { type: string }).type).toMatch(/\/csrf$/);
+    expect((await stack.call(stack.admin, 'GET', `/v1/actions/${id}`)).body.approval.approvals).toEqual([]);
+    const decided = await api(jar, 'POST', `/v1/actions/${id}/decisions`, { 'x-csrf-token': jar.values.get('countersign_csrf')! }, { decision: 'approve' });
+    expect(decided.status).toBe(200);
+    const { rows } = await stack.pool.query("SELECT actor_id, data FROM ledger_events WHERE action_id = $1 AND type = 'decision_recorded'", [id]);
+    expect(rows[0].actor_id).toBe('alice');
+    expect(rows[0].data).toMatchObject({ via: 'console', identity: { method: 'sign-in-link' } });
+  });
+
   it('when signed out, then the old cookie answers 401 (ended server-side, not just forgotten by the browser)', async () => {
     const { jar } = await useLink((await link('alice')).url);
     const stolen = jar.header();
