@@ -38,6 +38,7 @@ import { transferAction } from '../test/fixtures/policy';
 import { startTarget } from '../test/helpers/target';
 import { bundleWorkflows, createWorker } from '../workers/worker';
 import { bareHttpAction } from './bare-workflow';
+import { measureUsageRows } from './usage-rows';
 import { fmt, freePort, mean, nowMs, percentile, round, table } from './stats';
 
 // ---------------------------------------------------------------------------------------------
@@ -443,6 +444,22 @@ async function main(): Promise<number> {
     progress(`throughput: ${opts.concurrency} concurrent callers x ${opts.perAgent} workflows, bare`);
     const bareTp = await throughput(() => bareOnce());
 
+    // Budgets in policy: the same allow rule with and without usage.sum over 24 h, 10,000 recorded
+    // actions per agent, in this run (bench/usage-rows.ts). Activates a bundle with both rules.
+    const usage = await measureUsageRows({
+      url: services.url,
+      adminToken,
+      pool: services.pool,
+      tokens,
+      agentIds: tokens.map((_, i) => `bench-agent-${i}`),
+      targetUrl: target.url,
+      action: ACTION,
+      samples: opts.samples,
+      concurrency: opts.concurrency,
+      perAgent: opts.perAgent,
+      progress,
+    });
+
     // Profile: the same workers, with activities wrapped in timers, and each sample's history.
     let governedProfile: string[][] | undefined;
     let bareProfile: string[][] | undefined;
@@ -510,6 +527,7 @@ async function main(): Promise<number> {
       encryptionRatioP50: round(percentile(governedLat, 0.5) / percentile(plainLat, 0.5), 3),
       governedPerSec: round(governedTp.perSec, 1),
       barePerSec: round(bareTp.perSec, 1),
+      ...usage.summary,
     };
 
     const loadAtEnd = os.loadavg()[0];
@@ -528,11 +546,13 @@ async function main(): Promise<number> {
         ['governed (POST /v1/actions?wait)', fmt(percentile(governedLat, 0.5)), fmt(percentile(governedLat, 0.9)), fmt(percentile(governedLat, 0.99)), fmt(mean(governedLat)), fmt(governedTp.perSec), fmt(governedTp.p50), fmt(governedTp.p99)],
         ['governed, payloads not encrypted', fmt(percentile(plainLat, 0.5)), fmt(percentile(plainLat, 0.9)), fmt(percentile(plainLat, 0.99)), fmt(mean(plainLat)), '', '', ''],
         ['bare (workflow.execute)', fmt(percentile(bareLat, 0.5)), fmt(percentile(bareLat, 0.9)), fmt(percentile(bareLat, 0.99)), fmt(mean(bareLat)), fmt(bareTp.perSec), fmt(bareTp.p50), fmt(bareTp.p99)],
+        ...usage.rows,
       ]),
     );
     out.push('');
     out.push(`overhead ratio at p50: ${summary.overheadRatioP50} (target <= 1.5: ${(summary.overheadRatioP50 ?? Infinity) <= 1.5 ? 'met' : 'missed'})`);
     out.push(`encryption ratio at p50 (governed, codec on / off): ${summary.encryptionRatioP50} (target <= 1.15: ${(summary.encryptionRatioP50 ?? Infinity) <= 1.15 ? 'met' : 'missed'})`);
+    out.push(...usage.lines);
     if (governedProfile && bareProfile) {
       out.push('', `governed path, per phase (${opts.profileSamples} samples, activities timed, history event times):`, table(governedProfile));
       out.push('', 'bare path, per phase:', table(bareProfile));
