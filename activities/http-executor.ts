@@ -9,6 +9,7 @@ import { NoActivePolicyError } from '../ledger/policy-store';
 import { sensitivePatternsFor } from '../ledger/sensitive-patterns';
 import { signatureHeader, targetSecretOrRetry } from './request-signing';
 import { DEFAULT_FETCH_MAX_BYTES, discardBody, isRedirect, NO_REDIRECTS, readBoundedBody, type BoundedBody } from './outbound-fetch';
+import { traceHeaders } from '../runtime/tracing';
 
 /** What the http executor posts. */
 export interface HttpExecutionRequest {
@@ -212,6 +213,8 @@ export function createExecutorActivities({
         headers: {
           'content-type': 'application/json',
           'idempotency-key': req.actionId,
+          // The activity's span (runtime/tracing.ts), so the target's spans join the action's trace.
+          ...traceHeaders(),
           // Signed as it leaves: a retry gets a fresh timestamp.
           'x-countersign-signature': secret ? signatureHeader(secret, { url: req.url, idempotencyKey: req.actionId, body }) : signBody(executorSecret, body),
         },

@@ -34,6 +34,8 @@ import { cookieValue, SESSION_COOKIE } from './auth';
 import { consoleRoutes, consoleStatic } from './routes/console';
 import type { LedgerSigner, TrustedKey } from '../ledger/signing';
 import type { CheckpointWitness } from '../ledger/witness';
+import type { Tracing } from '../runtime/tracing';
+import { traceRequests } from './request-tracing';
 
 /** Everything the HTTP API needs; built once per process by the stack. */
 export interface ApiDeps {
@@ -93,6 +95,8 @@ export interface ApiDeps {
   consoleDist?: string;
   /** Per-principal rate limits and long-poll caps of this process (api/rate-limit.ts). @default DEFAULT_RATE_LIMITS */
   rateLimits?: RateLimits;
+  /** OpenTelemetry (runtime/tracing.ts): a span per request. Undefined: no tracing. */
+  tracing?: Tracing;
 }
 
 /** Build the express app (no listening here, so tests can run it in-process). */
@@ -110,6 +114,7 @@ export function createApp(deps: ApiDeps) {
   });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (deps.tracing) app.use(traceRequests(deps.tracing.tracer));
 
   // Metrics and one access-log line per request: never headers or bodies (tokens, params).
   app.use((req, res, next) => {

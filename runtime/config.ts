@@ -51,6 +51,10 @@ const envSchema = z.object({
     .regex(/^\s*(?:[0-9a-fA-F]{2}){32,}\s*$/, 'must be at least 64 hex digits (32 bytes)')
     .optional(),
   COUNTERSIGN_CHECKPOINT_INTERVAL: z.coerce.number().int().min(1).default(60),
+  // OpenTelemetry's standard variables (runtime/tracing.ts): tracing is on when an endpoint is set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('countersign'),
   COUNTERSIGN_LEDGER_WITNESS_URL: z.string().url().optional(),
   COUNTERSIGN_LEDGER_WITNESS_TOKEN: z.string().min(1).optional(),
   COUNTERSIGN_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(1).default(700),
@@ -124,6 +128,10 @@ export interface Config {
   checkpointIntervalSeconds: number;
   /** `COUNTERSIGN_LEDGER_WITNESS_URL`: an HTTP witness of the signed checkpoints (ledger/witness.ts). */
   ledgerWitnessUrl?: string;
+  /** Where spans go (OTLP/HTTP), from `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT`; undefined: tracing off. */
+  otlpTracesUrl?: string;
+  /** `OTEL_SERVICE_NAME`. @default "countersign" */
+  otelServiceName: string;
   ledgerWitnessToken?: string;
   /** Workflows a worker keeps in memory (the rest replay from history when they wake). @default 700 */
   maxCachedWorkflows: number;
@@ -157,6 +165,13 @@ export interface Config {
   temporalUiOrigin: string;
   databaseUrl?: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+/** The OTLP/HTTP traces URL the environment names, or undefined when tracing is off. */
+export function otlpTracesUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
+  return undefined;
 }
 
 /** Raised when the environment does not describe a valid configuration. */
@@ -299,6 +314,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     checkpointIntervalSeconds: e.COUNTERSIGN_CHECKPOINT_INTERVAL,
     ledgerWitnessUrl: e.COUNTERSIGN_LEDGER_WITNESS_URL,
     ledgerWitnessToken: e.COUNTERSIGN_LEDGER_WITNESS_TOKEN,
+    otlpTracesUrl: otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: e.OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }),
+    otelServiceName: e.OTEL_SERVICE_NAME,
     drainDelayMs: e.COUNTERSIGN_DRAIN_DELAY_MS,
     fastDecisionMs: e.COUNTERSIGN_FAST_DECISION_MS,
     maxCachedWorkflows: e.COUNTERSIGN_MAX_CACHED_WORKFLOWS,

@@ -27,6 +27,7 @@ import { waitForPostgres } from './postgres';
 import { MessageSigner } from './message-keys';
 import { loadOrCreateSecret } from './secrets';
 import { defaultWitnessFile, FileWitness, HttpWitness, type CheckpointWitness } from '../ledger/witness';
+import { startTracing, type Tracing } from './tracing';
 
 let runtimeInstalled = false;
 /** The SDK's core runtime logs at INFO to stderr by default; keep it to warnings. */
@@ -98,6 +99,8 @@ export interface CoreOptions {
    */
   ledgerWitnessUrl?: string;
   ledgerWitnessToken?: string;
+  /** OpenTelemetry (runtime/tracing.ts): client and worker interceptors. Undefined: no tracing. */
+  tracing?: Tracing;
 }
 
 /** What every process is built from; {@link Core.close} releases all of it. */
@@ -190,7 +193,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
     const connectionOptions = temporalConnectionOptions(opts);
     const workerConnection = withWorker ? await NativeConnection.connect(connectionOptions) : undefined;
     connection = workerConnection ?? (await Connection.connect(connectionOptions));
-    const temporal = new Client({ connection, namespace: opts.namespace, dataConverter });
+    const temporal = new Client({ connection, namespace: opts.namespace, dataConverter, interceptors: opts.tracing?.clientInterceptors() });
     if (withWorker) await startCheckpoints(temporal, opts.taskQueue, opts.checkpointIntervalSeconds ?? 60);
 
     return {
@@ -215,6 +218,7 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
           dataConverter,
           workflowBundle: opts.workflowBundle,
           maxCachedWorkflows: opts.maxCachedWorkflows,
+          tracing: opts.tracing,
         });
       },
       close,
@@ -281,6 +285,7 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
     checkpointIntervalSeconds: config.checkpointIntervalSeconds,
     ledgerWitnessUrl: config.ledgerWitnessUrl,
     ledgerWitnessToken: config.ledgerWitnessToken,
+    tracing: config.otlpTracesUrl ? startTracing({ url: config.otlpTracesUrl, serviceName: config.otelServiceName }) : undefined,
     maxCachedWorkflows: config.maxCachedWorkflows,
     log,
   };

@@ -201,6 +201,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       log,
       maxBodyBytes: opts.maxBodyBytes,
       rateLimits: opts.rateLimits,
+      tracing: opts.tracing,
       isReady: () => !draining,
       pauses: core.pauses,
       fastDecisionMs: opts.fastDecisionMs,

@@ -3,6 +3,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type Workf
 import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { FAILURE_CONVERTER_PATH } from '../runtime/payload-codec';
+import { WORKFLOW_TRACING_MODULE, type Tracing } from '../runtime/tracing';
 
 /** Options for {@link createWorker}. */
 export interface CountersignWorkerOptions {
@@ -25,6 +26,11 @@ export interface CountersignWorkerOptions {
   maxCachedWorkflows?: number;
   /** How long in-flight activities get to finish on shutdown. @default "20s" */
   shutdownGraceTime?: string;
+  /**
+   * OpenTelemetry (runtime/tracing.ts): workflow and activity spans. A `workflowBundle` given with
+   * it must have been built with `bundleWorkflows({ tracing: true })`.
+   */
+  tracing?: Tracing;
 }
 
 /**
@@ -51,10 +57,12 @@ const SHARED_WORKFLOW_MODULES = [
  * Bundle the workflow code once (webpack; a few seconds), with the failure converter every client
  * and worker uses (inside the sandbox, workflow failures are converted by the bundle's own copy).
  */
-export function bundleWorkflows(): Promise<WorkflowBundle> {
+export function bundleWorkflows(opts: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
     preloadModules: SHARED_WORKFLOW_MODULES,
+    // Only with tracing on: its spans cost CPU on the workflow thread.
+    ...(opts.tracing ? { workflowInterceptorModules: [WORKFLOW_TRACING_MODULE] } : {}),
     failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
@@ -68,8 +76,9 @@ export async function createWorker(opts: CountersignWorkerOptions): Promise<Work
     taskQueue: opts.taskQueue,
     activities: opts.activities,
     dataConverter: opts.dataConverter,
-    workflowBundle: opts.workflowBundle ?? (await bundleWorkflows()),
+    workflowBundle: opts.workflowBundle ?? (await bundleWorkflows({ tracing: Boolean(opts.tracing) })),
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 700,
     shutdownGraceTime: opts.shutdownGraceTime ?? '20s',
+    ...opts.tracing?.workerOptions(),
   });
 }

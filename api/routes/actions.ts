@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { Router } from 'express';
 import {
   IDEMPOTENCY_KEY_RE,
@@ -30,6 +31,8 @@ export function actionRoutes(actions: ActionService, metrics: Metrics): Router {
   r.post('/v1/actions', requireRole('agent'), async (req, res) => {
     const { wait } = parseQuery(waitQuerySchema.pick({ wait: true }), req.query);
     const body = parseBody(proposeActionSchema, req.body);
+    // The agent's own trace id, on the request's span (runtime/tracing.ts; a no-op when tracing is off).
+    if (body.model?.traceId) trace.getActiveSpan()?.setAttribute('countersign.model.trace_id', body.model.traceId);
     const key = idempotencyKey(req.get('idempotency-key'));
     let { view, created } = await actions.propose(req.principal as Principal, body, key);
     if (created) metrics.actionsProposed.inc({ action: body.action });

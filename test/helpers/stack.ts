@@ -67,7 +67,7 @@ export interface TestStack {
 /** Start services against the global Temporal + Postgres; `policy` is the bundle source to activate. */
 export async function startTestStack(
   policy: string,
-  opts: { log?: Logger; drainDelayMs?: number; payloadKeys?: PayloadKey[] } & Pick<ServicesOptions, 'host' | 'metricsPort' | 'rateLimits' | 'sessionTtlMs' | 'oidc' | 'publicUrl' | 'slack'> = {},
+  opts: { log?: Logger; drainDelayMs?: number; payloadKeys?: PayloadKey[] } & Pick<ServicesOptions, 'host' | 'metricsPort' | 'rateLimits' | 'sessionTtlMs' | 'oidc' | 'publicUrl' | 'slack' | 'tracing' | 'workflowBundle'> = {},
 ): Promise<TestStack> {
   const suffix = randomBytes(4).toString('hex');
   const baseUrl = inject('databaseUrl');
@@ -96,7 +96,8 @@ export async function startTestStack(
     temporalUiUrl: 'http://localhost:8233',
     maxBodyBytes: 1024 * 1024,
     log: opts.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-    workflowBundle: { code: fs.readFileSync(inject('workflowBundlePath'), 'utf8') },
+    workflowBundle: opts.workflowBundle ?? { code: fs.readFileSync(inject('workflowBundlePath'), 'utf8') },
+    tracing: opts.tracing,
     drainDelayMs: opts.drainDelayMs,
     payloadKeys: opts.payloadKeys,
     sessionTtlMs: opts.sessionTtlMs,
