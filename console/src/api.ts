@@ -17,34 +17,17 @@ export type Lineage = Schemas['Lineage'];
 export type LineageNode = Schemas['LineageNode'];
 export type Problem = Schemas['Problem'];
 
-/** `GET /v1/session` (the session contract). */
-export interface Session {
-  principal: { id: string; name?: string | null; kind: 'agent' | 'human'; roles: string[]; groups: string[] };
-  expiresAt: string;
-}
-
-/** A principal as the principal-management endpoints answer it. */
-export interface PrincipalInfo {
-  id: string;
-  kind: 'agent' | 'human';
-  roles: string[];
-  groups: string[];
-  attributes?: Record<string, unknown>;
-  delegates?: string[];
-  disabled?: boolean;
-  email?: string | null;
-  oidcSubject?: string | null;
-  slackUserId?: string | null;
-}
-
-/** A token's metadata (`GET /v1/principals/{id}/tokens`). */
-export interface TokenInfo {
-  tokenId: string;
-  createdAt?: string;
-  expiresAt: string | null;
-  revokedAt?: string | null;
-  [k: string]: unknown;
-}
+export type Session = Schemas['Session'];
+export type PrincipalInfo = Schemas['Principal'];
+export type PrincipalList = Schemas['PrincipalList'];
+export type TokenInfo = Schemas['TokenList']['items'][number];
+export type TokenList = Schemas['TokenList'];
+export type TokenCreated = Schemas['TokenCreated'];
+export type SignInLink = Schemas['SignInLink'];
+export type PrincipalCreated = Schemas['PrincipalCreated'];
+export type Pause = Schemas['Pause'];
+export type PauseList = Schemas['PauseList'];
+export type ReviewerReport = Schemas['ReviewerReport'];
 
 /** A refused call: the API's problem details. */
 export class ApiError extends Error {

@@ -1,25 +1,12 @@
-/**
- * Operators: pauses (the stop button) and reviewer metrics. Both are shown only when the server
- * has their endpoints (the app reads /openapi.json); their answers are read defensively.
- */
+/** Operators: pauses (the stop button) and reviewer metrics (shown when the server has them). */
 import { useState } from 'preact/hooks';
-import { api } from '../api';
+import { api, type PauseList, type ReviewerReport } from '../api';
 import { ErrorNote, Slow } from '../components/common';
 import { when } from '../format';
 import { useLoad, useSlow } from '../hooks';
 
-interface Pause {
-  id: string;
-  scope: 'all' | { agent?: string; action?: string };
-  reason: string;
-  by: string;
-  at: string;
-}
-
-const itemsOf = <T,>(x: unknown): T[] => (Array.isArray(x) ? (x as T[]) : (((x as { items?: T[] })?.items ?? []) as T[]));
-
 export function PausesPage() {
-  const list = useLoad((signal) => api<unknown>('GET', '/v1/controls/pauses', undefined, { signal }).then(itemsOf<Pause>), []);
+  const list = useLoad((signal) => api<PauseList>('GET', '/v1/controls/pauses', undefined, { signal }).then((l) => l.items), []);
   const slow = useSlow(list.pending && !list.data);
   const [form, setForm] = useState({ all: false, agent: '', action: '', reason: '' });
   const [error, setError] = useState<unknown>();
@@ -30,6 +17,15 @@ export function PausesPage() {
       const scope = form.all ? 'all' : { ...(form.agent.trim() && { agent: form.agent.trim() }), ...(form.action.trim() && { action: form.action.trim() }) };
       await api('POST', '/v1/controls/pauses', { scope, reason: form.reason.trim() });
       setForm({ all: false, agent: '', action: '', reason: '' });
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const resume = async (id: string) => {
+    setError(undefined);
+    try {
+      await api('DELETE', `/v1/controls/pauses/${encodeURIComponent(id)}`);
       list.reload();
     } catch (err) {
       setError(err);
@@ -77,13 +73,8 @@ export function PausesPage() {
                 <span class="muted">
                   by {p.by}, {when(p.at)}
                 </span>{' '}
-                <button
-                  type="button"
-                  onClick={() =>
-                    api('DELETE', `/v1/controls/pauses/${encodeURIComponent(p.id)}`).then(list.reload, setError)
-                  }
-                >
-                  Resume
+                <button type="button" onClick={() => resume(p.id)}>
+                  Resume<span class="sr-only"> {p.scope === 'all' ? 'everything' : Object.values(p.scope).join(' ')}</span>
                 </button>
               </li>
             ))}
@@ -94,30 +85,27 @@ export function PausesPage() {
   );
 }
 
-type ReviewerRow = Record<string, unknown> & { reviewer?: string; id?: string };
-
-/** A number from a row, tolerant of nesting (`rates.approve`) and absence. */
-function num(row: ReviewerRow, ...paths: string[]): number | undefined {
-  for (const p of paths) {
-    const v = p.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), row);
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-  }
-  return undefined;
-}
+const pct = (v: number | null) => (v === null ? '—' : `${Math.round(v * 100)}%`);
+const secs = (ms: number | null) => (ms === null ? '—' : ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
 
 export function MetricsPage() {
-  const report = useLoad((signal) => api<unknown>('GET', '/v1/reports/reviewers', undefined, { signal }), []);
+  const report = useLoad((signal) => api<ReviewerReport>('GET', '/v1/reports/reviewers', undefined, { signal }), []);
   const slow = useSlow(report.pending && !report.data);
-  const rows = itemsOf<ReviewerRow>((report.data as { reviewers?: unknown })?.reviewers ?? report.data);
-  const maxDecisions = Math.max(1, ...rows.map((r) => num(r, 'decisions', 'total') ?? 0));
-  const maxMedian = Math.max(1, ...rows.map((r) => num(r, 'medianMs', 'timeToDecide.medianMs', 'median') ?? 0));
+  const r = report.data;
+  const rows = r?.reviewers ?? [];
+  const maxDecisions = Math.max(1, ...rows.map((x) => x.decisions));
+  const maxMedian = Math.max(1, ...rows.map((x) => x.medianTimeToDecideMs ?? 0));
   return (
     <section aria-labelledby="metrics-title">
       <h1 id="metrics-title">Reviewer metrics</h1>
-      <p class="muted">The last 30 days. Very fast decisions and reviewers who never deny can be signs of approval fatigue.</p>
+      {r ? (
+        <p class="muted">
+          {when(r.since)} to {when(r.until)}. Decisions faster than {secs(r.fastDecisionMs)} and reviewers who never deny can be signs of approval fatigue.
+        </p>
+      ) : null}
       <ErrorNote error={report.error} />
       <Slow show={slow} />
-      {report.data && rows.length === 0 ? <p class="empty">No decisions in this period.</p> : null}
+      {r && rows.length === 0 ? <p class="empty">No decisions in this period.</p> : null}
       {rows.length ? (
         <div class="table-wrap">
           <table class="list metrics">
@@ -128,33 +116,36 @@ export function MetricsPage() {
                 <th scope="col">Approve / deny / edit</th>
                 <th scope="col">Median time to decide</th>
                 <th scope="col">p90</th>
-                <th scope="col">Fast decisions</th>
-                <th scope="col">Disagreements</th>
+                <th scope="col">Fast</th>
+                <th scope="col">Disagreed</th>
               </tr>
             </thead>
             <tbody>
-              {rows.map((r) => {
-                const decisions = num(r, 'decisions', 'total') ?? 0;
-                const median = num(r, 'medianMs', 'timeToDecide.medianMs', 'median');
-                const pct = (v?: number) => (v === undefined ? '—' : `${Math.round(v <= 1 ? v * 100 : v)}%`);
-                return (
-                  <tr key={String(r.reviewer ?? r.id)}>
-                    <th scope="row">{String(r.reviewer ?? r.id)}</th>
-                    <td>
-                      <span class="bar" style={{ width: `${(decisions / maxDecisions) * 100}%` }} aria-hidden="true" /> {decisions}
-                    </td>
-                    <td>
-                      {pct(num(r, 'approveRate', 'rates.approve'))} / {pct(num(r, 'denyRate', 'rates.deny'))} / {pct(num(r, 'editRate', 'rates.edit'))}
-                    </td>
-                    <td>
-                      <span class="bar alt" style={{ width: `${((median ?? 0) / maxMedian) * 100}%` }} aria-hidden="true" /> {median === undefined ? '—' : `${(median / 1000).toFixed(1)} s`}
-                    </td>
-                    <td>{(() => { const p = num(r, 'p90Ms', 'timeToDecide.p90Ms', 'p90'); return p === undefined ? '—' : `${(p / 1000).toFixed(1)} s`; })()}</td>
-                    <td>{num(r, 'fastDecisions', 'fast') ?? '—'}</td>
-                    <td>{num(r, 'disagreements', 'disagreed') ?? '—'}</td>
-                  </tr>
-                );
-              })}
+              {rows.map((x) => (
+                <tr key={x.reviewer}>
+                  <th scope="row">{x.reviewer}</th>
+                  <td>
+                    <span class="bar" style={{ width: `${(x.decisions / maxDecisions) * 8}rem` }} aria-hidden="true" /> {x.decisions}
+                  </td>
+                  <td>
+                    <span class="rates" aria-hidden="true">
+                      <span class="rate-approve" style={{ width: `${x.approveRate * 8}rem` }} />
+                      <span class="rate-deny" style={{ width: `${x.denyRate * 8}rem` }} />
+                      <span class="rate-edit" style={{ width: `${x.editRate * 8}rem` }} />
+                    </span>{' '}
+                    {pct(x.approveRate)} / {pct(x.denyRate)} / {pct(x.editRate)}
+                  </td>
+                  <td>
+                    <span class="bar alt" style={{ width: `${((x.medianTimeToDecideMs ?? 0) / maxMedian) * 8}rem` }} aria-hidden="true" /> {secs(x.medianTimeToDecideMs)}
+                  </td>
+                  <td>{secs(x.p90TimeToDecideMs)}</td>
+                  <td>{x.fastDecisions}</td>
+                  <td>
+                    {x.disagreements}
+                    {x.disagreementRate !== null ? ` (${pct(x.disagreementRate)})` : ''}
+                  </td>
+                </tr>
+              ))}
             </tbody>
           </table>
         </div>

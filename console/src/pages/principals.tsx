@@ -3,20 +3,15 @@
  * sign-in links for humans. A token or link is shown once, here, right after it is made.
  */
 import { useState } from 'preact/hooks';
-import { api, type PrincipalInfo, type TokenInfo } from '../api';
+import { api, type PrincipalCreated, type PrincipalList, type SignInLink, type TokenCreated, type TokenList } from '../api';
 import { ErrorNote, Slow } from '../components/common';
 import { when } from '../format';
 import { useLoad, useSlow } from '../hooks';
 
-/** Lists come as `{ items }` (or a bare array). */
-function itemsOf<T>(x: unknown): T[] {
-  return Array.isArray(x) ? (x as T[]) : (((x as { items?: T[] })?.items ?? []) as T[]);
-}
-
 const ROLES = ['reviewer', 'operator', 'admin', 'agent'] as const;
 
 export function PrincipalsPage() {
-  const list = useLoad((signal) => api<unknown>('GET', '/v1/principals', undefined, { signal }).then(itemsOf<PrincipalInfo>), []);
+  const list = useLoad((signal) => api<PrincipalList>('GET', '/v1/principals', undefined, { signal }).then((l) => l.items), []);
   const slow = useSlow(list.pending && !list.data);
   const [open, setOpen] = useState<string>();
   return (
@@ -84,7 +79,7 @@ function CreatePrincipal({ onCreated }: { onCreated: () => void }) {
     setError(undefined);
     try {
       const groups = form.groups.split(',').map((g) => g.trim()).filter(Boolean);
-      setCreated(await api<{ id: string; token: string }>('POST', '/v1/principals', { id: form.id.trim(), kind: form.kind, roles: form.kind === 'agent' ? ['agent'] : form.roles, groups }));
+      setCreated(await api<PrincipalCreated>('POST', '/v1/principals', { id: form.id.trim(), kind: form.kind, roles: form.kind === 'agent' ? ['agent'] : form.roles, groups }));
       setForm({ ...form, id: '' });
       onCreated();
     } catch (err) {
@@ -158,9 +153,9 @@ function Secret({ label, value }: { label: string; value: string }) {
   );
 }
 
-function Manage({ principal: p, onChanged }: { principal: PrincipalInfo; onChanged: () => void }) {
+function Manage({ principal: p, onChanged }: { principal: PrincipalList['items'][number]; onChanged: () => void }) {
   const base = `/v1/principals/${encodeURIComponent(p.id)}`;
-  const tokens = useLoad((signal) => api<unknown>('GET', `${base}/tokens`, undefined, { signal }).then(itemsOf<TokenInfo>), [p.id]);
+  const tokens = useLoad((signal) => api<TokenList>('GET', `${base}/tokens`, undefined, { signal }).then((l) => l.items), [p.id]);
   const [error, setError] = useState<unknown>();
   const [secret, setSecret] = useState<{ label: string; value: string }>();
   const [expiresIn, setExpiresIn] = useState('90d');
@@ -192,7 +187,7 @@ function Manage({ principal: p, onChanged }: { principal: PrincipalInfo; onChang
             type="button"
             onClick={() =>
               act(async () => {
-                const link = await api<{ url: string; expiresAt: string }>('POST', `${base}/sign-in-links`, {});
+                const link = await api<SignInLink>('POST', `${base}/sign-in-links`, {});
                 setSecret({ label: `Sign-in link for ${p.id} (one use, until ${when(link.expiresAt)})`, value: link.url });
               })
             }
@@ -207,7 +202,7 @@ function Manage({ principal: p, onChanged }: { principal: PrincipalInfo; onChang
         onSubmit={(e) => {
           e.preventDefault();
           void act(async () => {
-            const t = await api<{ tokenId: string; token: string; expiresAt: string | null }>('POST', `${base}/tokens`, expiresIn.trim() ? { expiresIn: expiresIn.trim() } : {});
+            const t = await api<TokenCreated>('POST', `${base}/tokens`, expiresIn.trim() ? { expiresIn: expiresIn.trim() } : {});
             setSecret({ label: `New token ${t.tokenId} for ${p.id}${t.expiresAt ? `, expires ${when(t.expiresAt)}` : ', no expiry'} (shown once)`, value: t.token });
             tokens.reload();
           });
