@@ -23,6 +23,7 @@ import { principalRoutes } from './routes/principals';
 import { evidenceRoutes } from './routes/evidence';
 import { controlRoutes } from './routes/controls';
 import { reportRoutes } from './routes/reports';
+import { PolicyGovernor } from './governors';
 import { PauseRegistry } from '../ledger/pause-store';
 import { codecCors, codecRoutes, type ConsoleSessionAuthenticator } from './routes/codec';
 import { signInRoutes } from './routes/sign-in';
@@ -104,12 +105,16 @@ export function createApp(deps: ApiDeps) {
   const app = express();
   const metrics = deps.metrics ?? createMetrics({ openFaults: () => countActionFaults(deps.pool) });
   const fastDecisionMs = deps.fastDecisionMs ?? 5000;
+  // Performs approved governed policy activations (api/governors.ts).
+  const governor = new PolicyGovernor({ pool: deps.pool, temporal: deps.temporal, messages: deps.messages, log: deps.log });
+  governor.start();
   const actions = new ActionService({
     ...deps,
     pauses: deps.pauses ?? new PauseRegistry(deps.pool, deps.log),
     actions: new ActionRepository(deps.pool),
     onDecided: (actionId, reviewer) => {
       observeDecision(metrics, deps.pool, actionId, reviewer, fastDecisionMs).catch((err) => deps.log.warn({ err: (err as Error).message, actionId }, 'reviewer metrics: decision not counted'));
+      governor.kick();
     },
   });
   app.disable('x-powered-by');
@@ -209,7 +214,7 @@ export function createApp(deps: ApiDeps) {
   app.use(principalRoutes(deps.principals, { publicUrl }));
   app.use(sessionRoutes(deps.principals, { publicUrl }));
   app.use(actionRoutes(actions, metrics));
-  app.use(policyRoutes(deps.policies, deps.pool, deps.maxBodyBytes));
+  app.use(policyRoutes(deps.policies, deps.pool, deps.maxBodyBytes, { actions }));
   app.use(consoleRoutes({ pool: deps.pool, actions, policies: deps.policies, principals: deps.principals, feed: deps.feed, log: deps.log }));
   app.use(evidenceRoutes({ pool: deps.pool, actions, signer: deps.signer, trustedKeys: deps.trustedKeys, ledgerWitnesses: deps.ledgerWitnesses, checkpointIntervalSeconds: deps.checkpointIntervalSeconds }));
   app.use(controlRoutes({ pool: deps.pool, temporal: deps.temporal, log: deps.log }));

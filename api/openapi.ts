@@ -439,6 +439,7 @@ export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unkno
           requestBody: bundleBody,
           responses: {
             '200': json('activated', 'ActivePolicy'),
+            '202': json('the active bundle governs policy changes (rules for countersign.policy.activate): the activation was proposed as this action and takes effect once approved', 'ActionView', location),
             ...v1,
             '413': withBody['413'],
             '415': problem('the body names a charset that is not supported'),

@@ -83,3 +83,14 @@ export const reviewerReportSchema = z.object({
 });
 export type ReviewerFigures = z.infer<typeof reviewerFiguresSchema>;
 export type ReviewerReport = z.infer<typeof reviewerReportSchema>;
+
+/**
+ * Actions that govern Countersign itself (docs/controls.md): when the active bundle has rules for
+ * one, the change it stands for is proposed as a governed action instead of taking effect.
+ */
+export const GOVERNED_ACTIONS = {
+  /** `PUT /v1/policy`: params `{ version, sourceName }`. */
+  policyActivate: 'countersign.policy.activate',
+  /** Role, group and delegation changes of principals. */
+  principalGrant: 'countersign.principal.grant',
+} as const;

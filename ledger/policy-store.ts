@@ -57,6 +57,20 @@ export class PolicyStore {
     }
   }
 
+  /**
+   * Store a version without activating it (a governed activation waits for approval first,
+   * api/governors.ts). Storing the same version again changes nothing.
+   */
+  async store(bundle: CompiledPolicyBundle, source: string, author: string, sourceName: string | null): Promise<void> {
+    await this.pool.query(`INSERT INTO policy_versions (version, source, source_name, author) VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO NOTHING`, [
+      bundle.version,
+      source,
+      sourceName,
+      author,
+    ]);
+    this.compiled.set(bundle.version, bundle);
+  }
+
   /** The active bundle; throws {@link NoActivePolicyError} when none was ever activated. */
   async active(): Promise<ActivePolicy> {
     const { rows } = await this.pool.query<{ version: string; activated_at: Date; activated_by: string; source_name: string | null }>(

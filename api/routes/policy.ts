@@ -5,13 +5,16 @@ import { compileOr422, evaluatePolicy, UnknownActionError } from '../../policy';
 import type { Pool } from 'pg';
 import { backtestPolicy } from '../../ledger/backtest';
 import { readUsage } from '../../ledger/usage-store';
+import { GOVERNED_ACTIONS } from '../../domain/controls';
+import type { ActionService } from '../action-service';
+import { governsActivation } from '../governors';
 import type { PolicyStore } from '../../ledger/policy-store';
 import { loadFacts, PrincipalRepository } from '../../ledger/principal-repository';
 import { requireRole, type Principal } from '../auth';
 import { parseBody, parseQuery } from '../validate';
 
 /** Operators read, dry-run and activate policy. */
-export function policyRoutes(policies: PolicyStore, pool: Pool, maxBodyBytes: number): Router {
+export function policyRoutes(policies: PolicyStore, pool: Pool, maxBodyBytes: number, governed?: { actions: ActionService }): Router {
   const r = Router();
   const principals = new PrincipalRepository(pool);
 
@@ -29,7 +32,22 @@ export function policyRoutes(policies: PolicyStore, pool: Pool, maxBodyBytes: nu
     const source = typeof req.body === 'string' ? req.body : '';
     if (!source.trim()) throw new CountersignError('validation', 'send the policy bundle (YAML or JSON) as the request body', [{ path: '/', message: 'empty body' }]);
     const bundle = compileOr422(source, 'request body');
-    const active = await policies.activate(bundle, source, (req.principal as Principal).id, 'api');
+    const requester = req.principal as Principal;
+    // Governing the governors: the active bundle has rules for countersign.policy.activate, so the
+    // activation is a governed action, performed once someone else approves it (api/governors.ts).
+    const current = await policies.active().catch(() => undefined);
+    if (governed && current && governsActivation(current.bundle)) {
+      await policies.store(bundle, source, requester.id, 'api');
+      const { view } = await governed.actions.propose(
+        requester,
+        { action: GOVERNED_ACTIONS.policyActivate, params: { version: bundle.version, previousVersion: current.version }, justification: `PUT /v1/policy by ${requester.id}` },
+        undefined,
+      );
+      const settled = await governed.actions.settle(view, 10);
+      res.status(202).location(`/v1/actions/${settled.id}`).json(await governed.actions.toView(settled));
+      return;
+    }
+    const active = await policies.activate(bundle, source, requester.id, 'api');
     res.json({ version: active.version, loadedAt: active.loadedAt, source: active.source, activatedBy: active.activatedBy });
   });
 

@@ -1,0 +1,107 @@
+/**
+ * Governing the governors (docs/controls.md, "Governed policy changes"): when the active bundle has
+ * rules for `countersign.policy.activate`, `PUT /v1/policy` does not activate the bundle; it
+ * proposes the activation as a governed action (the requester is its proposing principal, so
+ * separation of duties keeps the requester from approving it) and answers 202 with the ActionView.
+ * The bundle is activated only once that action is approved.
+ *
+ * The action's executor is `agent`: once it is `approved`, an API process performs it (inserts
+ * the activation) and reports the result to the workflow, signed like every Update. Every API
+ * process sweeps for approved activations every few seconds and right after each decision it
+ * records; a per-action advisory lock and a marker in `policy_activations.activated_by` make the
+ * activation happen once however many processes see it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { GOVERNED_ACTIONS } from '../domain/controls';
+import type { MessageSigner } from '../runtime/message-keys';
+import type { Logger } from '../runtime/logger';
+import { reportResultUpdate } from '../workflows';
+
+/** Whether the active bundle governs policy activation (has rules for it). */
+export function governsActivation(bundle: { actions: ReadonlyMap<string, { rules: readonly unknown[] }> }): boolean {
+  return (bundle.actions.get(GOVERNED_ACTIONS.policyActivate)?.rules.length ?? 0) > 0;
+}
+
+/** `policy_activations.activated_by` of an activation made by governed action `id`. */
+export const activatedByMarker = (requester: string, actionId: string) => `${requester} (approved as ${actionId})`;
+
+/** Performs approved governed activations; one per API process. */
+export class PolicyGovernor {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: { pool: Pool; temporal: Client; messages: MessageSigner; log: Logger },
+    private readonly intervalMs = 2000,
+  ) {}
+
+  /** Sweep now (after a decision) and every {@link intervalMs}. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.kick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Perform every approved activation not performed yet (coalesced). */
+  kick(): void {
+    if (this.running || (this.deps.pool as Pool & { ending?: boolean }).ending) return;
+    this.running = this.sweep()
+      .catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'governed policy activations: sweep failed; retried shortly'))
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  private async sweep(): Promise<void> {
+    const { rows } = await this.deps.pool.query<{ id: string; agent: string; workflow_id: string; params: { version?: string } }>(
+      `SELECT id, agent, workflow_id, params FROM actions WHERE status = 'approved' AND action = $1 ORDER BY created_at LIMIT 20`,
+      [GOVERNED_ACTIONS.policyActivate],
+    );
+    for (const row of rows) await this.perform(row);
+  }
+
+  private async perform(row: { id: string; agent: string; workflow_id: string; params: { version?: string } }): Promise<void> {
+    const version = row.params.version;
+    const marker = activatedByMarker(row.agent, row.id);
+    let output: { activated: string } | undefined;
+    let error: string | undefined;
+    const client = await this.deps.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended('countersign.governed:' || $1, 0))", [row.id]);
+      const known = await client.query('SELECT 1 FROM policy_versions WHERE version = $1', [version ?? '']);
+      if (known.rowCount === 0) {
+        error = `policy version ${String(version)} is not stored`;
+      } else {
+        await client.query(
+          `INSERT INTO policy_activations (version, activated_by)
+           SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM policy_activations WHERE activated_by = $2)`,
+          [version, marker],
+        );
+        output = { activated: version as string };
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+    // Tell the workflow (it records `executed`, or `execution_failed`, and ends the action).
+    const updateId = `result:${row.agent}:${randomUUID()}`;
+    const input = this.deps.messages.sign(row.workflow_id, { update: 'reportResult', id: updateId }, { by: row.agent, ok: error === undefined, output: output ?? null, error: error ?? null });
+    try {
+      await this.deps.temporal.workflow.getHandle(row.workflow_id).executeUpdate(reportResultUpdate, { args: [input], updateId });
+    } catch (err) {
+      // Another process reported first: the action is no longer waiting. Anything else is retried at the next sweep.
+      this.deps.log.debug?.({ err: (err as Error).message, actionId: row.id }, 'governed activation: result not taken');
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { governsActivation } from '../../api/governors';
+import { validatePolicyBundle } from '../../policy';
+import { eventually, startTestStack, type TestStack } from '../helpers/stack';
+
+// Governing the governors (docs/controls.md): with rules for countersign.policy.activate in the
+// active bundle, PUT /v1/policy proposes the activation, and only someone else's approval makes
+// it take effect.
+const governed = `
+defaults: { decision: deny, approval: { timeout: 1h, onTimeout: deny } }
+actions:
+  countersign.policy.activate:
+    owner: policy-admins
+    category: production_change
+    params:
+      type: object
+      required: [version]
+      properties: { version: { type: string }, previousVersion: { type: string } }
+    executor: { type: agent }
+  payments.transfer:
+    owner: finance
+    category: financial
+    params: { type: object, properties: { amount: { type: number } } }
+    executor: { type: agent }
+rules:
+  - id: policy-changes-need-a-second-person
+    action: countersign.policy.activate
+    decision: require_approval
+    reason: A policy change takes effect once another policy admin approves it
+    approval: { steps: [ { group: policy-admins, quorum: 1, timeout: 1h } ] }
+`;
+// What an operator acting alone would like to activate: everything allowed, nothing governed.
+const allowEverything = `
+defaults: { decision: allow }
+actions:
+  payments.transfer:
+    owner: finance
+    category: financial
+    params: { type: object, properties: { amount: { type: number } } }
+    executor: { type: agent }
+rules: []
+`;
+
+describe('governed policy activation', () => {
+  let stack: TestStack;
+  let olga: string;
+  let pete: string;
+  let plainOperator: string;
+
+  beforeAll(async () => {
+    stack = await startTestStack(governed);
+    olga = await stack.principal('olga', 'human', ['operator', 'reviewer'], ['policy-admins']);
+    pete = await stack.principal('pete', 'human', ['reviewer'], ['policy-admins']);
+    plainOperator = await stack.principal('oscar', 'human', ['operator']);
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const put = (token: string, source: string) => stack.call(token, 'PUT', '/v1/policy', source, { 'content-type': 'application/yaml' });
+  const activeVersion = async () => (await stack.call(plainOperator, 'GET', '/v1/policy')).body.version as string;
+
+  it('when an operator puts a bundle and another admin denies it, then it never takes effect', async () => {
+    const before = await activeVersion();
+    const r = await put(plainOperator, allowEverything);
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ action: 'countersign.policy.activate', status: 'awaiting_approval', agent: 'oscar', policy: { ruleIds: ['policy-changes-need-a-second-person'] } });
+    expect(r.body.params.previousVersion).toBe(before);
+    expect(r.headers.get('location')).toBe(`/v1/actions/${r.body.id}`);
+    expect(await activeVersion()).toBe(before);
+    const denied = await stack.call(pete, 'POST', `/v1/actions/${r.body.id}/decisions`, { decision: 'deny', reason: 'no' });
+    expect(denied.body.status).toBe('denied');
+    await new Promise((res) => setTimeout(res, 3000));
+    expect(await activeVersion()).toBe(before);
+  });
+
+  it('when the requester tries to approve its own activation, then 403 self-approval; when another admin approves, then the bundle takes effect once', async () => {
+    const before = await activeVersion();
+    const r = await put(olga, allowEverything);
+    expect(r.status).toBe(202);
+    const version = r.body.params.version as string;
+    // The attack: one operator activating an allow-everything bundle alone.
+    const self = await stack.call(olga, 'POST', `/v1/actions/${r.body.id}/decisions`, { decision: 'approve' });
+    expect(self.status).toBe(403);
+    expect(self.body.type).toMatch(/self-approval$/);
+    expect(await activeVersion()).toBe(before);
+    // The legitimate path.
+    const approved = await stack.call(pete, 'POST', `/v1/actions/${r.body.id}/decisions`, { decision: 'approve' });
+    expect(approved.status).toBe(200);
+    await eventually(async () => (await activeVersion()) === version, 10_000, 'the approved bundle to be active');
+    const done = await eventually(async () => {
+      const v = await stack.call(olga, 'GET', `/v1/actions/${r.body.id}`);
+      return v.body.status === 'succeeded' && v;
+    }, 10_000, 'the activation action to succeed');
+    expect(done.body.result).toEqual({ activated: version });
+    const { rows } = await stack.pool.query('SELECT activated_by FROM policy_activations WHERE version = $1', [version]);
+    expect(rows).toEqual([{ activated_by: `olga (approved as ${r.body.id})` }]);
+    // The new bundle governs nothing: the next PUT takes effect at once, as before.
+    const next = await put(plainOperator, governed);
+    expect(next.status).toBe(200);
+  });
+});
+
+describe('the shipped default bundle', () => {
+  it('when the commented governor lines are uncommented, then the bundle loads and governs policy activation', () => {
+    const text = fs.readFileSync(path.join(__dirname, '../../policies/default.yaml'), 'utf8');
+    const plain = validatePolicyBundle(text);
+    expect(plain.ok && governsActivation(plain.bundle)).toBe(false);
+    const turnedOn = text
+      .replace(/^  # countersign\.policy\.activate:/m, '  countersign.policy.activate:')
+      .replace(/^  #   /gm, '    ')
+      .replace(/^  # - id: policy-changes-need-a-second-person/m, '  - id: policy-changes-need-a-second-person');
+    const on = validatePolicyBundle(turnedOn);
+    expect(on.ok ? [] : on.errors).toEqual([]);
+    expect(on.ok && governsActivation(on.bundle)).toBe(true);
+  });
+});
