@@ -19,7 +19,7 @@ describe('Slack approvals', () => {
     target = await startTarget();
     let n = 0;
     slackApi = await startTarget((req) => {
-      if (req.path === '/chat.postMessage') return { status: 200, body: { ok: true, channel: 'C0FINANCE', ts: `1700000000.${String(++n).padStart(6, '0')}` } };
+      if (req.path === '/chat.postMessage') return { status: 200, body: { ok: true, channel: req.body.channel, ts: `1700000000.${String(++n).padStart(6, '0')}` } };
       if (req.path === '/chat.update') return { status: 200, body: { ok: true, channel: req.body.channel, ts: req.body.ts } };
       if (req.path === '/chat.postEphemeral') return { status: 200, body: { ok: true, message_ts: '1700000001.000001' } };
       return { status: 200, body: { ok: false, error: 'unknown_method' } };
@@ -32,6 +32,13 @@ defaults:
 actions:
 ${transferAction(target.url)}
 rules:
+  - id: big-needs-leads-soon
+    action: payments.transfer
+    when: params.amount > 5000
+    decision: require_approval
+    approval:
+      steps:
+        - { group: finance, quorum: 1, timeout: 2s, escalateTo: [ { group: finance-leads, timeout: 1h } ] }
   - id: needs-finance
     action: payments.transfer
     when: params.amount > 100
@@ -43,6 +50,7 @@ rules:
 notifications:
   slack:
     finance: { channel: C0FINANCE }
+    finance-leads: { channel: C0LEADS }
 `,
       { slack: { botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: slackApi.url } },
     );
@@ -104,9 +112,21 @@ notifications:
     expect(JSON.stringify(post.body)).toContain('payments.transfer');
     // The reminder (every 3 s) updates the same message instead of posting another.
     const update = await eventually(async () => calls('chat.update', id)[0], 20_000, 'a reminder update');
-    expect(update.body).toMatchObject({ channel: 'C0FINANCE', ts: '1700000000.000001' });
+    const first = (await stack.pool.query('SELECT ts FROM slack_messages WHERE action_id = $1', [id])).rows[0].ts;
+    expect(update.body).toMatchObject({ channel: 'C0FINANCE', ts: first });
     expect(update.body.text).toMatch(/Reminder/);
     expect(calls('chat.postMessage', id)).toHaveLength(1);
+  });
+
+  it('when the approval escalates, then the new group\'s channel gets the message with buttons and the first channel\'s message is updated', async () => {
+    const { id } = await propose(6000);
+    await posted(id);
+    const leads = await eventually(async () => calls('chat.postMessage', id).find((c) => c.body.channel === 'C0LEADS'), 20_000, 'the post to the leads channel');
+    expect(leads.body.text).toMatch(/Escalated/);
+    expect(leads.body.blocks.some((b: { type: string }) => b.type === 'actions')).toBe(true);
+    const financeTs = (await stack.pool.query("SELECT ts FROM slack_messages WHERE action_id = $1 AND channel = 'C0FINANCE'", [id])).rows[0].ts;
+    await eventually(async () => calls('chat.update', id).find((c) => c.body.ts === financeTs && /Escalated/.test(c.body.text)), 20_000, 'the finance message updated');
+    expect((await stack.pool.query('SELECT channel FROM slack_messages WHERE action_id = $1 ORDER BY channel', [id])).rows.map((r) => r.channel)).toEqual(['C0FINANCE', 'C0LEADS']);
   });
 
   it('when the signature is forged, or the body altered, then 401 and nothing is decided (attack: forged Slack signature)', async () => {
