@@ -108,6 +108,28 @@ export interface SlackMessageContent {
   note?: string;
   /** Whether the Approve / Deny buttons are shown (only while a decision is possible). */
   buttons: boolean;
+  /**
+   * The digest of the params shown (`approval.digest`): a click carries it, and is refused
+   * (`stale-view`) when the params changed since the message was written.
+   */
+  digest?: string | null;
+}
+
+/** What a button carries: the action, and the digest of the params the message shows. */
+export function buttonValue(actionId: string, digest: string | null | undefined): string {
+  return digest ? JSON.stringify({ actionId, digest }) : actionId;
+}
+
+/** The action id and params digest a button carried (a bare action id from older messages). */
+export function parseButtonValue(value: string): { actionId: string; digest?: string } | undefined {
+  if (!value.startsWith('{')) return { actionId: value };
+  try {
+    const v = JSON.parse(value) as { actionId?: unknown; digest?: unknown };
+    if (typeof v.actionId !== 'string') return undefined;
+    return { actionId: v.actionId, ...(typeof v.digest === 'string' ? { digest: v.digest } : {}) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The message: a header, the action, its params, a context line, and the buttons while pending. */
@@ -128,8 +150,8 @@ export function slackMessage(c: SlackMessageContent): { text: string; blocks: Re
       type: 'actions',
       block_id: 'countersign_decision',
       elements: [
-        { type: 'button', action_id: SLACK_ACTIONS.approve, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: c.actionId },
-        { type: 'button', action_id: SLACK_ACTIONS.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: c.actionId },
+        { type: 'button', action_id: SLACK_ACTIONS.approve, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: buttonValue(c.actionId, c.digest) },
+        { type: 'button', action_id: SLACK_ACTIONS.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: buttonValue(c.actionId, c.digest) },
       ],
     });
   }
@@ -140,7 +162,7 @@ export function slackMessage(c: SlackMessageContent): { text: string; blocks: Re
 const PENDING_EVENTS: ReadonlySet<NotificationEvent> = new Set(['approval_requested', 'reminded', 'escalated']);
 
 /** The message for a workflow notification (the link already absolute, params masked). */
-export function slackNotificationMessage(n: NotificationInput): { text: string; blocks: Record<string, unknown>[] } {
+export function slackNotificationMessage(n: NotificationInput, digest?: string | null): { text: string; blocks: Record<string, unknown>[] } {
   const pending = PENDING_EVENTS.has(n.event);
   return slackMessage({
     actionId: n.actionId,
@@ -153,6 +175,7 @@ export function slackNotificationMessage(n: NotificationInput): { text: string; 
     deadline: pending ? n.deadline : null,
     link: n.link,
     buttons: pending,
+    digest,
   });
 }
 
@@ -169,8 +192,11 @@ export async function slackMessagesOf(pool: Pool, actionId: string): Promise<{ c
  * @throws ApplicationFailure retryable (`SlackUnavailable`) or final (`WebhookRejected`)
  */
 export async function deliverSlackNotification(pool: Pool, settings: SlackSettings, channel: string, n: NotificationInput): Promise<void> {
-  const message = slackNotificationMessage(n);
   try {
+    // The buttons carry the digest of the params as they stand now (the workflow wrote the view
+    // before notifying): a click on a message whose params have since been edited is refused.
+    const { rows } = await pool.query<{ digest: string | null }>("SELECT approval->>'digest' AS digest FROM actions WHERE id = $1", [n.actionId]);
+    const message = slackNotificationMessage(n, rows[0]?.digest);
     const existing = (await slackMessagesOf(pool, n.actionId)).find((m) => m.channel === channel);
     if (existing) {
       await slackCall(settings, 'chat.update', { channel: existing.channelId, ts: existing.ts, ...message });

@@ -14,7 +14,7 @@ import type { Pool } from 'pg';
 import { holdsRole } from '../../domain/access-rules';
 import type { ActionView } from '../../domain/api-schemas';
 import { CountersignError } from '../../domain/errors';
-import { SLACK_ACTIONS, slackCall, slackMessage, slackMessagesOf, type SlackSettings } from '../../activities/slack';
+import { parseButtonValue, SLACK_ACTIONS, slackCall, slackMessage, slackMessagesOf, type SlackSettings } from '../../activities/slack';
 import type { Logger } from '../../runtime/logger';
 import type { ActionService } from '../action-service';
 import type { PrincipalStore } from '../auth';
@@ -93,8 +93,9 @@ async function handleClick(deps: SlackRouteDeps, payload: BlockActionsPayload): 
   const userId = payload.user?.id;
   const channel = payload.container?.channel_id ?? payload.channel?.id;
   const decision = click?.action_id === SLACK_ACTIONS.approve ? 'approve' : click?.action_id === SLACK_ACTIONS.deny ? 'deny' : undefined;
-  if (!click || !decision || !userId || !channel || typeof click.value !== 'string') return;
-  const actionId = click.value;
+  const button = typeof click?.value === 'string' ? parseButtonValue(click.value) : undefined;
+  if (!click || !decision || !userId || !channel || !button) return;
+  const { actionId, digest } = button;
   const explain = (text: string) =>
     slackCall(settings, 'chat.postEphemeral', { channel, user: userId, text }).catch((err) => deps.log.warn({ err: (err as Error).message }, 'Slack ephemeral message not sent'));
 
@@ -112,7 +113,9 @@ async function handleClick(deps: SlackRouteDeps, payload: BlockActionsPayload): 
   try {
     // One vote per click: a delivery Slack repeats maps to the same Update.
     const key = `slack-${(click.action_ts ?? '').replace(/[^\x21-\x7e]/g, '').slice(0, 100) || actionId}`;
-    const row = await deps.actions.decide(principal, actionId, { decision, ...(decision === 'deny' ? { reason: 'denied in Slack' } : {}) }, key, {
+    // The params the message showed: if they were edited since, the click is refused (stale-view).
+    const body = { decision, ...(decision === 'deny' ? { reason: 'denied in Slack' } : {}), ...(digest ? { expectedDigest: digest } : {}) } as const;
+    const row = await deps.actions.decide(principal, actionId, body, key, {
       identity: { method: 'slack', ...(payload.team?.id ? { issuer: `slack:${payload.team.id}` } : {}), subject: userId },
       via: 'slack',
     });
@@ -139,6 +142,7 @@ async function handleClick(deps: SlackRouteDeps, payload: BlockActionsPayload): 
     link: `${deps.publicUrl().replace(/\/+$/, '')}/console/actions/${actionId}`,
     note,
     buttons: view.status === 'awaiting_approval',
+    digest: view.approval?.digest,
   });
   for (const m of await slackMessagesOf(deps.pool, actionId)) {
     await slackCall(settings, 'chat.update', { channel: m.channelId, ts: m.ts, ...message }).catch((err) => deps.log.warn({ err: (err as Error).message }, 'Slack message not updated'));

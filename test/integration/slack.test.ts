@@ -79,7 +79,7 @@ notifications:
   const posted = (actionId: string) => eventually(async () => calls('chat.postMessage', actionId)[0], 20_000, 'the Slack message');
 
   /** A click on a button, as Slack sends it: a form with a JSON payload, signed. */
-  function interaction(opts: { user: string; actionId: string; decision: 'approve' | 'deny'; ts?: number; secret?: string; messageTs?: string }) {
+  function interaction(opts: { user: string; actionId: string; decision: 'approve' | 'deny'; ts?: number; secret?: string; messageTs?: string; value?: string }) {
     const payload = {
       type: 'block_actions',
       user: { id: opts.user, username: opts.user.toLowerCase(), team_id: 'T0TEAM' },
@@ -90,7 +90,7 @@ notifications:
       message: { ts: opts.messageTs ?? '1700000000.000001' },
       trigger_id: '1234.5678.abcd',
       response_url: 'https://hooks.slack.invalid/actions/T0TEAM/1/abc',
-      actions: [{ type: 'button', action_id: `countersign_${opts.decision}`, block_id: 'countersign_decision', value: opts.actionId, action_ts: `${Date.now() / 1000}` }],
+      actions: [{ type: 'button', action_id: `countersign_${opts.decision}`, block_id: 'countersign_decision', value: opts.value ?? opts.actionId, action_ts: `${Date.now() / 1000}` }],
     };
     const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
     const ts = String(opts.ts ?? Math.floor(Date.now() / 1000));
@@ -105,9 +105,12 @@ notifications:
     expect(post.headers.authorization).toBe(`Bearer ${BOT_TOKEN}`);
     expect(post.body.channel).toBe('C0FINANCE');
     const buttons = post.body.blocks.find((b: { type: string }) => b.type === 'actions').elements;
-    expect(buttons.map((b: { text: { text: string }; value: string }) => [b.text.text, b.value])).toEqual([
-      ['Approve', id],
-      ['Deny', id],
+    // Each button carries the action and the digest of the params the message shows.
+    const digest = (await stack.call(operator, 'GET', `/v1/actions/${id}`)).body.approval.digest;
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(buttons.map((b: { text: { text: string }; value: string }) => [b.text.text, JSON.parse(b.value)])).toEqual([
+      ['Approve', { actionId: id, digest }],
+      ['Deny', { actionId: id, digest }],
     ]);
     expect(JSON.stringify(post.body)).toContain('payments.transfer');
     // The reminder (every 3 s) updates the same message instead of posting another.
@@ -177,11 +180,22 @@ notifications:
     expect(await status(id)).toBe('awaiting_approval');
   });
 
+  it('when a click carries the digest of params that are no longer the action\'s, then nothing is decided and an ephemeral says the message is stale (attack: outdated message)', async () => {
+    const { id } = await propose(990);
+    await posted(id);
+    const stale = JSON.stringify({ actionId: id, digest: `sha256:${'0'.repeat(64)}` });
+    expect((await send(interaction({ user: 'U0ALICE', actionId: id, decision: 'approve', value: stale }))).status).toBe(200);
+    const ephemeral = await eventually(async () => calls('chat.postEphemeral').find((c) => c.body.user === 'U0ALICE' && /changed/.test(c.body.text)), 5000, 'the stale note');
+    expect(ephemeral.body.text).toMatch(/Nothing was decided/);
+    expect(await status(id)).toBe('awaiting_approval');
+  });
+
   it('when the linked eligible reviewer clicks Approve, then Slack is answered at once, the action is approved and executes, the evidence says slack, and the message shows the outcome without buttons', async () => {
     const { id } = await propose(1000);
-    await posted(id);
+    const post = await posted(id);
+    const approve = post.body.blocks.find((b: { type: string }) => b.type === 'actions').elements[0].value as string;
     const started = Date.now();
-    const r = await send(interaction({ user: 'U0ALICE', actionId: id, decision: 'approve' }));
+    const r = await send(interaction({ user: 'U0ALICE', actionId: id, decision: 'approve', value: approve }));
     expect(r.status).toBe(200);
     expect(Date.now() - started).toBeLessThan(3000);
     await eventually(async () => (await status(id)) === 'succeeded', 30_000, 'the action to succeed');
