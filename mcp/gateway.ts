@@ -25,7 +25,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { Countersign, CountersignNetworkError, CountersignProblem, type ActionView } from '../sdk/src/index';
 import { CallJournal } from './call-journal';
 import type { GatewayConfig } from './config';
-import { errorResult, GovernedCalls } from './governed-calls';
+import { errorResult, GovernedCalls, waiting } from './governed-calls';
 import { ActionTaskStore } from './task-store';
 import { gatewayTools, listedTool, type GatewayTool } from './tools';
 import { GATEWAY_INFO, reason, Upstream } from './upstream';
@@ -197,7 +197,7 @@ export class Gateway {
         result = started;
       } else {
         let current = started.view;
-        if (current.status === 'awaiting_approval' || current.status === 'evaluating') {
+        if (waiting(current)) {
           await store.updateTaskStatus(task.taskId, 'working', waitingMessage(current, 0)).catch(() => undefined);
           current = await this.calls.hold(current, { holdMs: Infinity, signal: abort.signal });
           if (abort.signal.aborted) return;

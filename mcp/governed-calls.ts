@@ -47,6 +47,34 @@ export interface StartedCall {
 }
 
 const UNDECIDED = new Set(['evaluating', 'awaiting_approval']);
+/** How often an approved action held by a pause is read again (lifting a pause changes no status). */
+const PAUSED_POLL_MS = 1_000;
+
+/** Approved, but held by an operator's pause (`paused: true`): it must not run yet. */
+function pausedApproval(view: ActionView): boolean {
+  return view.status === 'approved' && (view as { paused?: unknown }).paused === true;
+}
+
+/** Whether a call on this action still waits (for people, or for a pause to be lifted). */
+export function waiting(view: ActionView): boolean {
+  return UNDECIDED.has(view.status) || pausedApproval(view);
+}
+
+/** Sleep that an abort ends early (with the signal's reason). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 /** Results of calls that can be picked up are kept this long in memory (after that, from the action's result). */
 const RESULTS_TTL_MS = 24 * 3_600_000;
 /** A reported output larger than this (as JSON) is reported as its digest and size instead. */
@@ -76,9 +104,19 @@ export class GovernedCalls {
     const started = await this.start(tool, args);
     if ('content' in started) return started;
     let { view } = started;
-    if (UNDECIDED.has(view.status)) {
-      const held = await this.hold(view, ctx);
-      if (UNDECIDED.has(held.status)) {
+    if (waiting(view)) {
+      let held: ActionView;
+      try {
+        held = await this.hold(view, ctx);
+      } catch (err) {
+        // Countersign went away (or refused the token) while the call waited: the action is kept.
+        if (!(err instanceof CountersignNetworkError)) return problemResult(err, tool, this.deps.countersign.url);
+        return errorResult(
+          `Countersign at ${this.deps.countersign.url} became unreachable while action ${view.id} (${tool.action}) waited (${err.message}); the tool has not run. Call ${tool.name} again with the same arguments later to pick the action up.`,
+          view,
+        );
+      }
+      if (waiting(held)) {
         this.watchInBackground(tool, args, held);
         return stillPending(tool, held, ctx.holdMs);
       }
@@ -111,7 +149,7 @@ export class GovernedCalls {
         { action: tool.action, params: args, context: { mcp: { upstream: tool.upstream.name, tool: tool.tool.name } } },
         { wait: 10 },
       );
-      if (UNDECIDED.has(view.status)) {
+      if (waiting(view)) {
         journal.rememberPending(digest, view.id);
         this.pickable.add(view.id);
       }
@@ -139,8 +177,21 @@ export class GovernedCalls {
     };
     await tick();
     const timer = ctx.onWaiting ? setInterval(() => void tick(), every) : undefined;
+    const deadline = began + ctx.holdMs;
     try {
-      last = await this.deps.countersign.waitFor(view, { until: 'decided', timeoutMs: ctx.holdMs, signal });
+      for (;;) {
+        const remaining = deadline - Date.now();
+        if (UNDECIDED.has(last.status)) {
+          last = await this.deps.countersign.waitFor(last, { until: 'decided', timeoutMs: remaining, signal });
+        } else if (pausedApproval(last)) {
+          // Approved, but an operator's pause holds it: nothing runs until it is lifted.
+          if (remaining <= 0) return last;
+          await sleep(Math.min(PAUSED_POLL_MS, remaining), signal);
+          last = await this.deps.countersign.get(last.id, { signal });
+        } else {
+          return last;
+        }
+      }
     } catch (err) {
       if (err instanceof WaitTimeout) return err.action;
       if (signal.aborted) return last;
@@ -148,7 +199,6 @@ export class GovernedCalls {
     } finally {
       clearInterval(timer);
     }
-    return last;
   }
 
   /** The decided action's outcome for this call; the call is then no longer pending. */
@@ -206,6 +256,7 @@ export class GovernedCalls {
 
   private async runOnce(tool: GatewayTool, args: Record<string, unknown>, view: ActionView): Promise<CallToolResult> {
     const { countersign, journal } = this.deps;
+    if (pausedApproval(view)) return stillPending(tool, view, 0);
     if (!journal.claim(view.id)) {
       // Another gateway process (or this one before a restart) took it and has not reported.
       const now = await countersign.get(view.id).catch(() => view);
@@ -279,8 +330,8 @@ export class GovernedCalls {
   private watchInBackground(tool: GatewayTool, args: Record<string, unknown>, view: ActionView): void {
     if (this.watching.has(view.id)) return;
     const watch = (async () => {
-      const decided = await this.deps.countersign.waitFor(view, { until: 'decided', signal: this.stopping.signal });
-      if (decided.status !== 'approved' || this.running.has(view.id) || this.results.has(view.id)) return;
+      const decided = await this.hold(view, { holdMs: Infinity });
+      if (this.stopping.signal.aborted || decided.status !== 'approved' || this.running.has(view.id) || this.results.has(view.id)) return;
       await this.execute(tool, args, decided);
     })()
       .catch((err) => {
@@ -308,6 +359,13 @@ function stillPending(tool: GatewayTool, view: ActionView, holdMs: number): Call
   const a = view.approval;
   const who = a ? ` by ${a.group} (step ${a.step} of ${a.steps}, ${a.approvals.filter((v) => v.decision === 'approve').length}/${a.quorum} approvals${a.deadline ? `, deadline ${a.deadline}` : ''})` : '';
   const why = view.policy?.reasons.filter(Boolean).join('; ');
+  if (pausedApproval(view)) {
+    return errorResult(
+      `Paused: action ${view.id} (${tool.action}) is approved, but an operator has paused it; the tool has not run. ` +
+        `Call ${tool.name} again with the same arguments to pick it up once the pause is lifted (it is not proposed again).`,
+      view,
+    );
+  }
   return errorResult(
     `Waiting for approval: action ${view.id} (${tool.action}) needs approval${who}${why ? `: ${why}` : ''}. ` +
       `Still pending after ${Math.round(holdMs / 1000)} s; the tool has not run. Call ${tool.name} again with the same arguments to pick up this action (it is not proposed again).`,
