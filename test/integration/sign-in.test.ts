@@ -278,6 +278,33 @@ describe('sign-in links and console sessions', () => {
   });
 });
 
+describe('an https public URL', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack(testPolicy('http://127.0.0.1:9'), { publicUrl: 'https://countersign.example' });
+    await stack.principal('alice', 'human', ['reviewer'], ['finance']);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('when COUNTERSIGN_PUBLIC_URL is https, then links are on it and both cookies are Secure', async () => {
+    const r = await stack.call(stack.admin, 'POST', '/v1/principals/alice/sign-in-links');
+    expect(r.body.url.startsWith('https://countersign.example/console/sign-in/link?token=')).toBe(true);
+    const token = new URL(r.body.url).searchParams.get('token')!;
+    const res = await fetch(`${stack.url}/console/sign-in/link`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://countersign.example' },
+      body: `token=${token}`,
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(303);
+    const cookies = res.headers.getSetCookie();
+    expect(cookies).toHaveLength(2);
+    for (const c of cookies) expect(c).toMatch(/;\s*Secure/i);
+  });
+});
+
 describe('session expiry', () => {
   let stack: TestStack;
   beforeAll(async () => {
