@@ -106,7 +106,7 @@ export function createApp(deps: ApiDeps) {
   const metrics = deps.metrics ?? createMetrics({ openFaults: () => countActionFaults(deps.pool) });
   const fastDecisionMs = deps.fastDecisionMs ?? 5000;
   // Performs approved governed policy activations (api/governors.ts).
-  const governor = new PolicyGovernor({ pool: deps.pool, temporal: deps.temporal, messages: deps.messages, log: deps.log });
+  const governor = new PolicyGovernor({ pool: deps.pool, temporal: deps.temporal, messages: deps.messages, log: deps.log, principals: deps.principals });
   governor.start();
   const actions = new ActionService({
     ...deps,
@@ -211,7 +211,7 @@ export function createApp(deps: ApiDeps) {
   app.use(principalLimits(limits));
   // After authentication (an anonymous caller learns nothing), before any route reads input.
   app.use(checkRequestInput);
-  app.use(principalRoutes(deps.principals, { publicUrl }));
+  app.use(principalRoutes(deps.principals, { publicUrl, governed: { policies: deps.policies, actions } }));
   app.use(sessionRoutes(deps.principals, { publicUrl }));
   app.use(actionRoutes(actions, metrics));
   app.use(policyRoutes(deps.policies, deps.pool, deps.maxBodyBytes, { actions }));

@@ -16,8 +16,25 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { GOVERNED_ACTIONS } from '../domain/controls';
 import type { MessageSigner } from '../runtime/message-keys';
+import type { PrincipalChanges } from '../ledger/principal-repository';
+import type { PrincipalStore } from './auth';
 import type { Logger } from '../runtime/logger';
 import { reportResultUpdate } from '../workflows';
+
+/** Whether the active bundle governs role, group and delegation changes (has rules for countersign.principal.grant). */
+export function governsGrants(bundle: { actions: ReadonlyMap<string, { rules: readonly unknown[] }> }): boolean {
+  return (bundle.actions.get(GOVERNED_ACTIONS.principalGrant)?.rules.length ?? 0) > 0;
+}
+
+/** The params of a `countersign.principal.grant` action: what is granted, to whom. */
+export interface GrantParams {
+  principal: string;
+  roles?: string[];
+  groups?: string[];
+  delegates?: string[];
+  /** A principal created disabled under governance: enable it with the grant. */
+  enable?: boolean;
+}
 
 /** Whether the active bundle governs policy activation (has rules for it). */
 export function governsActivation(bundle: { actions: ReadonlyMap<string, { rules: readonly unknown[] }> }): boolean {
@@ -33,7 +50,7 @@ export class PolicyGovernor {
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly deps: { pool: Pool; temporal: Client; messages: MessageSigner; log: Logger },
+    private readonly deps: { pool: Pool; temporal: Client; messages: MessageSigner; log: Logger; principals?: PrincipalStore },
     private readonly intervalMs = 2000,
   ) {}
 
@@ -60,11 +77,60 @@ export class PolicyGovernor {
   }
 
   private async sweep(): Promise<void> {
-    const { rows } = await this.deps.pool.query<{ id: string; agent: string; workflow_id: string; params: { version?: string } }>(
-      `SELECT id, agent, workflow_id, params FROM actions WHERE status = 'approved' AND action = $1 ORDER BY created_at LIMIT 20`,
-      [GOVERNED_ACTIONS.policyActivate],
+    const { rows } = await this.deps.pool.query<{ id: string; agent: string; action: string; workflow_id: string; params: Record<string, unknown> }>(
+      `SELECT id, agent, action, workflow_id, params FROM actions WHERE status = 'approved' AND action = ANY ($1::text[]) ORDER BY created_at LIMIT 20`,
+      [[GOVERNED_ACTIONS.policyActivate, GOVERNED_ACTIONS.principalGrant]],
     );
-    for (const row of rows) await this.perform(row);
+    for (const row of rows) {
+      if (row.action === GOVERNED_ACTIONS.principalGrant) await this.grant(row as typeof row & { params: GrantParams });
+      else await this.perform(row as typeof row & { params: { version?: string } });
+    }
+  }
+
+  /** Apply an approved grant (idempotent: it sets the roles, groups and delegates it names), then report. */
+  private async grant(row: { id: string; agent: string; workflow_id: string; params: GrantParams }): Promise<void> {
+    const { principals } = this.deps;
+    if (!principals) return;
+    const p = row.params;
+    let output: unknown;
+    let error: string | undefined;
+    const client = await this.deps.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended('countersign.governed:' || $1, 0))", [row.id]);
+      const requester = await principals.get(row.agent);
+      const changes: PrincipalChanges = {
+        ...(p.roles ? { roles: p.roles as PrincipalChanges['roles'] } : {}),
+        ...(p.groups ? { groups: p.groups } : {}),
+        ...(p.delegates ? { delegates: p.delegates } : {}),
+        ...(p.enable ? { disabled: false } : {}),
+      };
+      try {
+        if (!requester) throw new Error(`the requester ${row.agent} no longer exists`);
+        const updated = await principals.update(p.principal, changes, requester);
+        if (!updated) throw new Error(`no principal ${p.principal}`);
+        output = { principal: updated.id, roles: updated.roles, groups: updated.groups, delegates: updated.delegates, disabled: updated.disabled ?? false };
+      } catch (err) {
+        error = (err as Error).message;
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+    await this.report(row, error === undefined, output ?? null, error ?? null);
+  }
+
+  private async report(row: { id: string; agent: string; workflow_id: string }, ok: boolean, output: unknown, error: string | null): Promise<void> {
+    const updateId = `result:${row.agent}:${randomUUID()}`;
+    const input = this.deps.messages.sign(row.workflow_id, { update: 'reportResult', id: updateId }, { by: row.agent, ok, output, error });
+    try {
+      await this.deps.temporal.workflow.getHandle(row.workflow_id).executeUpdate(reportResultUpdate, { args: [input], updateId });
+    } catch (err) {
+      this.deps.log.debug?.({ err: (err as Error).message, actionId: row.id }, 'governed action: result not taken');
+    }
   }
 
   private async perform(row: { id: string; agent: string; workflow_id: string; params: { version?: string } }): Promise<void> {

@@ -36,7 +36,7 @@ import {
   waitQuerySchema,
 } from '../domain/api-schemas';
 import { codecPayloadsSchema } from '../domain/codec-schemas';
-import { createPauseSchema, liftPauseSchema, listPausesQuerySchema, pauseListSchema, pauseSchema, reviewerReportQuerySchema, reviewerReportSchema } from '../domain/controls';
+import { createPauseSchema, liftPauseSchema, listPausesQuerySchema, pauseListSchema, pauseSchema, principalGrantProposedSchema, reviewerReportQuerySchema, reviewerReportSchema } from '../domain/controls';
 import { actionReviewSchema, editPreviewRequestSchema, editPreviewSchema, inboxEventSchemas, policySourceSchema } from './routes/console';
 import { sendProblem } from './problem';
 
@@ -92,6 +92,7 @@ const ANSWER_SCHEMAS = {
   Pause: pauseSchema,
   PauseList: pauseListSchema,
   ReviewerReport: reviewerReportSchema,
+  PrincipalGrantProposed: principalGrantProposedSchema,
   ...inboxEventSchemas,
 };
 
@@ -181,6 +182,7 @@ export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unkno
           requestBody: body('CreatePrincipal'),
           responses: {
             '201': json('created; the token is shown only here', 'PrincipalCreated', location),
+            '202': json('the active bundle governs grants (rules for countersign.principal.grant): created disabled, its roles, groups and delegates proposed as this action; it is enabled once approved by someone else. The token is shown only here', 'PrincipalGrantProposed', location),
             '409': problem('the id is taken (or reserved: "admin")'),
             ...v1,
             '422': problem('invalid input (as every /v1 operation); an agent given a role other than agent; delegates on an agent, or naming no agent principal; attributes over their bounds'),
@@ -198,6 +200,7 @@ export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unkno
           requestBody: body('UpdatePrincipal'),
           responses: {
             '200': json('the principal as it is now', 'Principal'),
+            '202': json('the active bundle governs grants: the roles, groups and delegates are proposed as this action (other fields took effect now) and take effect once approved by someone else', 'ActionView', location),
             '403': problem('not an admin; or the caller changing its own roles, groups, delegates or disabled flag; csrf (a console session without X-CSRF-Token)'),
             '409': problem('the bootstrap admin cannot be changed here; another principal has this email, oidcSubject or slackUserId'),
             ...v1,

@@ -4,6 +4,7 @@
  * generated from them.
  */
 import { z } from 'zod';
+import { actionViewSchema } from './api-schemas';
 
 const principalId = z
   .string()
@@ -94,3 +95,6 @@ export const GOVERNED_ACTIONS = {
   /** Role, group and delegation changes of principals. */
   principalGrant: 'countersign.principal.grant',
 } as const;
+
+/** `POST /v1/principals` under governed grants: the principal, created disabled, and the grant's action. */
+export const principalGrantProposedSchema = z.object({ id: z.string(), token: z.string(), action: actionViewSchema });

@@ -5,6 +5,10 @@ import { CountersignError } from '../../domain/errors';
 import { parseDuration } from '../../policy/duration';
 import { requireRole, type Principal, type PrincipalStore } from '../auth';
 import { parseBody } from '../validate';
+import { GOVERNED_ACTIONS } from '../../domain/controls';
+import type { PolicyStore } from '../../ledger/policy-store';
+import type { ActionService } from '../action-service';
+import { governsGrants, type GrantParams } from '../governors';
 
 /** A principal as the API shows it (no token, no hash). */
 export function principalView(p: Principal) {
@@ -35,12 +39,38 @@ function mayManageTokensOf(req: Request): boolean {
  * changes their own roles, groups, delegates or disabled flag (403). Every change is a ledger
  * event (ledger/principal-repository.ts).
  */
-export function principalRoutes(principals: PrincipalStore, options: { publicUrl: () => string }): Router {
+export function principalRoutes(
+  principals: PrincipalStore,
+  options: { publicUrl: () => string; governed?: { policies: PolicyStore; actions: ActionService } },
+): Router {
   const r = Router();
+  // Governing the governors (docs/controls.md): while the active bundle has rules for
+  // countersign.principal.grant, roles, groups and delegations are granted by a governed action.
+  const governedGrants = async () => {
+    const g = options.governed;
+    const active = g ? await g.policies.active().catch(() => undefined) : undefined;
+    return g && active && governsGrants(active.bundle) ? g.actions : undefined;
+  };
+  const proposeGrant = async (actions: ActionService, req: Request, params: GrantParams) => {
+    const { view } = await actions.propose(caller(req), { action: GOVERNED_ACTIONS.principalGrant, params: { ...params }, justification: `${req.method} ${req.path} by ${caller(req).id}` }, undefined);
+    return actions.toView(await actions.settle(view, 10));
+  };
+
   r.post('/v1/principals', requireRole('admin'), async (req, res) => {
     const body = parseBody(createPrincipalSchema, req.body);
     // Agents hold only the agent role and delegate nobody: the body schema refuses that (422).
     if (body.id === 'admin') throw new CountersignError('conflict', 'the id "admin" is reserved for the bootstrap admin');
+    const grants = body.roles.some((role) => role !== 'agent') || body.groups.length > 0 || body.delegates.length > 0;
+    const governed = grants ? await governedGrants() : undefined;
+    if (governed) {
+      // Created disabled (its token answers 401) until the grant of its roles, groups and
+      // delegates is approved by someone other than the caller.
+      const created = await principals.create(body, caller(req));
+      await principals.update(created.id, { disabled: true }, caller(req));
+      const action = await proposeGrant(governed, req, { principal: created.id, roles: body.roles, groups: body.groups, delegates: body.delegates, enable: true });
+      res.status(202).location(`/v1/actions/${action.id}`).json({ id: created.id, token: created.token, action });
+      return;
+    }
     const created = await principals.create(body, caller(req));
     res.status(201).location(`/v1/principals/${created.id}`).json({ id: created.id, token: created.token });
   });
@@ -60,6 +90,17 @@ export function principalRoutes(principals: PrincipalStore, options: { publicUrl
   r.patch('/v1/principals/:id', requireRole('admin'), async (req, res) => {
     const body = parseBody(updatePrincipalSchema, req.body);
     if (idOf(req) === 'admin') throw new CountersignError('conflict', 'the bootstrap admin lives in the environment (COUNTERSIGN_ADMIN_TOKEN): it cannot be changed here');
+    const { roles, groups, delegates, ...rest } = body;
+    const governed = roles !== undefined || groups !== undefined || delegates !== undefined ? await governedGrants() : undefined;
+    if (governed) {
+      if (caller(req).id === idOf(req)) throw new CountersignError('forbidden', 'nobody changes their own roles, groups or delegates: ask another admin');
+      if (!(await principals.get(idOf(req)))) throw new CountersignError('not-found', `no principal ${idOf(req)}`);
+      // What is not a grant takes effect now; the grant once approved.
+      if (Object.keys(rest).length > 0) await principals.update(idOf(req), rest, caller(req));
+      const action = await proposeGrant(governed, req, { principal: idOf(req), ...(roles ? { roles } : {}), ...(groups ? { groups } : {}), ...(delegates ? { delegates } : {}) });
+      res.status(202).location(`/v1/actions/${action.id}`).json(action);
+      return;
+    }
     const updated = await principals.update(idOf(req), body, caller(req));
     if (!updated) throw new CountersignError('not-found', `no principal ${idOf(req)}`);
     res.json(principalView(updated));

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { governsActivation } from '../../api/governors';
+import { governsActivation, governsGrants } from '../../api/governors';
 import { validatePolicyBundle } from '../../policy';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 
@@ -109,11 +109,97 @@ describe('the shipped default bundle', () => {
     const plain = validatePolicyBundle(text);
     expect(plain.ok && governsActivation(plain.bundle)).toBe(false);
     const turnedOn = text
-      .replace(/^  # countersign\.policy\.activate:/m, '  countersign.policy.activate:')
+      .replace(/^  # (countersign\.(policy\.activate|principal\.grant)):/gm, '  $1:')
       .replace(/^  #   /gm, '    ')
-      .replace(/^  # - id: policy-changes-need-a-second-person/m, '  - id: policy-changes-need-a-second-person');
+      .replace(/^  # - id: (policy-changes-need-a-second-person|grants-need-security)/gm, '  - id: $1');
     const on = validatePolicyBundle(turnedOn);
     expect(on.ok ? [] : on.errors).toEqual([]);
     expect(on.ok && governsActivation(on.bundle)).toBe(true);
+    expect(on.ok && governsGrants(on.bundle)).toBe(true);
+  });
+});
+
+// The same for principals: roles, groups and delegations granted only with someone else's approval.
+const grantsGoverned = `
+defaults: { decision: deny, approval: { timeout: 1h, onTimeout: deny } }
+actions:
+  countersign.principal.grant:
+    owner: security
+    category: account_change
+    params:
+      type: object
+      required: [principal]
+      properties:
+        principal: { type: string }
+        roles: { type: array, items: { type: string } }
+        groups: { type: array, items: { type: string } }
+        delegates: { type: array, items: { type: string } }
+        enable: { type: boolean }
+    executor: { type: agent }
+rules:
+  - id: grants-need-security
+    action: countersign.principal.grant
+    decision: require_approval
+    approval: { steps: [ { group: security, quorum: 1, timeout: 1h } ] }
+`;
+
+describe('governed principal grants', () => {
+  let stack: TestStack;
+  let ada: string;
+  let sam: string;
+
+  beforeAll(async () => {
+    stack = await startTestStack(allowEverything);
+    ada = await stack.principal('ada', 'human', ['admin', 'reviewer'], ['security']);
+    sam = await stack.principal('sam', 'human', ['reviewer'], ['security']);
+    await stack.principal('carol', 'human', ['reviewer'], ['support']);
+    const on = await stack.call(stack.admin, 'PUT', '/v1/policy', grantsGoverned, { 'content-type': 'application/yaml' });
+    expect(on.status).toBe(200);
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const principal = async (id: string) => (await stack.call(stack.admin, 'GET', `/v1/principals/${id}`)).body;
+  const settled = (id: string) =>
+    eventually(async () => {
+      const v = await stack.call(stack.admin, 'GET', `/v1/actions/${id}`);
+      return ['succeeded', 'failed', 'denied'].includes(v.body.status) && v.body;
+    }, 10_000, `grant ${id} to finish`);
+
+  it('when an admin adds groups to a reviewer, then nothing changes until someone else approves; its own approval is refused', async () => {
+    const r = await stack.call(ada, 'PATCH', '/v1/principals/carol', { groups: ['support', 'finance'], attributes: { team: 'support' } });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ action: 'countersign.principal.grant', status: 'awaiting_approval', agent: 'ada', params: { principal: 'carol', groups: ['support', 'finance'] } });
+    // The attributes (not a grant) took effect; the groups did not.
+    expect(await principal('carol')).toMatchObject({ groups: ['support'], attributes: { team: 'support' } });
+    const self = await stack.call(ada, 'POST', `/v1/actions/${r.body.id}/decisions`, { decision: 'approve' });
+    expect(self.status).toBe(403);
+    expect(self.body.type).toMatch(/self-approval$/);
+    expect((await stack.call(sam, 'POST', `/v1/actions/${r.body.id}/decisions`, { decision: 'approve' })).status).toBe(200);
+    expect((await settled(r.body.id)).status).toBe('succeeded');
+    expect((await principal('carol')).groups).toEqual(['support', 'finance']);
+  });
+
+  it('when an admin creates a reviewer for itself to use, then its token answers 401 until someone else approves the grant', async () => {
+    const r = await stack.call(ada, 'POST', '/v1/principals', { id: 'mallory', kind: 'human', roles: ['reviewer'], groups: ['finance'] });
+    expect(r.status).toBe(202);
+    expect(r.body.action).toMatchObject({ status: 'awaiting_approval', params: { principal: 'mallory', roles: ['reviewer'], groups: ['finance'], enable: true } });
+    expect((await principal('mallory')).disabled).toBe(true);
+    expect((await stack.call(r.body.token, 'GET', '/v1/approvals')).status).toBe(401);
+    const denied = await stack.call(sam, 'POST', `/v1/actions/${r.body.action.id}/decisions`, { decision: 'deny', reason: 'who is mallory?' });
+    expect(denied.body.status).toBe('denied');
+    await new Promise((res) => setTimeout(res, 2500));
+    expect((await stack.call(r.body.token, 'GET', '/v1/approvals')).status).toBe(401);
+
+    const ok = await stack.call(ada, 'POST', '/v1/principals', { id: 'trent', kind: 'human', roles: ['reviewer'], groups: ['finance'] });
+    expect((await stack.call(sam, 'POST', `/v1/actions/${ok.body.action.id}/decisions`, { decision: 'approve' })).status).toBe(200);
+    expect((await settled(ok.body.action.id)).status).toBe('succeeded');
+    await eventually(async () => (await stack.call(ok.body.token, 'GET', '/v1/approvals')).status === 200, 5_000, 'trent to be enabled');
+  });
+
+  it('when a change grants nothing (an agent with the agent role), then it takes effect at once', async () => {
+    const r = await stack.call(ada, 'POST', '/v1/principals', { id: 'bot-9', kind: 'agent', roles: ['agent'] });
+    expect(r.status).toBe(201);
   });
 });
