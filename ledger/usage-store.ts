@@ -51,9 +51,11 @@ function usageQuery(calls: readonly UsageCall[], subject: UsageSubject, asOf: Da
     const path = param(usagePathSegments(c.path));
     return `coalesce(sum(CASE WHEN jsonb_typeof(params #> ${path}::text[]) = 'number' THEN (params #> ${path}::text[])::numeric END) FILTER (WHERE action = $5 AND ${inWindow}), 0) AS c${i}`;
   });
+  // Without usage.agent.count only this action name is read: the (agent, action, created_at) index range.
+  const sameName = calls.every((c) => c.kind !== 'agent.count') ? ' AND action = $5' : '';
   const text = `SELECT ${columns.join(', ')}
   FROM actions
- WHERE agent = $1 AND id <> $2
+ WHERE agent = $1 AND id <> $2${sameName}
    AND created_at > ${since(maxMs)}
    AND created_at <= ${at}
    AND status <> ALL ($4::text[])
