@@ -41,12 +41,6 @@ export async function signInLink(stack: TestStack, principalId: string): Promise
 
 /** Open a sign-in link and press **Sign in**, as a reviewer does; resolves on the inbox. */
 export async function signIn(page: Page, url: string): Promise<void> {
-  if (process.env.CONSOLE_ORIGIN_WORKAROUND) {
-    // TEMPORARY (development only): the link page forces Origin: null on its form POST.
-    await page.route('**/console/sign-in/link', (route) =>
-      route.request().method() === 'POST' ? route.continue({ headers: { ...route.request().headers(), origin: new URL(url).origin } }) : route.continue(),
-    );
-  }
   await page.goto(url);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   // The inbox keeps an event stream open: wait for the page to show, not for a load event.

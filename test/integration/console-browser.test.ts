@@ -260,20 +260,23 @@ describe('the reviewer console, in a browser', () => {
   });
 
   it('when a reviewer selects a row with j/k and presses a, then Confirm approves it from the keyboard', async () => {
+    await propose(1250);
+    await propose(1260);
     const page = await signedInPage(browser, stack, 'dave');
-    await page.locator('ol.inbox li').first().waitFor();
+    await page.locator('ol.inbox li').nth(1).waitFor();
     const ids = await page.locator('ol.inbox li').evaluateAll((els) => els.map((e) => e.getAttribute('data-action-id') as string));
     expect(ids.length).toBeGreaterThan(1);
     await page.keyboard.press('j');
-    await page.keyboard.press('j');
     await page.keyboard.press('k');
+    expect(await row(page, ids[0]).getAttribute('aria-current')).toBe('true');
+    await page.keyboard.press('j');
     const chosen = ids[1];
     expect(await row(page, chosen).getAttribute('aria-current')).toBe('true');
     await page.keyboard.press('?');
     await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
     await page.keyboard.press('Escape');
     await page.keyboard.press('a');
-    const dialog = page.getByRole('dialog', { name: /Approve payments\.transfer\?/ });
+    const dialog = page.getByRole('dialog', { name: /^Approve [a-z_.]+\?$/ });
     await dialog.waitFor();
     await page.keyboard.press('Enter');
     await row(page, chosen).waitFor({ state: 'detached' });
