@@ -96,6 +96,8 @@ export interface ApiDeps {
   consoleDist?: string;
   /** Per-principal rate limits and long-poll caps of this process (api/rate-limit.ts). @default DEFAULT_RATE_LIMITS */
   rateLimits?: RateLimits;
+  /** express "trust proxy": whose X-Forwarded-For gives the client address. @default the socket's address */
+  trustProxy?: boolean | number | string;
   /** OpenTelemetry (runtime/tracing.ts): a span per request. Undefined: no tracing. */
   tracing?: Tracing;
 }
@@ -119,6 +121,7 @@ export function createApp(deps: ApiDeps) {
   });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
   if (deps.tracing) app.use(traceRequests(deps.tracing.tracer));
 
   // Metrics and one access-log line per request: never headers or bodies (tokens, params).

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createHash } from 'node:crypto';
 import { TokenBuckets, type RateLimits } from '../domain/rate-limits';
 import type { Principal } from './auth';
 import { sendProblem } from './problem';
@@ -14,20 +15,46 @@ const buckets = (perSecond: number) => (perSecond > 0 ? new TokenBuckets(perSeco
 /** The client's address as this process sees it (behind a proxy: set express `trust proxy`). */
 const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
 
+/** The credential a request presents (bearer token, or console session cookie), hashed; '' for none. */
+function credentialOf(req: Request): string {
+  const bearer = req.headers.authorization;
+  const session = /(?:^|;\s*)countersign_session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+  const presented = bearer ?? (session ? `session ${session}` : '');
+  return presented ? createHash('sha256').update(presented).digest('base64') : '';
+}
+
 /**
- * Refuses requests from an address that failed authentication too often, before the token is
- * checked (a failed check of a well-formed token costs a scrypt hash), and counts each 401.
- * Mount before authentication.
+ * Limits failed authentication per client address. Each request from an address takes a token
+ * from its bucket before its credential is checked (a failed check of a well-formed token costs a
+ * scrypt hash, so concurrent guesses must not all get through) and gets it back unless the answer
+ * is 401; an empty bucket is refused with 429, unread. A credential that authenticated lately
+ * (remembered by hash, up to 10,000 for 10 minutes) is let through whatever its address's bucket
+ * says, so clients behind one proxy address are not locked out by another's bad token. Mount
+ * before authentication.
  */
-export function authFailureLimit(limits: RateLimits): RequestHandler {
+export function authFailureLimit(limits: RateLimits, now: () => number = Date.now): RequestHandler {
   const failures = buckets(limits.authFailuresPerSecond);
   if (!failures) return (_req, _res, next) => next();
+  const good = new Map<string, number>();
+  const GOOD_MS = 10 * 60_000;
   return (req: Request, res: Response, next: NextFunction) => {
     const address = clientAddress(req);
-    const wait = failures.wait(address);
-    if (wait > 0) return refuse(res, wait, `too many failed authentications from this address; try again in ${Math.ceil(wait)} s`);
+    const credential = credentialOf(req);
+    const knownGood = credential !== '' && (good.get(credential) ?? 0) > now();
+    if (!knownGood) {
+      const wait = failures.take(address);
+      if (wait > 0) return refuse(res, wait, `too many failed authentications from this address; try again in ${Math.ceil(wait)} s`);
+    }
     res.on('finish', () => {
-      if (res.statusCode === 401) failures.take(address);
+      if (res.statusCode === 401) {
+        good.delete(credential);
+        return;
+      }
+      if (!knownGood) failures.giveBack(address);
+      if (credential && req.principal) {
+        if (good.size >= 10_000) good.clear();
+        good.set(credential, now() + GOOD_MS);
+      }
     });
     next();
   };
@@ -35,6 +62,9 @@ export function authFailureLimit(limits: RateLimits): RequestHandler {
 
 /** Whether the request asks to be held (`?wait=<seconds>` above 0; a bad value is refused later, unheld). */
 const asksToWait = (req: Request) => typeof req.query.wait === 'string' && Number(req.query.wait) > 0;
+
+const PROPOSALS_PATH = /^\/v1\/actions\/?$/i;
+const DECISIONS_PATH = /^\/v1\/actions\/[^/]+\/decisions\/?$/i;
 
 /**
  * Per-principal rates of proposals, decisions and long polls, and the caps on long polls held
@@ -50,11 +80,12 @@ export function principalLimits(limits: RateLimits): RequestHandler {
     const principal = (req.principal as Principal | undefined)?.id;
     if (!principal) return next();
     const isPost = req.method === 'POST';
-    if (isPost && req.path === '/v1/actions' && proposals) {
+    // As express matches routes: any case, with or without a trailing slash.
+    if (isPost && PROPOSALS_PATH.test(req.path) && proposals) {
       const wait = proposals.take(principal);
       if (wait > 0) return refuse(res, wait, `more than ${limits.proposalsPerSecond} proposals a second from ${principal}; slow down`);
     }
-    if (isPost && /^\/v1\/actions\/[^/]+\/decisions$/.test(req.path) && decisions) {
+    if (isPost && DECISIONS_PATH.test(req.path) && decisions) {
       const wait = decisions.take(principal);
       if (wait > 0) return refuse(res, wait, `more than ${limits.decisionsPerSecond} decisions a second from ${principal}; slow down`);
     }

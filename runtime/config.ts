@@ -44,6 +44,8 @@ const envSchema = z.object({
   COUNTERSIGN_RATE_AUTH_FAILURES: z.coerce.number().min(0).default(DEFAULT_RATE_LIMITS.authFailuresPerSecond),
   COUNTERSIGN_MAX_WAITS_PER_PRINCIPAL: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.concurrentWaitsPerPrincipal),
   COUNTERSIGN_MAX_WAITS: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMITS.concurrentWaits),
+  // Which proxies' X-Forwarded-For to believe for the client address (express "trust proxy").
+  COUNTERSIGN_TRUST_PROXY: z.string().min(1).optional(),
   COUNTERSIGN_SIGNING_KEY_FILE: z.string().min(1).optional(),
   COUNTERSIGN_SIGNING_KEY: z.string().min(1).optional(),
   COUNTERSIGN_DIGEST_KEY: z
@@ -113,6 +115,12 @@ export interface Config {
   maxBodyBytes: number;
   /** Per-principal rate limits and long-poll caps of each API process (`COUNTERSIGN_RATE_*`, `COUNTERSIGN_MAX_WAITS*`). */
   rateLimits: RateLimits;
+  /**
+   * `COUNTERSIGN_TRUST_PROXY`: express's "trust proxy" (`true`, a hop count, or addresses/subnets such
+   * as `loopback, 10.0.0.0/8`), so the client address (failed-authentication limit, logs) is the
+   * caller's, not the load balancer's. Undefined: the socket's address.
+   */
+  trustProxy?: boolean | number | string;
   pgPort: number;
   /** Ed25519 private key (PEM) for the ledger, as a file or the value; else kept in the data dir. */
   signingKeyFile?: string;
@@ -298,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { slack: { botToken: e.COUNTERSIGN_SLACK_BOT_TOKEN, signingSecret: e.COUNTERSIGN_SLACK_SIGNING_SECRET, apiUrl: e.COUNTERSIGN_SLACK_API_URL.replace(/\/+$/, '') } }
       : {}),
     maxBodyBytes: e.COUNTERSIGN_MAX_BODY_BYTES,
+    trustProxy: e.COUNTERSIGN_TRUST_PROXY === undefined ? undefined : e.COUNTERSIGN_TRUST_PROXY === 'true' ? true : e.COUNTERSIGN_TRUST_PROXY === 'false' ? false : /^\d+$/.test(e.COUNTERSIGN_TRUST_PROXY) ? Number(e.COUNTERSIGN_TRUST_PROXY) : e.COUNTERSIGN_TRUST_PROXY,
     rateLimits: {
       proposalsPerSecond: e.COUNTERSIGN_RATE_PROPOSALS,
       decisionsPerSecond: e.COUNTERSIGN_RATE_DECISIONS,

@@ -107,6 +107,8 @@ export interface ServicesOptions extends CoreOptions {
   oidc?: OidcSettings;
   /** Per-principal rate limits and long-poll caps (api/rate-limit.ts). @default DEFAULT_RATE_LIMITS */
   rateLimits?: RateLimits;
+  /** express "trust proxy" (`COUNTERSIGN_TRUST_PROXY`). @default the socket's address */
+  trustProxy?: boolean | number | string;
   /**
    * On stop, how long /readyz answers 503 while requests are still served, so a load balancer
    * stops routing here before the listener closes. @default 0
@@ -201,6 +203,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       log,
       maxBodyBytes: opts.maxBodyBytes,
       rateLimits: opts.rateLimits,
+      trustProxy: opts.trustProxy,
       tracing: opts.tracing,
       isReady: () => !draining,
       pauses: core.pauses,
@@ -286,6 +289,7 @@ export function servicesOptionsFromConfig(
     sessionTtlMs: config.sessionTtlMs,
     oidc: config.oidc,
     rateLimits: config.rateLimits,
+    trustProxy: config.trustProxy,
   };
 }
 

@@ -123,6 +123,9 @@ describe('rate limits', () => {
     const r = await stack.call(other, 'POST', '/v1/actions?wait=5', transfer(950), { 'idempotency-key': 'held-process' });
     const id = r.body.id as string;
     const agents = await Promise.all([1, 2, 3].map((i) => stack.principal(`poller-${i}`, 'human', ['reviewer'], ['finance'])));
+    // Each token authenticates once first: a credential this process has not seen yet costs a
+    // failed-authentication token while it is checked, and this file allows 2 at a time.
+    for (const t of agents) expect((await stack.call(t, 'GET', `/v1/actions/${id}`)).status).toBe(200);
     // 2 + 2 + 1 = 5 held open: the process cap.
     const held = [agents[0], agents[0], agents[1], agents[1], agents[2]].map((t) => stack.call(t, 'GET', `/v1/actions/${id}?wait=3&since=awaiting_approval`));
     await new Promise((res) => setTimeout(res, 300));
@@ -132,19 +135,40 @@ describe('rate limits', () => {
     for (const h of await Promise.all(held)) expect(h.status).toBe(200);
   });
 
-  it('when an address keeps presenting bad tokens, then it is refused before any check, while another address with a good token is served', async () => {
+  it('when an address keeps presenting bad tokens, then it is refused before any check; a credential that authenticated lately and another address are still served', async () => {
     const bad = 'cs_0123456789abcdef_' + 'A'.repeat(43);
-    // Burst 2: two failures are answered 401; then the address is refused with 429, even with a good token.
+    // Burst 2: two failures are answered 401; then the address is refused with 429.
     expect((await callFrom('127.0.0.2', stack.url, bad, '/v1/actions')).status).toBe(401);
     expect((await callFrom('127.0.0.2', stack.url, bad, '/v1/actions')).status).toBe(401);
     const refused = await callFrom('127.0.0.2', stack.url, bad, '/v1/actions');
     expect(refused.status).toBe(429);
     expect(refused.body.type).toBe('https://countersign.dev/problems/rate-limited');
     expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
-    expect((await callFrom('127.0.0.2', stack.url, other, '/v1/actions')).status).toBe(429);
+    // A token never seen to authenticate is refused too, unread (guessing with fresh tokens gains nothing)...
+    const fresh = await stack.principal('fresh-agent', 'agent', ['agent']);
+    expect((await callFrom('127.0.0.2', stack.url, fresh, '/v1/actions')).status).toBe(429);
+    // ...but a client behind the same address whose token authenticated lately is not locked out.
+    expect((await callFrom('127.0.0.2', stack.url, other, '/v1/actions')).status).toBe(200);
     // Another address is not affected.
-    expect((await callFrom('127.0.0.3', stack.url, other, '/v1/actions')).status).toBe(200);
+    expect((await callFrom('127.0.0.3', stack.url, fresh, '/v1/actions')).status).toBe(200);
     // The refused address recovers after Retry-After.
-    await eventually(async () => (await callFrom('127.0.0.2', stack.url, other, '/v1/actions')).status === 200, 5000, 'the address to be served again');
+    const fresh2 = await stack.principal('fresh-agent-2', 'agent', ['agent']);
+    await eventually(async () => (await callFrom('127.0.0.2', stack.url, fresh2, '/v1/actions')).status === 200, 5000, 'the address to be served again');
+  });
+
+  it('when an address sends many bad tokens at once, then only its burst is checked and the rest are refused unread', async () => {
+    const bad = (i: number) => `cs_${String(i).padStart(16, '0')}_${'B'.repeat(43)}`;
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => callFrom('127.0.0.4', stack.url, bad(i), '/v1/actions')));
+    expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(3);
+    expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('when the proposal path is spelled with a trailing slash or another case, then the same limit applies', async () => {
+    await new Promise((r) => setTimeout(r, 2500)); // the flooder's bucket refills to its burst (4)
+    const paths = ['/v1/actions/', '/V1/Actions', '/v1/actions/', '/V1/ACTIONS/', '/v1/actions/', '/v1/Actions'];
+    const answers = [];
+    for (const [i, p] of paths.entries()) answers.push(await stack.call(flooder, 'POST', p, transfer(60 + i), { 'idempotency-key': `spelled-${i}` }));
+    expect(answers.filter((a) => a.status === 201).length).toBeLessThanOrEqual(5);
+    expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(1);
   });
 });
