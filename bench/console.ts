@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Browser } from 'playwright-core';
 import { NO_RATE_LIMITS } from '../domain/rate-limits';
 import type { Logger } from '../runtime/logger';
@@ -115,6 +116,8 @@ async function main(): Promise<number> {
   let target: Awaited<ReturnType<typeof startTarget>> | undefined;
   const started = Date.now();
   try {
+    // The worker's own log to errors only: on two busy cores it warns of every slow workflow task.
+    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
     installTemporalRuntime();
     const log = pino({ level: 'warn' }, pino.destination(2)) as Logger;
     progress('building the console');

@@ -72,13 +72,14 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
     const token = cookie('countersign_csrf');
     if (token) headers['x-csrf-token'] = token;
   }
-  const res = await fetch(path, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    signal: opts.signal,
-  });
+  const res = await ((method === 'GET' && takePrefetched(path)) ||
+    fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      signal: opts.signal,
+    }));
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let parsed: unknown = undefined;
@@ -92,6 +93,21 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
     throw new ApiError(res.status, (parsed ?? {}) as Partial<Problem>);
   }
   return parsed as T;
+}
+
+/** GETs started before the page that needs them exists (the inbox's first page, in parallel with the session). */
+const prefetched = new Map<string, { at: number; answer: Promise<Response> }>();
+
+/** Start a GET now; the first {@link api} call for the same path within 10 s takes its answer. */
+export function prefetch(path: string): void {
+  prefetched.set(path, { at: Date.now(), answer: fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json, application/problem+json' } }) });
+}
+
+function takePrefetched(path: string): Promise<Response> | undefined {
+  const hit = prefetched.get(path);
+  if (!hit) return undefined;
+  prefetched.delete(path);
+  return Date.now() - hit.at < 10_000 ? hit.answer : undefined;
 }
 
 /** A fresh idempotency key, so a retried decision is applied at most once. */

@@ -13,6 +13,8 @@ import { href, navigate } from '../router';
 
 /** Rows per page. */
 const PAGE = 50;
+/** The first page's request (main.tsx starts it with the session's). */
+export const INBOX_FIRST_PAGE = `/v1/approvals?limit=${PAGE}`;
 
 type Live = 'connecting' | 'live' | 'reconnecting';
 
@@ -41,7 +43,7 @@ export function InboxPage() {
   const loadFirst = async () => {
     setPending(true);
     try {
-      const page = await api<ActionPage>('GET', `/v1/approvals?limit=${PAGE}`);
+      const page = await api<ActionPage>('GET', INBOX_FIRST_PAGE);
       setItems(page.items);
       setCursor(page.nextCursor);
       setError(undefined);
