@@ -6,6 +6,8 @@
  *   `succeeded` (API + policy + ledger/read model + executor + change notification);
  * - bare: `client.workflow.execute` of bench/bare-workflow.ts, which runs only the same
  *   `executeHttp` activity against the same fake executor target.
+ * - sdk: the governed action through @countersign/sdk, `propose` then `waitFor(final)`, next to
+ *   the raw HTTP call above (target: SDK p50 <= 1.1 x raw).
  *
  * Sequential latency (interleaved samples, so drift hits both alike), throughput with N
  * concurrent agents/callers, then a per-phase profile of both paths (activity timings + the
@@ -37,6 +39,7 @@ import { startTemporalDevServer, type TemporalServerHandle } from '../runtime/te
 import { transferAction } from '../test/fixtures/policy';
 import { startTarget } from '../test/helpers/target';
 import { bundleWorkflows, createWorker } from '../workers/worker';
+import { Countersign } from '../sdk/src/index';
 import { bareHttpAction } from './bare-workflow';
 import { measureUsageRows } from './usage-rows';
 import { fmt, freePort, mean, nowMs, percentile, round, table } from './stats';
@@ -395,6 +398,17 @@ async function main(): Promise<number> {
     };
     const governedOnce = (agent: number) => governedOn(services.url, agent);
     const plainOnce = (agent: number) => governedOn(plain.url, agent);
+    // The same governed action through @countersign/sdk: propose, then waitFor the final status.
+    const sdkClients = tokens.map((token) => new Countersign({ url: services.url, token }));
+    const sdkOnce = async (agent: number): Promise<Sample> => {
+      const n = seq++;
+      const cs = sdkClients[agent];
+      const sentAt = nowMs();
+      const view = await cs.waitFor(await cs.propose({ action: ACTION, params: params(n), justification: 'benchmark' }), { until: 'final', timeoutMs: 30_000 });
+      const receivedAt = nowMs();
+      if (view.status !== 'succeeded') throw new Error(`sdk action: status ${view.status}`);
+      return { ms: receivedAt - sentAt, workflowId: `action-${view.id}`, sentAt, receivedAt };
+    };
     const bareOnce = async (): Promise<Sample> => {
       const n = seq++;
       const actionId = `bare_${randomBytes(12).toString('hex')}`;
@@ -411,6 +425,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < opts.warmup; i++) {
       await governedOnce(0);
       await plainOnce(0);
+      await sdkOnce(0);
       await bareOnce();
     }
 
@@ -418,9 +433,11 @@ async function main(): Promise<number> {
     const governedLat: number[] = [];
     const plainLat: number[] = [];
     const bareLat: number[] = [];
+    const sdkLat: number[] = [];
     for (let i = 0; i < opts.samples; i++) {
       governedLat.push((await governedOnce(0)).ms);
       plainLat.push((await plainOnce(0)).ms);
+      sdkLat.push((await sdkOnce(0)).ms);
       bareLat.push((await bareOnce()).ms);
     }
     // Only the encrypted stack from here on (throughput, profile): the plain one's worker would
@@ -525,6 +542,8 @@ async function main(): Promise<number> {
       overheadRatioP50: round(percentile(governedLat, 0.5) / percentile(bareLat, 0.5), 3),
       governedPlainP50Ms: round(percentile(plainLat, 0.5)),
       encryptionRatioP50: round(percentile(governedLat, 0.5) / percentile(plainLat, 0.5), 3),
+      sdkP50Ms: round(percentile(sdkLat, 0.5)),
+      sdkRatioP50: round(percentile(sdkLat, 0.5) / percentile(governedLat, 0.5), 3),
       governedPerSec: round(governedTp.perSec, 1),
       barePerSec: round(bareTp.perSec, 1),
       ...usage.summary,
@@ -545,6 +564,7 @@ async function main(): Promise<number> {
         ['path', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'conc. actions/s', 'conc. p50 ms', 'conc. p99 ms'],
         ['governed (POST /v1/actions?wait)', fmt(percentile(governedLat, 0.5)), fmt(percentile(governedLat, 0.9)), fmt(percentile(governedLat, 0.99)), fmt(mean(governedLat)), fmt(governedTp.perSec), fmt(governedTp.p50), fmt(governedTp.p99)],
         ['governed, payloads not encrypted', fmt(percentile(plainLat, 0.5)), fmt(percentile(plainLat, 0.9)), fmt(percentile(plainLat, 0.99)), fmt(mean(plainLat)), '', '', ''],
+        ['governed via @countersign/sdk (propose + waitFor)', fmt(percentile(sdkLat, 0.5)), fmt(percentile(sdkLat, 0.9)), fmt(percentile(sdkLat, 0.99)), fmt(mean(sdkLat)), '', '', ''],
         ['bare (workflow.execute)', fmt(percentile(bareLat, 0.5)), fmt(percentile(bareLat, 0.9)), fmt(percentile(bareLat, 0.99)), fmt(mean(bareLat)), fmt(bareTp.perSec), fmt(bareTp.p50), fmt(bareTp.p99)],
         ...usage.rows,
       ]),
@@ -552,6 +572,7 @@ async function main(): Promise<number> {
     out.push('');
     out.push(`overhead ratio at p50: ${summary.overheadRatioP50} (target <= 1.5: ${(summary.overheadRatioP50 ?? Infinity) <= 1.5 ? 'met' : 'missed'})`);
     out.push(`encryption ratio at p50 (governed, codec on / off): ${summary.encryptionRatioP50} (target <= 1.15: ${(summary.encryptionRatioP50 ?? Infinity) <= 1.15 ? 'met' : 'missed'})`);
+    out.push(`SDK ratio at p50 (@countersign/sdk propose + waitFor / raw HTTP POST ?wait): ${summary.sdkRatioP50} (target <= 1.1: ${(summary.sdkRatioP50 ?? Infinity) <= 1.1 ? 'met' : 'missed'})`);
     out.push(...usage.lines);
     if (governedProfile && bareProfile) {
       out.push('', `governed path, per phase (${opts.profileSamples} samples, activities timed, history event times):`, table(governedProfile));
