@@ -70,6 +70,13 @@ const attributesSchema = jsonObject
   })
   .meta({ description: `facts for policy; at most ${PRINCIPAL_ATTRIBUTE_LIMITS.bytes} bytes as JSON, ${PRINCIPAL_ATTRIBUTE_LIMITS.depth} levels deep` });
 
+/** An email address a verified OIDC email claim maps to a principal by. */
+const email = z.string().max(254).regex(/^[^\s@]+@[^\s@]+$/, 'an email address like alice@example.com');
+/** An OIDC subject (`sub`): at most 255 ASCII characters (OpenID Connect Core 1.0, 2). */
+const oidcSubject = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'visible ASCII characters');
+/** A Slack user id, e.g. U024BE7LH. */
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id like U024BE7LH');
+
 /** `POST /v1/principals` body. */
 export const createPrincipalSchema = z
   .strictObject({
@@ -90,10 +97,17 @@ export const createPrincipalSchema = z
       .refine((d) => new Set(d).size === d.length, 'delegates must be distinct')
       .meta({ uniqueItems: true })
       .default([]),
+    /** Humans only: the identities they sign in (or click in Slack) with; see PATCH. */
+    email: email.optional(),
+    oidcSubject: oidcSubject.optional(),
+    slackUserId: slackUserId.optional(),
   })
   .superRefine((p, ctx) => {
     // docs/api.md "Roles": an agent holds the agent role only, and delegates nobody.
     if (p.kind === 'agent') {
+      for (const k of ['email', 'oidcSubject', 'slackUserId'] as const) {
+        if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'only a human principal signs in (email, oidcSubject, slackUserId are for humans)' });
+      }
       p.roles.forEach((r, i) => {
         if (r !== 'agent') ctx.addIssue({ code: 'custom', path: ['roles', i], message: `an agent principal holds only the role "agent", not "${r}"` });
       });
@@ -102,12 +116,6 @@ export const createPrincipalSchema = z
   });
 export type CreatePrincipal = z.infer<typeof createPrincipalSchema>;
 
-/** An email address a verified OIDC email claim maps to a principal by. */
-const email = z.string().max(254).regex(/^[^\s@]+@[^\s@]+$/, 'an email address like alice@example.com');
-/** An OIDC subject (`sub`): at most 255 ASCII characters (OpenID Connect Core 1.0, 2). */
-const oidcSubject = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'visible ASCII characters');
-/** A Slack user id, e.g. U024BE7LH. */
-const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id like U024BE7LH');
 
 /**
  * `PATCH /v1/principals/:id` body (admin): only the fields given change. `email`, `oidcSubject`

@@ -66,6 +66,18 @@ describe('principal management and tokens', () => {
     expect((await stack.call(aliceToken, 'GET', '/v1/principals/ann')).status).toBe(404);
   });
 
+  it('when a human is created with its identities, then they are stored; an agent with one, or an identity already taken, is refused', async () => {
+    const r = await stack.call(stack.admin, 'POST', '/v1/principals', { id: 'carl', kind: 'human', roles: ['reviewer'], groups: ['finance'], email: 'carl@example.com', oidcSubject: 'carl-sub', slackUserId: 'U0CARL' });
+    expect(r.status).toBe(201);
+    expect((await stack.call(stack.admin, 'GET', '/v1/principals/carl')).body).toMatchObject({ email: 'carl@example.com', oidcSubject: 'carl-sub', slackUserId: 'U0CARL' });
+    const agent = await stack.call(stack.admin, 'POST', '/v1/principals', { id: 'bot-2', kind: 'agent', roles: ['agent'], slackUserId: 'U0BOT2' });
+    expect(agent.status).toBe(422);
+    expect(agent.body.errors[0].path).toBe('/slackUserId');
+    const taken = await stack.call(stack.admin, 'POST', '/v1/principals', { id: 'carl2', kind: 'human', roles: ['reviewer'], email: 'CARL@example.com' });
+    expect(taken.status).toBe(409);
+    expect((await stack.call(stack.admin, 'GET', '/v1/principals/carl2')).status).toBe(404);
+  });
+
   it('when an admin patches a principal, then 200 with the principal as it is now, and a ledger event records each field before and after', async () => {
     const r = await stack.call(annToken, 'PATCH', '/v1/principals/alice', { groups: ['finance', 'legal'], attributes: { region: 'eu' }, email: 'Alice@Example.com', slackUserId: 'U0ALICE1' });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
