@@ -188,6 +188,8 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Accel-Buffering', 'no');
+    // HEAD (express runs GET routes for it): the headers, and no stream to hold open.
+    if (req.method === 'HEAD') return void res.end();
     res.flushHeaders();
     // Reconnect after a second; the stream ends after `lifetime` so a revoked session or token
     // stops receiving within that time (the reconnect authenticates again).
