@@ -183,6 +183,7 @@ export class Countersign {
   readonly #fetch: FetchLike;
   readonly #headers: Record<string, string>;
 
+  /** @throws {@link CountersignError} without `url` or `token`, or when no `fetch` is available. */
   constructor(options: CountersignOptions) {
     if (!options?.url) throw new CountersignError('Countersign needs { url }: the base URL of the API');
     if (!options.token) throw new CountersignError('Countersign needs { token }: a principal token (COUNTERSIGN_TOKEN)');
