@@ -10,14 +10,20 @@ export function traceRequests(tracer: Tracer): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path } }, parent);
-    res.on('finish', () => {
+    let ended = false;
+    // 'close' too: a long poll the client gave up on never finishes.
+    const end = () => {
+      if (ended) return;
+      ended = true;
       const route = req.route?.path as string | undefined;
       span.updateName(`${req.method} ${route ?? 'unmatched'}`);
       if (route) span.setAttribute('http.route', route);
       span.setAttribute('http.response.status_code', res.statusCode);
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
-    });
+    };
+    res.on('finish', end);
+    res.on('close', end);
     context.with(trace.setSpan(parent, span), next);
   };
 }

@@ -274,7 +274,7 @@ export class ChainVerifier {
       return false;
     }
     this.prevHash = event.hash;
-    if (FINAL_EVENT_TYPES.has(event.type)) this.ended = { seq, type: event.type };
+    if (endsAction(event, dataJson)) this.ended = { seq, type: event.type };
     this.expectedSeq++;
     this.count++;
     return true;
@@ -323,11 +323,21 @@ export class ChainVerifier {
   }
 }
 
-/**
- * Events after which an action's workflow records nothing more. (`expired` is not among them: with
- * `onTimeout: allow` the action goes on to execute.)
- */
+/** Events after which an action's workflow records nothing more, whatever their data. */
 const FINAL_EVENT_TYPES: ReadonlySet<LedgerEventType> = new Set(['executed', 'execution_failed', 'cancelled']);
+
+/**
+ * Whether the workflow records nothing after `event`: the final types, and the denials: a
+ * `policy_decided` or `decision_recorded` deciding `deny`, and `expired` with `onTimeout: deny`
+ * (with `allow` the action goes on to execute).
+ */
+function endsAction(event: LedgerEvent, dataJson: string | undefined): boolean {
+  if (FINAL_EVENT_TYPES.has(event.type)) return true;
+  if (event.type !== 'policy_decided' && event.type !== 'decision_recorded' && event.type !== 'expired') return false;
+  let data = event.data as { decision?: unknown; onTimeout?: unknown } | undefined;
+  if (data === undefined && dataJson !== undefined) data = JSON.parse(dataJson);
+  return event.type === 'expired' ? data?.onTimeout === 'deny' : data?.decision === 'deny';
+}
 
 /**
  * Verify one action's chain: seq 1..n without gaps, each `prevHash` linking to the

@@ -270,7 +270,8 @@ export function keyWindowRefusal(trusted: readonly TrustedKey[], keyId: string, 
   const entry = trusted.find((t) => keyIdOfTrusted(t) === keyId);
   if (!entry) return `signing key ${keyId} is not trusted`;
   const t = Date.parse(at);
-  if (entry.validFrom && t < Date.parse(entry.validFrom)) return `signed by key ${keyId} at ${at}, before the key was valid (from ${entry.validFrom})`;
+  // Five minutes' slack before: the key's creator and the checkpointing database need not agree to the second.
+  if (entry.validFrom && t < Date.parse(entry.validFrom) - 5 * 60_000) return `signed by key ${keyId} at ${at}, before the key was valid (from ${entry.validFrom})`;
   if (entry.validUntil && t > Date.parse(entry.validUntil)) return `signed by key ${keyId} at ${at}, after the key stopped being valid (until ${entry.validUntil})`;
   return null;
 }

@@ -431,8 +431,15 @@ export async function writeCheckpoint(db: LedgerDb, signer: LedgerSigner, opts: 
   for (let attempt = 0; attempt < 5; attempt++) {
     const prevRow = (await query<CheckpointRow>(db, `SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints ORDER BY seq DESC LIMIT 1`)).rows[0];
     const prev = prevRow ? checkpointFromRow(prevRow) : null;
-    const { rows: hz } = await query<{ horizon: string }>(db, 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon');
+    const { rows: hz } = await query<{ horizon: string; now: string }>(
+      db,
+      `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon, to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS now`,
+    );
     const horizon = hz[0]!.horizon;
+    // The database's clock, not this process's (workers on several hosts disagree), and never
+    // before the previous checkpoint: verification requires them in time order.
+    const dbNow = hz[0]!.now;
+    const at = opts.now ? normalizeEventTime(opts.now) : prev && prev.at > dbNow ? prev.at : dbNow;
     const { rows: headRows } = await query<{ action_id: string; seq: number; hash: string; global_seq: string }>(
       db,
       `SELECT DISTINCT ON (action_id) action_id, seq, hash, global_seq FROM ledger_events
@@ -443,7 +450,7 @@ export async function writeCheckpoint(db: LedgerDb, signer: LedgerSigner, opts: 
     const covers: ChainHead[] = headRows.map((r) => ({ actionId: r.action_id, seq: r.seq, hash: r.hash })).sort(byActionId);
     const header: CheckpointHeader = {
       seq: (prev?.seq ?? 0) + 1,
-      at: normalizeEventTime(opts.now ?? new Date()),
+      at,
       headCount: covers.length,
       headsRoot: headsRoot(covers),
       throughGlobalSeq: headRows.reduce((max, r) => Math.max(max, Number(r.global_seq)), 0),
@@ -552,11 +559,16 @@ export interface LedgerVerification {
 export interface VerifyLedgerOptions {
   batchSize?: number;
   /**
-   * Every event recorded before this time must be covered by a signed checkpoint (the CLI passes
-   * now minus two checkpoint intervals): an event no checkpoint covers by then was written where
-   * the checkpointer does not look. Undefined: not checked.
+   * Checkpoints must keep up: an event recorded before this time that no checkpoint covers yet
+   * fails verification (checkpoints stopped, or are held back). Undefined: see
+   * {@link checkpointIntervalSeconds}; neither: not checked.
    */
   coveredBefore?: Date;
+  /**
+   * The checkpoint interval: events recorded more than two intervals plus a minute (the
+   * checkpoint activity's timeout) ago, by the database's clock, must be covered.
+   */
+  checkpointIntervalSeconds?: number;
   /**
    * Copies of the checkpoints kept outside Postgres: each one a witness holds must be in the
    * database, unchanged (a deleted or rewritten checkpoint is caught here).
@@ -597,9 +609,24 @@ async function verifyIntegrity(
   opts: VerifyLedgerOptions,
 ): Promise<Omit<LedgerVerification, 'faults'>> {
   const batchSize = opts.batchSize ?? 5000;
-  // Per chain, the highest seq recorded before the coverage cut-off (when one is given).
-  const mustBeCovered = new Map<string, number>();
-  const cutoff = opts.coveredBefore?.toISOString();
+  // Which events must be covered is decided by transaction id, which the application role cannot
+  // set and which decides what the checkpointer looks at: every event of a transaction below the
+  // newest checkpoint's horizon was in some checkpoint's range, so a chain head past the covered
+  // one there was written afterwards, under a chosen id. An id at or past the database's next one
+  // cannot have been assigned at all. Checked against the newest checkpoint once it is verified.
+  const { rows: clock } = await query<{ horizon: string | null; xmax: string; cutoff: string | null }>(
+    db,
+    `SELECT (SELECT horizon::text FROM ledger_checkpoints ORDER BY seq DESC LIMIT 1) AS horizon,
+            pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
+            to_char(COALESCE($1::timestamptz, clock_timestamp() - make_interval(secs => $2::double precision)) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS cutoff`,
+    [opts.coveredBefore?.toISOString() ?? null, opts.checkpointIntervalSeconds === undefined ? null : 2 * opts.checkpointIntervalSeconds + 60],
+  );
+  const horizon = clock[0]!.horizon;
+  const xmax = clock[0]!.xmax;
+  const cutoff = opts.coveredBefore || opts.checkpointIntervalSeconds !== undefined ? clock[0]!.cutoff : null;
+  // Per chain, the highest seq below the horizon, and the highest recorded before the cut-off.
+  const belowHorizon = new Map<string, number>();
+  const beforeCutoff = new Map<string, number>();
   let events = 0;
   let chains = 0;
   let verifier: ChainVerifier | null = null;
@@ -609,15 +636,15 @@ async function verifyIntegrity(
     return { ok: false, events: events + r.events, chains, checkpoints: 0, firstBadSeq: r.firstBadSeq, actionId, reason: r.reason };
   };
   // The next batch is read while this one is verified.
-  type Row = EventRow & { old?: boolean };
-  const oldColumn = (param: number) => (cutoff ? `, recorded_at < $${param}::timestamptz AS old` : '');
+  type Row = EventRow & { below: boolean | null; future: boolean; old: boolean | null; tx: string };
+  const extra = (p: number) => `, tx_id < $${p}::xid8 AS below, tx_id >= $${p + 1}::xid8 AS future, recorded_at < $${p + 2}::timestamptz AS old, tx_id::text AS tx`;
   const fetchBatch = (after: [string, number] | null): Promise<Row[]> =>
     query<Row>(
       db,
       after
-        ? `SELECT ${EVENT_COLUMNS}${oldColumn(3)} FROM ledger_events WHERE (action_id, seq) > ($1, $2) ORDER BY action_id, seq LIMIT ${batchSize}`
-        : `SELECT ${EVENT_COLUMNS}${oldColumn(1)} FROM ledger_events ORDER BY action_id, seq LIMIT ${batchSize}`,
-      [...(after ?? []), ...(cutoff ? [cutoff] : [])],
+        ? `SELECT ${EVENT_COLUMNS}${extra(3)} FROM ledger_events WHERE (action_id, seq) > ($1, $2) ORDER BY action_id, seq LIMIT ${batchSize}`
+        : `SELECT ${EVENT_COLUMNS}${extra(1)} FROM ledger_events ORDER BY action_id, seq LIMIT ${batchSize}`,
+      [...(after ?? []), horizon, xmax, cutoff],
     ).then((r) => r.rows);
   let pending: Promise<Row[]> | null = fetchBatch(null);
   while (pending) {
@@ -638,7 +665,20 @@ async function verifyIntegrity(
         pending?.catch(() => {});
         return fail(verifier!, row.action_id);
       }
-      if (row.old) mustBeCovered.set(row.action_id, row.seq);
+      if (row.future) {
+        pending?.catch(() => {});
+        return {
+          ok: false,
+          events,
+          chains,
+          checkpoints: 0,
+          actionId: row.action_id,
+          firstBadSeq: row.seq,
+          reason: `event ${row.seq} of ${row.action_id} carries transaction id ${row.tx}, which the database has not assigned yet (next is ${xmax}): it was written with a chosen id`,
+        };
+      }
+      if (row.below) belowHorizon.set(row.action_id, row.seq);
+      else if (row.old) beforeCutoff.set(row.action_id, row.seq);
     }
   }
   if (verifier) {
@@ -682,20 +722,25 @@ async function verifyIntegrity(
     afterSeq = Number(rows[rows.length - 1]!.seq);
   }
 
-  for (const [actionId, seq] of mustBeCovered) {
-    const through = covered.get(actionId) ?? 0;
-    if (through < seq) {
-      return {
-        ok: false,
-        events,
-        chains,
-        checkpoints,
-        actionId,
-        firstBadSeq: through + 1,
-        reason: `event ${through + 1} of ${actionId} was recorded before ${cutoff} and no signed checkpoint covers it: it was written where the checkpointer does not look (inserted afterwards), or checkpoints stopped (run countersign ledger checkpoint and verify again)`,
-      };
+  const uncovered = (seqs: Map<string, number>, why: (seq: number, actionId: string) => string): Omit<LedgerVerification, 'faults'> | undefined => {
+    for (const [actionId, seq] of seqs) {
+      const through = covered.get(actionId) ?? 0;
+      if (through < seq) return { ok: false, events, chains, checkpoints, actionId, firstBadSeq: through + 1, reason: why(through + 1, actionId) };
     }
-  }
+    return undefined;
+  };
+  const inserted = uncovered(
+    belowHorizon,
+    (seq, actionId) =>
+      `event ${seq} of ${actionId} belongs to a transaction below the newest checkpoint's horizon (${horizon}), yet no signed checkpoint covers it: it was written afterwards, where the checkpointer does not look`,
+  );
+  if (inserted) return inserted;
+  const behind = uncovered(
+    beforeCutoff,
+    (seq, actionId) =>
+      `event ${seq} of ${actionId} was recorded before ${cutoff} and no signed checkpoint covers it yet: checkpoints are behind (stopped, or held back by a long transaction); run countersign ledger checkpoint and verify again`,
+  );
+  if (behind) return behind;
 
   for (const w of opts.witnesses ?? []) {
     for (const copy of await w.readAll()) {

@@ -90,9 +90,11 @@ export class FileWitness implements CheckpointWitness {
     if (checkpoints.length === 0) return;
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     // One write per batch with O_APPEND: two processes appending at once never interleave lines.
+    // A line cut short by a crash is ended first, so the next one starts on a line of its own.
+    const torn = fs.existsSync(this.file) && endsMidLine(this.file);
     const fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
     try {
-      fs.writeSync(fd, checkpoints.map((cp) => `${JSON.stringify(witnessCopy(cp))}\n`).join(''));
+      fs.writeSync(fd, (torn ? '\n' : '') + checkpoints.map((cp) => `${JSON.stringify(witnessCopy(cp))}\n`).join(''));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -109,13 +111,27 @@ export class FileWitness implements CheckpointWitness {
       try {
         value = JSON.parse(line);
       } catch {
-        // Only the last line may be cut short (a crash mid-append); anything else is damage.
-        if (i === lines.length - 1) return;
-        throw new WitnessError(`${this.file} line ${i + 1}: not JSON`);
+        // A line cut short by a crash mid-append (the next append starts a new line): skipped;
+        // what it held was written again by the next sync.
+        return;
       }
       out.push(parseCheckpoint(value, `${this.file} line ${i + 1}`));
     });
     return out;
+  }
+}
+
+/** Whether the file's last byte is not a newline (a write was cut short). */
+function endsMidLine(file: string): boolean {
+  const size = fs.statSync(file).size;
+  if (size === 0) return false;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, size - 1);
+    return b[0] !== 0x0a;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

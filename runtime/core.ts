@@ -147,6 +147,8 @@ export async function buildCore(opts: CoreOptions): Promise<Core> {
   const pauses = new PauseRegistry(pool, log);
   let connection: NativeConnection | Connection | undefined;
   const close = async () => {
+    // Spans still buffered (tracing exports in batches) go out before the process stops.
+    await opts.tracing?.flush().catch(() => {});
     await connection?.close().catch(() => {});
     await pauses.close().catch(() => {});
     await notifier.end().catch(() => {});

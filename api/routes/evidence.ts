@@ -49,7 +49,7 @@ export function evidenceRoutes(deps: {
   r.get('/v1/ledger/verify', requireRole('operator'), async (_req, res) => {
     const result = await verifyLedger(deps.pool, deps.trustedKeys(), {
       witnesses: deps.ledgerWitnesses?.() ?? [],
-      coveredBefore: new Date(Date.now() - 2 * (deps.checkpointIntervalSeconds ?? 60) * 1000),
+      checkpointIntervalSeconds: deps.checkpointIntervalSeconds ?? 60,
     });
     res.json(result);
   });

@@ -94,7 +94,7 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
       trusted = resolveTrustedKeys(values['public-key'] ?? [], deps.dataDir, signingKey);
       const witnesses = values.witness ? values.witness.map((w) => witnessOf(w, ledgerWitnessToken)) : defaultWitnesses(deps.dataDir, ledgerWitnessUrl, ledgerWitnessToken);
       const pool = await deps.getPool();
-      const v = await verifyLedger(pool, trusted, { batchSize, witnesses, coveredBefore: new Date(Date.now() - 2 * interval * 1000) });
+      const v = await verifyLedger(pool, trusted, { batchSize, witnesses, checkpointIntervalSeconds: interval });
       if (witnesses.length === 0 && v.checkpoints > 0) {
         err(`warning: no witness copy of the checkpoints (${defaultWitnessFile(deps.dataDir)} does not exist, COUNTERSIGN_LEDGER_WITNESS_URL is not set): deleted trailing checkpoints would go unnoticed; pass --witness`);
       }

@@ -124,14 +124,44 @@ describe('ledger anchoring', () => {
     // A transaction id from long ago, so no future checkpoint looks at it, dated an hour back.
     await insertForged([e1, e2], { txId: '3', recordedAt: new Date(Date.now() - 3_600_000).toISOString() });
     await writeCheckpoint(app, signer); // the checkpointer runs on, and does not pick it up
-    const v = await verify({ coveredBefore: new Date(Date.now() - 120_000) });
-    expect(v).toMatchObject({ ok: false, actionId: id, firstBadSeq: 1, reason: expect.stringMatching(/no signed checkpoint covers it/) });
+    const v = await verify();
+    expect(v).toMatchObject({ ok: false, actionId: id, firstBadSeq: 1, reason: expect.stringMatching(/below the newest checkpoint's horizon .* no signed checkpoint covers it/) });
     // The CLI says so too, and exits 1.
     const io = captureIo();
     expect(await runLedgerCommand(['verify'], { getPool: async () => app, dataDir, io: io.io, env: { COUNTERSIGN_CHECKPOINT_INTERVAL: '60' } })).toBe(1);
     expect(io.err()).toContain(`action ${id} first bad seq 1`);
     await asOwner('DELETE FROM ledger_events WHERE action_id = $1', [id]);
     expect(await verify({ coveredBefore: new Date(Date.now() - 120_000) })).toMatchObject({ ok: true });
+  });
+
+  it('when the owner dates an inserted chain in the future, then the transaction id still gives it away', async () => {
+    const id = newActionId('future-dated');
+    const e1 = forgedRow(id, 1, 'proposed', GENESIS_HASH);
+    await insertForged([e1], { txId: '3', recordedAt: '9999-01-01T00:00:00Z' });
+    expect(await verify()).toMatchObject({ ok: false, actionId: id, reason: expect.stringMatching(/below the newest checkpoint's horizon/) });
+    await asOwner('DELETE FROM ledger_events WHERE action_id = $1', [id]);
+  });
+
+  it('when the owner gives an event a transaction id the database has not assigned yet, then verify says so', async () => {
+    const id = newActionId('future-tx');
+    const { rows } = await owner.query<{ xmax: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax');
+    await insertForged([forgedRow(id, 1, 'proposed', GENESIS_HASH)], { txId: String(BigInt(rows[0]!.xmax) + 1_000_000n) });
+    expect(await verify()).toMatchObject({ ok: false, actionId: id, firstBadSeq: 1, reason: expect.stringMatching(/has not assigned yet/) });
+    await asOwner('DELETE FROM ledger_events WHERE action_id = $1', [id]);
+    expect(await verify()).toMatchObject({ ok: true });
+  });
+
+  it('when anyone appends an approval and an execution to a denied action, then verify refuses the chain', async () => {
+    const id = newActionId('denied');
+    await appendEvent(app, event(id, 1, 'proposed'));
+    await appendEvent(app, { ...event(id, 2, 'policy_decided'), data: { decision: 'deny', reasons: ['over the limit'] } });
+    await writeCheckpoint(app, signer);
+    // The application role itself can append well-linked events: only the verifier can tell.
+    await appendEvent(app, { ...event(id, 3, 'decision_recorded'), data: { decision: 'approve' } });
+    await appendEvent(app, event(id, 4, 'executed'));
+    expect(await verify()).toMatchObject({ ok: false, actionId: id, firstBadSeq: 3, reason: expect.stringMatching(/follows policy_decided at seq 2/) });
+    await asOwner('DELETE FROM ledger_events WHERE action_id = $1 AND seq >= 3', [id]);
+    expect(await verify()).toMatchObject({ ok: true });
   });
 
   it('when the owner appends an event after executed, then verify refuses the chain, checkpointed or not', async () => {
@@ -170,6 +200,15 @@ describe('ledger anchoring', () => {
     // Without the witness, nothing is wrong with what is left (that is the attack).
     expect(await verifyLedger(app, trustedPublicKeys(dataDir))).toMatchObject({ ok: true });
     expect(await verify()).toMatchObject({ ok: false, checkpointSeq: last - 1, reason: expect.stringMatching(/checkpoints were deleted/) });
+    // With the signing key too, the owner writes different checkpoints in their place: each is
+    // well signed, and only the witness knows they are not the ones that were there.
+    await writeCheckpoint(app, signer, { now: new Date(Date.now() + 1000) });
+    await appendChain(newActionId('trail-forged'), ['proposed']);
+    await writeCheckpoint(app, signer, { now: new Date(Date.now() + 2000) });
+    expect(await verifyLedger(app, trustedPublicKeys(dataDir))).toMatchObject({ ok: true });
+    expect(await verify()).toMatchObject({ ok: false, checkpointSeq: last - 1, reason: expect.stringMatching(/differs from the witness/) });
+    await asOwner('DELETE FROM ledger_checkpoints WHERE seq >= $1', [last - 1]);
+    await asOwner("DELETE FROM ledger_events WHERE action_id LIKE 'trail-forged-%'");
     // The next sync reports it as well, instead of quietly going on.
     const [sync] = await syncWitnesses(app, [new FileWitness(witnessFile())]);
     expect(sync!.error).toMatch(/checkpoints were deleted/);
