@@ -2084,6 +2084,456 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/controls/pauses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Active pauses (every pause with all=true) (operator) */
+        get: {
+            parameters: {
+                query?: {
+                    all?: "true" | "false";
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the pauses, oldest first (all=true: newest first) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PauseList"];
+                    };
+                };
+                /** @description missing or invalid token */
+                401: {
+                    headers: {
+                        "WWW-Authenticate": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description the caller does not hold the role operator */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description invalid input: a body or query that fails its schema, text Postgres cannot store (U+0000, unpaired surrogates), numbers that are not finite or not exact, nesting past 64 levels */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description rate limited: too many proposals, decisions or long polls from this principal, too many ?wait requests held open, or too many failed authentications from this address; retry after the given seconds */
+                429: {
+                    headers: {
+                        "Retry-After": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description internal error (logged) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Postgres or Temporal is unavailable; retry after the given seconds */
+                503: {
+                    headers: {
+                        "Retry-After": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Pause an agent, an action name, both (AND), or everything ("all") (operator) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreatePause"];
+                };
+            };
+            responses: {
+                /** @description paused: within a second new proposals it covers end denied, decisions on its pending actions answer 409 paused, approved ones wait */
+                201: {
+                    headers: {
+                        /** @description URL of the resource */
+                        Location: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Pause"];
+                    };
+                };
+                /** @description malformed request: the body is not JSON, or a path segment is not percent-encoded UTF-8 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description missing or invalid token */
+                401: {
+                    headers: {
+                        "WWW-Authenticate": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description the caller does not hold the role operator */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description the body is larger than COUNTERSIGN_MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description the body is not JSON (application/json or application/*+json), or its charset is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description invalid input: an unknown scope field, an empty scope (send "all" to pause everything), a missing reason */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description rate limited: too many proposals, decisions or long polls from this principal, too many ?wait requests held open, or too many failed authentications from this address; retry after the given seconds */
+                429: {
+                    headers: {
+                        "Retry-After": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description internal error (logged) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Postgres or Temporal is unavailable; retry after the given seconds */
+                503: {
+                    headers: {
+                        "Retry-After": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/controls/pauses/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Lift a pause: what it held goes on (operator) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["LiftPause"];
+                };
+            };
+            responses: {
+                /** @description the lifted pause */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Pause"];
+                    };
+                };
+                /** @description malformed request: the body is not JSON, or a path segment is not percent-encoded UTF-8 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description missing or invalid token */
+                401: {
+                    headers: {
+                        "WWW-Authenticate": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description the caller does not hold the role operator */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description not found, or not visible to the caller */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description the body is larger than COUNTERSIGN_MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description the body is not JSON (application/json or application/*+json), or its charset is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description invalid input: a body or query that fails its schema, text Postgres cannot store (U+0000, unpaired surrogates), numbers that are not finite or not exact, nesting past 64 levels */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description rate limited: too many proposals, decisions or long polls from this principal, too many ?wait requests held open, or too many failed authentications from this address; retry after the given seconds */
+                429: {
+                    headers: {
+                        "Retry-After": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description internal error (logged) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Postgres or Temporal is unavailable; retry after the given seconds */
+                503: {
+                    headers: {
+                        "Retry-After": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/integrations/slack/interactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Slack's interaction callback (Approve / Deny buttons): authenticated by X-Slack-Signature, not a token; answered at once, decided after */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    "X-Slack-Request-Timestamp": string;
+                    "X-Slack-Signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        payload?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description acknowledged (the decision, or an ephemeral explanation, follows in Slack) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": string;
+                    };
+                };
+                /** @description X-Slack-Signature missing or wrong, or the timestamp more than 5 minutes off */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Slack is not configured (COUNTERSIGN_SLACK_SIGNING_SECRET) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description the body is larger than COUNTERSIGN_MAX_BODY_BYTES */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description never: any body is verified as sent */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description a verified body without a JSON payload */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description internal error (logged) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Postgres or Temporal is unavailable; retry after the given seconds */
+                503: {
+                    headers: {
+                        "Retry-After": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/ledger/verify": {
         parameters: {
             query?: never;
@@ -2285,6 +2735,17 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["ActivePolicy"];
+                    };
+                };
+                /** @description the active bundle governs policy changes (rules for countersign.policy.activate): the activation was proposed as this action and takes effect once approved */
+                202: {
+                    headers: {
+                        /** @description URL of the resource */
+                        Location: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ActionView"];
                     };
                 };
                 /** @description missing or invalid token */
@@ -2931,6 +3392,17 @@ export interface paths {
                         "application/json": components["schemas"]["PrincipalCreated"];
                     };
                 };
+                /** @description the active bundle governs grants (rules for countersign.principal.grant): created disabled, its roles, groups and delegates proposed as this action; it is enabled once approved by someone else. The token is shown only here */
+                202: {
+                    headers: {
+                        /** @description URL of the resource */
+                        Location: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PrincipalGrantProposed"];
+                    };
+                };
                 /** @description malformed request: the body is not JSON, or a path segment is not percent-encoded UTF-8 */
                 400: {
                     headers: {
@@ -3156,6 +3628,17 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Principal"];
+                    };
+                };
+                /** @description the active bundle governs grants: the roles, groups and delegates are proposed as this action (other fields took effect now) and take effect once approved by someone else */
+                202: {
+                    headers: {
+                        /** @description URL of the resource */
+                        Location: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ActionView"];
                     };
                 };
                 /** @description malformed request: the body is not JSON, or a path segment is not percent-encoded UTF-8 */
@@ -3743,6 +4226,102 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/reviewers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reviewer metrics (approval fatigue) over a period, default the last 30 days (operator) */
+        get: {
+            parameters: {
+                query?: {
+                    since?: string;
+                    until?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description per reviewer: decisions, rates, time to decide, fast decisions, disagreements */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReviewerReport"];
+                    };
+                };
+                /** @description missing or invalid token */
+                401: {
+                    headers: {
+                        "WWW-Authenticate": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description the caller does not hold the role operator */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description since or until is not an ISO-8601 date-time, or since is after until */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description rate limited: too many proposals, decisions or long polls from this principal, too many ?wait requests held open, or too many failed authentications from this address; retry after the given seconds */
+                429: {
+                    headers: {
+                        "Retry-After": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description internal error (logged) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Postgres or Temporal is unavailable; retry after the given seconds */
+                503: {
+                    headers: {
+                        "Retry-After": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/session": {
         parameters: {
             query?: never;
@@ -4117,6 +4696,13 @@ export interface components {
                 } | null;
             }[];
         };
+        CreatePause: {
+            reason: string;
+            scope: "all" | {
+                action?: string;
+                agent?: string;
+            };
+        };
         CreatePrincipal: {
             /**
              * @description facts for policy; at most 4096 bytes as JSON, 4 levels deep
@@ -4127,12 +4713,15 @@ export interface components {
             };
             /** @default [] */
             delegates: string[];
+            email?: string;
             /** @default [] */
             groups: string[];
             id: string;
             /** @enum {string} */
             kind: "agent" | "human";
+            oidcSubject?: string;
             roles: ("agent" | "reviewer" | "operator" | "admin")[];
+            slackUserId?: string;
         };
         CreateToken: {
             expiresIn?: string;
@@ -4272,6 +4861,9 @@ export interface components {
             ok: boolean;
             reason?: string;
         };
+        LiftPause: {
+            reason?: string;
+        };
         Lineage: {
             actionId: string;
             root: components["schemas"]["LineageNode"];
@@ -4284,6 +4876,21 @@ export interface components {
             id: string;
             onBehalfOf: string | null;
             status: string;
+        };
+        Pause: {
+            at: string;
+            by: string;
+            id: string;
+            liftedAt?: string;
+            liftedBy?: string;
+            reason: string;
+            scope: "all" | {
+                action?: string;
+                agent?: string;
+            };
+        };
+        PauseList: {
+            items: components["schemas"]["Pause"][];
         };
         PolicyDecision: {
             /** @enum {string} */
@@ -4339,6 +4946,9 @@ export interface components {
             reason: string;
             reasons: string[];
             ruleIds: string[];
+            usage?: {
+                [key: string]: number;
+            };
             version: string;
         };
         PolicySource: {
@@ -4371,6 +4981,11 @@ export interface components {
             slackUserId: string | null;
         };
         PrincipalCreated: {
+            id: string;
+            token: string;
+        };
+        PrincipalGrantProposed: {
+            action: components["schemas"]["ActionView"];
             id: string;
             token: string;
         };
@@ -4426,6 +5041,27 @@ export interface components {
             error?: string;
             ok: boolean;
             output?: unknown;
+        };
+        ReviewerReport: {
+            fastDecisionMs: number;
+            reviewers: {
+                approvals: number;
+                approveRate: number;
+                decisions: number;
+                denials: number;
+                denyRate: number;
+                disagreementRate: number | null;
+                disagreements: number;
+                editRate: number;
+                edits: number;
+                fastDecisions: number;
+                medianTimeToDecideMs: number | null;
+                p90TimeToDecideMs: number | null;
+                reviewer: string;
+                sharedDecisions: number;
+            }[];
+            since: string;
+            until: string;
         };
         Session: {
             expiresAt: string | null;
