@@ -274,6 +274,7 @@ export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unkno
           responses: {
             '200': { description: 'acknowledged (the decision, or an ephemeral explanation, follows in Slack)', content: { 'text/plain': { schema: { type: 'string', maxLength: 0 } } } },
             '401': problem('X-Slack-Signature missing or wrong, or the timestamp more than 5 minutes off'),
+            '429': problem('too many failed signature checks from this address; retry after the given seconds', { 'Retry-After': { required: true, schema: { type: 'string' } } }),
             '404': problem('Slack is not configured (COUNTERSIGN_SLACK_SIGNING_SECRET)'),
             '413': withBody['413'],
             '415': problem('never: any body is verified as sent'),
