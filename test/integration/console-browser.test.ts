@@ -83,6 +83,7 @@ describe('the reviewer console, in a browser', () => {
     await stack.principal('dave', 'human', ['reviewer'], ['finance']);
     await stack.principal('erin', 'human', ['reviewer'], ['finance']);
     await stack.principal('olga', 'human', ['operator'], []);
+    await stack.principal('ada', 'human', ['admin'], []);
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -408,6 +409,62 @@ describe('the reviewer console, in a browser', () => {
     await page.getByLabel(/^Agent/).fill('pay-bot');
     await page.getByRole('button', { name: 'Evaluate' }).click();
     await page.getByText(/Decision: require approval by large-transfers/).waitFor();
+    await page.context().close();
+  });
+
+  it('when an operator pauses an agent and reads reviewer metrics, then the pause is listed until resumed, and the metrics show the reviewers who decided', async () => {
+    const page = await signedInPage(browser, stack, 'olga');
+    await page.getByRole('link', { name: 'Pauses' }).click();
+    await page.getByLabel('Agent').fill('pay-bot');
+    await page.getByLabel('Reason').fill('Investigating duplicate invoices');
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await page.getByText('Investigating duplicate invoices').waitFor();
+    const active = await stack.call(stack.admin, 'GET', '/v1/controls/pauses');
+    expect(active.body.items).toEqual([expect.objectContaining({ scope: { agent: 'pay-bot' }, by: 'olga' })]);
+    await page.getByRole('button', { name: /^Resume/ }).click();
+    await page.getByText('Nothing is paused.').waitFor();
+    expect((await stack.call(stack.admin, 'GET', '/v1/controls/pauses')).body.items).toEqual([]);
+
+    const decided = await propose(1500);
+    expect((await stack.call(bob, 'POST', `/v1/actions/${decided.id}/decisions`, { decision: 'deny', reason: 'duplicate' })).status).toBe(200);
+    await page.getByRole('link', { name: 'Metrics' }).click();
+    const table = page.locator('table.metrics');
+    await table.waitFor();
+    const bobRow = table.locator('tbody tr').filter({ hasText: 'bob' });
+    expect(await bobRow.innerText()).toMatch(/\d+%.*\/.*\d+%.*\/.*\d+%/);
+    await page.context().close();
+  });
+
+  it('when an admin manages principals, then they create one (token shown once), issue and revoke a token, make a sign-in link and disable it', async () => {
+    const page = await signedInPage(browser, stack, 'ada');
+    await page.getByRole('link', { name: 'Principals' }).click();
+    await page.getByLabel('Id').fill('newbie');
+    await page.getByLabel('Groups (comma-separated)').fill('finance');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const created = page.locator('.secret').filter({ hasText: 'Token for newbie' });
+    await created.waitFor();
+    const token = await created.locator('code').innerText();
+    expect((await stack.call(token, 'GET', '/v1/approvals')).status).toBe(200);
+
+    await page.getByRole('button', { name: 'Manage newbie' }).click();
+    await page.getByRole('button', { name: 'Issue a token' }).click();
+    const issued = page.locator('.secret').filter({ hasText: /New token [0-9a-f]+ for newbie/ });
+    await issued.waitFor();
+    const second = await issued.locator('code').innerText();
+    expect((await stack.call(second, 'GET', '/v1/approvals')).status).toBe(200);
+    const tokenId = /New token ([0-9a-f]+)/.exec(await issued.innerText())![1];
+    await page.getByRole('button', { name: `Revoke token ${tokenId}` }).click();
+    await page.locator('ul.tokens li').filter({ hasText: tokenId }).getByText('revoked').waitFor();
+    await eventually(async () => (await stack.call(second, 'GET', '/v1/approvals')).status === 401, 5000, 'the revoked token to be refused');
+
+    await page.getByRole('button', { name: 'Create a sign-in link' }).click();
+    const link = page.locator('.secret').filter({ hasText: 'Sign-in link for newbie' });
+    await link.waitFor();
+    expect(await link.locator('code').innerText()).toMatch(/\/console\/sign-in\/link\?token=/);
+
+    await page.getByRole('button', { name: 'Disable newbie' }).click();
+    await page.locator('tr').filter({ hasText: 'newbie' }).getByText('disabled').waitFor();
+    await eventually(async () => (await stack.call(token, 'GET', '/v1/approvals')).status === 401, 5000, 'the disabled principal\'s token to be refused');
     await page.context().close();
   });
 });
