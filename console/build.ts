@@ -75,12 +75,36 @@ export async function ensureConsoleBuilt(opts: { force?: boolean; log?: (line: s
     log('console: vite is not installed (a production install?); run `npm install` with dev dependencies, then `npm run build:console`');
     return 'skipped';
   }
-  const digest = sourceDigest();
-  const started = Date.now();
-  await vite.build({ configFile: path.join(ROOT, 'vite.config.mts'), logLevel: 'warn' });
-  fs.writeFileSync(STAMP, digest + '\n');
-  log(`console: built into console/dist in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return 'built';
+  // Test files start in parallel and each makes sure the console is built: one builds, the
+  // others wait for it and then find it current.
+  const release = await lock();
+  try {
+    if (!opts.force && isConsoleBuilt()) return 'current';
+    const digest = sourceDigest();
+    const started = Date.now();
+    await vite.build({ configFile: path.join(ROOT, 'vite.config.mts'), logLevel: 'warn' });
+    fs.writeFileSync(STAMP, digest + '\n');
+    log(`console: built into console/dist in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return 'built';
+  } finally {
+    release();
+  }
+}
+
+/** A lock directory beside dist/ (mkdir is atomic); one left by a killed build expires after a minute. */
+async function lock(): Promise<() => void> {
+  const dir = path.join(ROOT, '.build-lock');
+  for (;;) {
+    try {
+      fs.mkdirSync(dir);
+      return () => fs.rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = Date.now() - (fs.statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 60_000) fs.rmSync(dir, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 if (require.main === module) {
