@@ -75,8 +75,9 @@ export function createPolicyActivities({ policies, pool, trustedRoots, pauses }:
  */
 export function createPauseActivities({ pauses }: Pick<ActivityDeps, 'pauses'>) {
   return {
-    async pauseHolding(subject: { agent: string; action: string }): Promise<{ pauseId: string; by: string; reason: string } | null> {
-      const pause = await pauses?.matching(subject);
+    async pauseHolding(subject: { agent: string; action: string }, fresh = false): Promise<{ pauseId: string; by: string; reason: string } | null> {
+      // Fresh: from the table, not this process's copy (the lifting may not have reached it yet).
+      const pause = await pauses?.matching(subject, { fresh });
       return pause ? { pauseId: pause.id, by: pause.by, reason: pause.reason } : null;
     },
   };

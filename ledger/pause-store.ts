@@ -238,9 +238,9 @@ export class PauseRegistry {
     return this.store.active();
   }
 
-  /** The oldest active pause that covers `subject`, if any. */
-  async matching(subject: PauseSubject): Promise<Pause | undefined> {
-    return firstMatch(await this.active(), subject);
+  /** The oldest active pause that covers `subject`, if any (`fresh`: read from the table, not the copy in memory). */
+  async matching(subject: PauseSubject, opts: { fresh?: boolean } = {}): Promise<Pause | undefined> {
+    return firstMatch(opts.fresh ? await this.store.active() : await this.active(), subject);
   }
 
   /** Called with the active pauses after every change this process hears of. */

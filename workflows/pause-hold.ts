@@ -3,11 +3,13 @@
  * would execute while a pause covers it waits in `approved` with `paused: true` until every pause
  * that covers it is lifted (then it executes, once) or it is cancelled.
  *
- * The workflow cannot see the pauses itself: it asks the `pauseHolding` local activity (which
- * reads the worker's in-memory copy, current within the notification's latency), before it
- * executes and again whenever the API tells it a pause was lifted (the `pausesChanged` signal,
- * which carries nothing and only makes it ask again, so it needs no signature), or at the latest
- * every {@link RECHECK}, in case that signal was lost.
+ * The workflow cannot see the pauses itself: it asks the `pauseHolding` local activity before it
+ * executes (the worker's in-memory copy, current within the notification's latency), and again,
+ * from the table, whenever the API tells it a pause was lifted (the `pausesChanged` signal, which
+ * carries nothing and only makes it ask again, so it needs no signature; the API sends it after
+ * the lifting committed, possibly before this worker's copy has heard of it), or at the latest
+ * every {@link RECHECK}, in case that signal was lost. A signal that arrives while it is asking
+ * makes it ask once more.
  */
 import { condition, defineSignal, upsertSearchAttributes } from '@temporalio/workflow';
 import { SYSTEM, type ActionState } from './action-state';
@@ -45,10 +47,11 @@ export async function holdWhilePaused(run: ActionState): Promise<'go' | 'cancell
   run.record('execution_held', SYSTEM, { pauseId: held.pauseId, by: held.by, reason: held.reason });
   await run.flush();
   for (;;) {
-    nudged = false;
     await condition(() => nudged || run.cancelRequest !== undefined, RECHECK);
     if (run.cancelRequest) break;
-    held = await local.pauseHolding(subject);
+    // Reset before asking, not before waiting: a signal during the question is not lost.
+    nudged = false;
+    held = await local.pauseHolding(subject, true);
     if (!held) break;
   }
   delete view.paused;
