@@ -35,7 +35,7 @@ const NOT_COUNTED = ['denied', 'cancelled', 'expired'];
  * window. `asOf` null: now, counting an `evaluating` row only once marked (live decisions);
  * a time: the rows proposed before it, whatever their marks (backtests, dry-runs as of then).
  */
-function usageQuery(calls: readonly UsageCall[], subject: UsageSubject, asOf: Date | null): { text: string; values: unknown[] } {
+function usageQuery(calls: readonly UsageCall[], subject: UsageSubject, asOf: Date | null, prefix = ''): { text: string; values: unknown[] } {
   const values: unknown[] = [subject.agent, subject.actionId ?? '', asOf, NOT_COUNTED, subject.action];
   const param = (v: unknown) => {
     values.push(v);
@@ -44,22 +44,28 @@ function usageQuery(calls: readonly UsageCall[], subject: UsageSubject, asOf: Da
   const at = 'coalesce($3::timestamptz, now())';
   const since = (ms: number) => `${at} - make_interval(secs => ${param(ms / 1000)}::double precision)`;
   const maxMs = Math.max(...calls.map((c) => c.windowMs));
+  // Each summed path is read out of params once per row (reading params is most of the cost).
+  const paths = [...new Set(calls.flatMap((c) => (c.kind === 'sum' ? [c.path] : [])))];
+  const pathColumn = new Map(paths.map((p, i) => [p, `v${i}`]));
+  const extracted = paths.map((p) => `, params #> ${param(usagePathSegments(p))}::text[] AS ${pathColumn.get(p)}`).join('');
   const columns = calls.map((c, i) => {
     const inWindow = `created_at > ${since(c.windowMs)}`;
     if (c.kind === 'agent.count') return `count(*) FILTER (WHERE ${inWindow}) AS c${i}`;
     if (c.kind === 'count') return `count(*) FILTER (WHERE action = $5 AND ${inWindow}) AS c${i}`;
-    const path = param(usagePathSegments(c.path));
-    return `coalesce(sum(CASE WHEN jsonb_typeof(params #> ${path}::text[]) = 'number' THEN (params #> ${path}::text[])::numeric END) FILTER (WHERE action = $5 AND ${inWindow}), 0) AS c${i}`;
+    const v = pathColumn.get(c.path) as string;
+    // float8: the figure is a CEL double anyway.
+    return `coalesce(sum(CASE WHEN jsonb_typeof(${v}) = 'number' THEN ${v}::float8 END) FILTER (WHERE action = $5 AND ${inWindow}), 0) AS c${i}`;
   });
   // Without usage.agent.count only this action name is read: the (agent, action, created_at) index range.
   const sameName = calls.every((c) => c.kind !== 'agent.count') ? ' AND action = $5' : '';
-  const text = `SELECT ${columns.join(', ')}
-  FROM actions
- WHERE agent = $1 AND id <> $2${sameName}
-   AND created_at > ${since(maxMs)}
-   AND created_at <= ${at}
-   AND status <> ALL ($4::text[])
-   AND ($3::timestamptz IS NOT NULL OR status <> 'evaluating' OR usage_counted_at IS NOT NULL)`;
+  const text = `${prefix}SELECT ${columns.join(', ')}
+  FROM (SELECT action, created_at${extracted}
+          FROM actions
+         WHERE agent = $1 AND id <> $2${sameName}
+           AND created_at > ${since(maxMs)}
+           AND created_at <= ${at}
+           AND status <> ALL ($4::text[])
+           AND ($3::timestamptz IS NOT NULL OR status <> 'evaluating' OR usage_counted_at IS NOT NULL)) counted`;
   return { text, values };
 }
 
@@ -82,10 +88,13 @@ export async function gatherUsage(pool: Pool, calls: readonly UsageCall[], subje
   if (calls.length === 0) return {};
   const client: PoolClient = await pool.connect();
   try {
-    await client.query('BEGIN');
-    await client.query(LOCK_SQL, [subject.agent]);
-    const { rows } = await client.query(usageQuery(calls, subject, null));
-    await client.query('UPDATE actions SET usage_counted_at = now() WHERE id = $1 AND usage_counted_at IS NULL', [subject.actionId]);
+    // Three round trips: BEGIN with the lock (one simple-protocol message), the figures with this
+    // action's mark (a new statement, so its snapshot sees every mark committed before the lock
+    // was granted), COMMIT.
+    await client.query(`BEGIN; ${LOCK_SQL.replace('$1', client.escapeLiteral(subject.agent))}`);
+    const { rows } = await client.query(
+      usageQuery(calls, subject, null, 'WITH mark AS (UPDATE actions SET usage_counted_at = now() WHERE id = $2 AND usage_counted_at IS NULL RETURNING 1) '),
+    );
     await client.query('COMMIT');
     return figuresOf(calls, rows[0]);
   } catch (err) {
