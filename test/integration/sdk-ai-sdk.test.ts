@@ -14,20 +14,18 @@ const usage = {
 };
 
 /**
- * The AI SDK's own MockLanguageModelV4 (no network), scripted: first it calls `send_email`
- * with `args`, then it answers with what the tool result it was given said, so the final text
- * shows what the model's second turn saw.
+ * The AI SDK's own MockLanguageModelV4 (no network), scripted: until it has a tool result it
+ * calls `send_email` with `args`; then it answers with what the tool result said, so the final
+ * text shows what the model's next turn saw.
  */
 function scriptedModel(args: Record<string, unknown>, toolCallId: string) {
-  let turn = 0;
   return new MockLanguageModelV4({
     doGenerate: async (options) => {
-      turn++;
-      if (turn === 1) {
+      const toolMessage = options.prompt.filter((m) => m.role === 'tool').at(-1);
+      if (!toolMessage) {
         return { content: [{ type: 'tool-call', toolCallId, toolName: 'send_email', input: JSON.stringify(args) }], finishReason: { unified: 'tool-calls', raw: undefined }, usage, warnings: [] };
       }
-      const toolMessage = options.prompt.filter((m) => m.role === 'tool').at(-1);
-      return { content: [{ type: 'text', text: `tool said: ${JSON.stringify(toolMessage?.content)}` }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] };
+      return { content: [{ type: 'text', text: `tool said: ${JSON.stringify(toolMessage.content)}` }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] };
     },
   });
 }
@@ -136,6 +134,35 @@ describe('@countersign/sdk/ai-sdk', () => {
     expect(result.text).toContain('sent to vendor@else.test');
     expect(sentTo('vendor@else.test')).toHaveLength(1);
     expect((await actionsTo('vendor@else.test')).map((a) => [a.id, a.status])).toEqual([[pending.id, 'succeeded']]);
+  });
+
+  it('when the approval step holds only briefly, then the run ends with a tool-approval-request naming the action, and resuming after the decision runs the tool once', async () => {
+    const model = scriptedModel({ to: 'later@else.test', subject: 'follow-up' }, 'tc-hold');
+    const tools = toolsFor(agentClient());
+    const toolApproval = countersignToolApproval<typeof tools>({ holdMs: 500 });
+    const first = await generateText({ model, tools, toolApproval, stopWhen: isStepCount(3), prompt: 'follow up later' });
+    const request = first.content.find((p) => p.type === 'tool-approval-request');
+    expect(request).toBeDefined();
+    expect((request as { reason?: string }).reason).toMatch(/^PENDING\. email\.send \(Countersign action act_/);
+    expect(sentTo('later@else.test')).toEqual([]);
+
+    const pending = await pendingFor('later@else.test');
+    await reviewer.decide(pending.id, { decision: 'approve', reason: 'go ahead' });
+    // The application answers the request; the approval step asks Countersign again and the tool runs.
+    const resumed = await generateText({
+      model,
+      tools,
+      toolApproval,
+      stopWhen: isStepCount(3),
+      messages: [
+        { role: 'user', content: 'follow up later' },
+        ...first.response.messages,
+        { role: 'tool', content: [{ type: 'tool-approval-response', approvalId: (request as { approvalId: string }).approvalId, approved: true }] },
+      ],
+    });
+    expect(resumed.text).toContain('sent to later@else.test');
+    expect(sentTo('later@else.test')).toHaveLength(1);
+    expect((await actionsTo('later@else.test')).map((a) => [a.id, a.status])).toEqual([[pending.id, 'succeeded']]);
   });
 
   it('when used without the approval hook, then a denial is the tool output with the reason', async () => {
