@@ -267,7 +267,8 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
     if (!row) throw new CountersignError('not-found', `no action ${String(req.params.id)}`);
     const refused = decisionProblem(caller, row, 'approve');
     if (refused) throw refused;
-    const bundle = (await bundleOf(deps.policies, row)) as CompiledPolicyBundle;
+    const bundle = await bundleOf(deps.policies, row);
+    if (!bundle) throw new CountersignError('unavailable', `the policy version ${row.policy?.version ?? '(active)'} of this action cannot be read now; retry shortly`);
     const unmasked = unmaskEdit(row.params, body.params, await sensitivePatternsOfRow(deps.policies, row));
     if (!unmasked.ok) {
       throw new CountersignError('validation', 'the edited params hold "***" where no hidden value can be kept', unmasked.errors.map((e) => ({ path: `/params${e.path}`, message: e.message })));
