@@ -115,6 +115,17 @@ export interface paths {
                         "application/json": components["schemas"]["PrincipalCreated"];
                     };
                 };
+                /** @description the active bundle governs grants (rules for countersign.principal.grant): created disabled, its roles, groups and delegates proposed as this action; it is enabled once approved by someone else. The token is shown only here */
+                202: {
+                    headers: {
+                        /** @description URL of the resource */
+                        Location: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PrincipalGrantProposed"];
+                    };
+                };
                 /** @description malformed request: the body is not JSON, or a path segment is not percent-encoded UTF-8 */
                 400: {
                     headers: {
@@ -340,6 +351,17 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Principal"];
+                    };
+                };
+                /** @description the active bundle governs grants: the roles, groups and delegates are proposed as this action (other fields took effect now) and take effect once approved by someone else */
+                202: {
+                    headers: {
+                        /** @description URL of the resource */
+                        Location: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ActionView"];
                     };
                 };
                 /** @description malformed request: the body is not JSON, or a path segment is not percent-encoded UTF-8 */
@@ -1207,6 +1229,16 @@ export interface paths {
                 /** @description a verified body without a JSON payload */
                 422: {
                     headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description too many failed signature checks from this address; retry after the given seconds */
+                429: {
+                    headers: {
+                        "Retry-After": string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -4564,6 +4596,9 @@ export interface components {
             };
             /** @default [] */
             delegates: string[];
+            email?: string;
+            oidcSubject?: string;
+            slackUserId?: string;
         };
         UpdatePrincipal: {
             roles?: ("agent" | "reviewer" | "operator" | "admin")[];
@@ -5068,6 +5103,11 @@ export interface components {
                 sharedDecisions: number;
                 disagreementRate: number | null;
             }[];
+        };
+        PrincipalGrantProposed: {
+            id: string;
+            token: string;
+            action: components["schemas"]["ActionView"];
         };
         InboxUpsert: {
             action: components["schemas"]["ActionView"];
