@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestStack, type TestStack } from '../helpers/stack';
+import { eventually, saveReplayFixtures, startTestStack, type TestStack } from '../helpers/stack';
 
 // Executor `agent` has a deadline: an approved action whose agent never reports ends `failed`
 // with outcome-unknown, so a crashed agent (or MCP gateway) cannot leave it `approved` forever.
@@ -36,7 +36,9 @@ describe('agent executor result deadline (resultTimeout)', () => {
     agent = await stack.principal('agent-rt', 'agent', ['agent']);
     reviewer = await stack.principal('rita', 'human', ['reviewer'], ['ops']);
   });
+  const recorded: string[] = [];
   afterAll(async () => {
+    if (stack) await saveReplayFixtures(stack, recorded);
     await stack?.stop();
   });
 
@@ -65,6 +67,7 @@ describe('agent executor result deadline (resultTimeout)', () => {
     const late = await stack.call(agent, 'POST', `/v1/actions/${r.body.id}/result`, { ok: true, output: { done: true } });
     expect(late.status).toBe(409);
     expect(late.body.type).toMatch(/\/not-awaiting-result$/);
+    recorded.push(`agent-result-timeout=action-${r.body.id}`);
   });
 
   it('when an approved action is reported before the deadline, then it succeeds and the deadline does nothing', async () => {

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../runtime/logger';
 import { startServices, type Services, type ServicesOptions } from '../../runtime/stack';
-import { call, eventually } from '../helpers/stack';
+import { call, eventually, saveReplayFixtures, type TestStack } from '../helpers/stack';
 import { startTarget } from '../helpers/target';
 
 // Pauses (docs/controls.md) across two API processes on one database: one with the worker (A),
@@ -98,7 +98,10 @@ describe('pauses', () => {
     operator = await principal('otto', 'human', ['operator']);
   }, 60_000);
 
+  // Histories of the held paths, for the replay test (RECORD_REPLAY_FIXTURES=<generation>).
+  const recorded: string[] = [];
   afterAll(async () => {
+    if (a) await saveReplayFixtures({ services: a } as unknown as TestStack, recorded);
     await b?.stop();
     await a?.stop();
     await target?.close();
@@ -215,6 +218,7 @@ describe('pauses', () => {
     const types = (await ledger(r.body.id)).map((e) => e.type);
     expect(types.filter((t) => t === 'execution_held')).toHaveLength(1);
     expect(types.slice(types.indexOf('execution_held'))).toEqual(['execution_held', 'execution_resumed', 'execution_started', 'executed']);
+    recorded.push(`paused-held=action-${r.body.id}`);
     expect((await handle.describe()).searchAttributes.CountersignPaused).toBeUndefined();
   });
 
@@ -229,6 +233,7 @@ describe('pauses', () => {
     await new Promise((res) => setTimeout(res, 1000));
     expect(target.forAction(r.body.id)).toHaveLength(0);
     expect((await A(operator, 'GET', `/v1/actions/${r.body.id}`)).body.status).toBe('cancelled');
+    recorded.push(`paused-cancelled=action-${r.body.id}`);
   });
 
   it('when pauses are listed, then active ones show by default and lifted ones with all=true', async () => {
