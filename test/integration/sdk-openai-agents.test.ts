@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Agent, run, setTracingDisabled } from '@openai/agents';
 import { ScriptedModel, assistantMessage, functionCall, modelResponder } from '@openai/agents/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,5 +140,36 @@ describe('@countersign/sdk/openai-agents', () => {
     const mine = (await cs.list({ action: 'email.send' })).items.filter((a) => (a.params as { to: string }).to === 'vendor@else.test');
     expect(mine.map((a) => a.id)).toEqual([pending.id]);
     expect(mine[0].status).toBe('succeeded');
+  });
+  it('when the agent process is killed (SIGKILL) while waiting and started again, then the new process picks up the same action and runs the tool once', async () => {
+    const markFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-agent-')), 'sent.log');
+    const script = path.join(__dirname, '..', '..', 'sdk', 'test', 'agents', 'openai-agent-process.ts');
+    const start = () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], {
+        env: { ...process.env, COUNTERSIGN_URL: stack.url, COUNTERSIGN_TOKEN: agentToken, TO: 'killed@else.test', CALL_ID: 'call_killed', MARK_FILE: markFile },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.stderr.on('data', (c) => (err += c));
+      const exited = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out, err })));
+      return { child, exited };
+    };
+
+    const first = start();
+    const pending = await pendingFor('killed@else.test');
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    expect(fs.existsSync(markFile)).toBe(false);
+
+    await reviewer.decide(pending.id, { decision: 'approve', reason: 'ok' });
+
+    const second = await start().exited;
+    expect(second.code, second.err).toBe(0);
+    expect(JSON.parse(second.out.trim()).finalOutput).toContain('sent to killed@else.test');
+    expect(fs.readFileSync(markFile, 'utf8')).toBe('sent to killed@else.test\n');
+    const mine = (await cs.list({ action: 'email.send' })).items.filter((a) => (a.params as { to: string }).to === 'killed@else.test');
+    expect(mine.map((a) => [a.id, a.status])).toEqual([[pending.id, 'succeeded']]);
   });
 });
