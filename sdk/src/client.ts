@@ -162,6 +162,11 @@ function isDecided(status: ActionStatus): boolean {
   return !UNDECIDED_STATUSES.includes(status);
 }
 
+/** An error a long wait rides out: the API unreachable, or answering "try again" after every retry. */
+function isTemporary(err: unknown): boolean {
+  return err instanceof CountersignNetworkError || (err instanceof CountersignProblem && RETRY_STATUSES.has(err.status));
+}
+
 /** Whether a pause holds an approved action back (`paused: true` in the view). */
 function isPaused(view: ActionView): boolean {
   return (view as { paused?: unknown }).paused === true;
@@ -229,7 +234,8 @@ export class Countersign {
   /**
    * Wait until an action is decided or final, with the API's long poll (one request at most
    * every 60 s while nothing happens). Pass the view you hold (e.g. `propose`'s answer) to save
-   * a read when it is already there.
+   * a read when it is already there. The API being unreachable or answering 429/5xx for a while
+   * (a restart, a deploy) does not end the wait: it keeps trying until `timeoutMs`.
    *
    * @throws {@link WaitTimeout} when `timeoutMs` passes first (carrying the last view).
    */
@@ -252,7 +258,13 @@ export class Countersign {
       // While evaluating or executing the API holds by itself until the action leaves those
       // (one wake-up instead of one per step); otherwise until the status changes.
       const transient = view.status === 'evaluating' || view.status === 'executing';
-      view = await this.get(view.id, { wait, since: transient ? undefined : view.status, signal: options.signal });
+      try {
+        view = await this.get(view.id, { wait, since: transient ? undefined : view.status, signal: options.signal });
+      } catch (err) {
+        // A wait may outlast an API restart or a burst of 429s: keep waiting until the deadline.
+        if (!isTemporary(err)) throw err;
+        await sleep(Math.min(this.#retry.maxDelayMs, Math.max(0, deadline - Date.now())), options.signal);
+      }
     }
     return view;
   }

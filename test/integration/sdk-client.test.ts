@@ -33,8 +33,16 @@ async function startMiddlebox(apiUrl: () => string, tamper: (req: http.IncomingM
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
-    const answer = await fetch(apiUrl() + (req.url ?? ''), { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-    const text = await answer.text();
+    let answer: Response;
+    let text: string;
+    try {
+      answer = await fetch(apiUrl() + (req.url ?? ''), { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      text = await answer.text();
+    } catch {
+      // The API is down (restarting): what a load balancer answers then.
+      res.writeHead(502, { 'content-type': 'text/html' });
+      return res.end('<html>502 Bad Gateway</html>');
+    }
     if (what === 'drop-after') return req.socket.destroy();
     res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
     res.end(text);
@@ -53,12 +61,14 @@ describe('@countersign/sdk client', () => {
   let target: Awaited<ReturnType<typeof startTarget>>;
   let agent: Countersign;
   let reviewer: Countersign;
+  let reviewerToken: string;
 
   beforeAll(async () => {
     target = await startTarget();
     stack = await startTestStack(sdkPolicy(target.url));
     agent = new Countersign({ url: stack.url, token: await stack.principal('sdk-agent', 'agent', ['agent']) });
-    reviewer = new Countersign({ url: stack.url, token: await stack.principal('rita', 'human', ['reviewer'], ['comms']) });
+    reviewerToken = await stack.principal('rita', 'human', ['reviewer'], ['comms']);
+    reviewer = new Countersign({ url: stack.url, token: reviewerToken });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -235,5 +245,25 @@ describe('@countersign/sdk client', () => {
     expect(first).toEqual({ n: 1 });
     expect(again).toEqual({ n: 1 });
     expect(runs).toBe(1);
+  });
+  it('when the API restarts while an agent waits, then waitFor rides out the outage and answers the decision made after it', async () => {
+    const box = await startMiddlebox(() => stack.url, () => 'pass');
+    try {
+      const viaBox = new Countersign({ url: box.url, token: await stack.principal('sdk-patient', 'agent', ['agent']), retry: { baseDelayMs: 50, maxDelayMs: 500 } });
+      const proposed = await viaBox.propose({ action: 'email.send', params: { to: 'patient@else.test', subject: 'later' } }, { wait: 10 });
+      expect(proposed.status).toBe('awaiting_approval');
+      const waiting = viaBox.waitFor(proposed, { until: 'decided', timeoutMs: 90_000 });
+
+      await stack.restart();
+      const after = new Countersign({ url: stack.url, token: reviewerToken });
+      await after.decide(proposed.id, { decision: 'approve', reason: 'back online' });
+
+      const decided = await waiting;
+      expect(decided).toMatchObject({ id: proposed.id, status: 'approved' });
+      expect(box.seen.filter((s) => s.method === 'GET').length).toBeGreaterThan(1);
+      await viaBox.reportResult(proposed.id, { ok: true });
+    } finally {
+      await box.close();
+    }
   });
 });
