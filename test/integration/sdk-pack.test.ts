@@ -74,6 +74,12 @@ describe('@countersign/sdk packed', () => {
     const printed = await run(process.execPath, ['main.mjs'], { cwd: project, env: { ...process.env, COUNTERSIGN_URL: stack.url, COUNTERSIGN_TOKEN: token } });
     expect(JSON.parse(printed.trim())).toEqual({ status: 'succeeded', code: 'unknown-action' });
 
+    // The adapters, built as packed, load next to their frameworks (installed in this repository).
+    for (const [subpath, exported] of [['openai-agents', 'governedTool'], ['ai-sdk', 'countersignToolApproval'], ['langchain', 'hitlDecisions']]) {
+      const printed = await run(process.execPath, ['--input-type=module', '-e', `const m = await import('@countersign/sdk/${subpath}'); console.log(typeof m.${exported});`], { cwd: root });
+      expect(printed.trim(), subpath).toBe('function');
+    }
+
     fs.writeFileSync(path.join(project, 'typed.ts'), TYPED_PROGRAM);
     // The user's compiler, with node's own resolution of the package's `exports`.
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
