@@ -17,13 +17,13 @@
 import { allHandlersFinished, condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { ActionProjection, CancelInput, DecisionInput, GovernedActionInput, ResultInput } from '../domain/action-types';
 import type { ApprovalPlan } from '../domain/policy-types';
-import { ActionState } from './action-state';
+import { ActionState, SYSTEM } from './action-state';
 import { decide, paramsDigest, planGroups, runApprovalStep, settleTimeout, validateDecision } from './approval-step';
 import { approvedStatus, execute, waitsForReport } from './executors';
 import { reportResult, validateReport } from './executors/report';
 import { notify } from './notifications';
 import { cancel, finishCancelled, validateCancel } from './outcome';
-import { operatorControls, trustModel } from './patches';
+import { announceApprovalAfterEdit, operatorControls, trustModel } from './patches';
 import { holdWhilePaused, onPausesChanged, pausesChangedSignal } from './pause-hold';
 import { applyDecision, evaluatePolicy, recordDecision } from './policy-step';
 import { checkStart, checkUpdate } from './trust';
@@ -123,6 +123,9 @@ async function lifecycle(run: ActionState): Promise<unknown> {
     // that settled it: approve here.
     run.clearWaiting();
     run.setStatus(approvedStatus(run.view.executor));
+    // No decision recorded this state: an http executor's execution_started will, but an agent
+    // executor writes nothing before the agent reports, so say here that it is the agent's turn.
+    if (run.view.executor?.type === 'agent' && announceApprovalAfterEdit()) run.record('execution_started', SYSTEM, { executor: 'agent', approvedBy: 'edited plan' });
   }
   // Approved after a wait: a pause that came meanwhile holds it here (the allow path above needs
   // no check, its policy activity just looked).

@@ -59,6 +59,13 @@ export const PATCHES = {
    * about to execute after waiting for approval, so the allow path records no marker.
    */
   operatorControls: 'operator-controls-v6',
+  /**
+   * v6: an approval with edits that already meets the re-planned plan, on an action whose `agent`
+   * executor carries it out, records `execution_started` (handed to the agent) so that `approved`
+   * reaches the read model; before, nothing was written, the agent never saw `approved` and the
+   * action waited until its deadline. Asked only there.
+   */
+  approvedAfterEdit: 'approved-after-edit-v6',
 } as const;
 
 /**
@@ -79,6 +86,9 @@ export const leaner = (): boolean => oneWrite() || patched(PATCHES.leanerApprova
 
 /** Whether the agent's report has a deadline in this run ({@link PATCHES.agentResultTimeout}). */
 export const agentResultDeadline = (): boolean => patched(PATCHES.agentResultTimeout);
+
+/** Whether an agent action approved by the re-planned plan announces it ({@link PATCHES.approvedAfterEdit}). */
+export const announceApprovalAfterEdit = (): boolean => patched(PATCHES.approvedAfterEdit);
 
 /**
  * Whether this run honours pauses ({@link PATCHES.operatorControls}): asked the first time it
