@@ -24,34 +24,57 @@ function credentialOf(req: Request): string {
 }
 
 /**
- * Limits failed authentication per client address. Each request from an address takes a token
- * from its bucket before its credential is checked (a failed check of a well-formed token costs a
- * scrypt hash, so concurrent guesses must not all get through) and gets it back unless the answer
- * is 401; an empty bucket is refused with 429, unread. A credential that authenticated lately
- * (remembered by hash, up to 10,000 for 10 minutes) is let through whatever its address's bucket
- * says, so clients behind one proxy address are not locked out by another's bad token. Mount
- * before authentication.
+ * Limits failed authentication per client address, and how many credentials it may have checked
+ * at once. A failed check of a well-formed token costs a scrypt hash, so:
+ *
+ * - an address whose failures (401) used up its bucket is refused with 429 before its credential
+ *   is looked at, until the bucket refills;
+ * - at most twice the bucket's burst of distinct credentials not yet seen to authenticate are
+ *   checked at once per address (the same credential in several requests at once counts once),
+ *   so a burst of concurrent guesses does not all reach scrypt;
+ * - a credential that authenticated lately (remembered by hash, up to 10,000 for 10 minutes)
+ *   passes whatever its address's bucket says, so one client's bad token does not lock out the
+ *   others behind the same proxy address.
+ *
+ * Mount before authentication.
  */
 export function authFailureLimit(limits: RateLimits, now: () => number = Date.now): RequestHandler {
   const failures = buckets(limits.authFailuresPerSecond);
   if (!failures) return (_req, _res, next) => next();
+  const maxChecking = Math.max(2, Math.ceil(4 * limits.authFailuresPerSecond));
   const good = new Map<string, number>();
   const GOOD_MS = 10 * 60_000;
+  const checking = new Map<string, Map<string, number>>();
   return (req: Request, res: Response, next: NextFunction) => {
     const address = clientAddress(req);
     const credential = credentialOf(req);
     const knownGood = credential !== '' && (good.get(credential) ?? 0) > now();
+    let release = () => {};
     if (!knownGood) {
-      const wait = failures.take(address);
+      const wait = failures.wait(address);
       if (wait > 0) return refuse(res, wait, `too many failed authentications from this address; try again in ${Math.ceil(wait)} s`);
+      const mine = checking.get(address) ?? new Map<string, number>();
+      const already = mine.get(credential) ?? 0;
+      if (already === 0 && mine.size >= maxChecking) return refuse(res, 1, `${mine.size} credentials from this address are being checked already; try again in 1 s`);
+      mine.set(credential, already + 1);
+      checking.set(address, mine);
+      let released = false;
+      release = () => {
+        if (released) return;
+        released = true;
+        const n = (mine.get(credential) ?? 1) - 1;
+        if (n > 0) mine.set(credential, n);
+        else mine.delete(credential);
+        if (mine.size === 0 && checking.get(address) === mine) checking.delete(address);
+      };
+      res.on('close', release);
     }
     res.on('finish', () => {
+      release();
       if (res.statusCode === 401) {
+        failures.take(address);
         good.delete(credential);
-        return;
-      }
-      if (!knownGood) failures.giveBack(address);
-      if (credential && req.principal) {
+      } else if (credential && req.principal && !knownGood) {
         if (good.size >= 10_000) good.clear();
         good.set(credential, now() + GOOD_MS);
       }
