@@ -56,11 +56,19 @@ export function createPolicyActivities({ policies, pool, trustedRoots, pauses }:
         return { ...refused(bundle, input.action, reason), control: { pauseId: pause.id, by: pause.by, reason: pause.reason } };
       }
       // Budgets: the figures the rules for this action read, gathered (and this action counted)
-      // under the agent's usage lock, before the pure evaluation (ledger/usage-store.ts).
+      // under the agent's usage lock, and the pure evaluation run while it is held
+      // (ledger/usage-store.ts). Every proposal is counted that way when some rule reads
+      // usage.agent.count. An edit (params other than the recorded ones) has its summed values
+      // recorded before the lock is released, unless policy denies it.
       const calls = bundle.actions.get(input.action)?.usage ?? [];
-      let usage: UsageFigures | undefined;
-      if (calls.length > 0) usage = await gatherUsage(pool, calls, { agent: input.agent, action: input.action, actionId: actionIdOfActivity() });
-      const decision = evaluate(bundle, { ...policyInput, facts, ...(usage ? { usage } : {}) });
+      const run = (usage?: UsageFigures) => evaluate(bundle, { ...policyInput, facts, ...(usage ? { usage } : {}) });
+      const decision =
+        calls.length > 0 || readsAgentCount(bundle)
+          ? await gatherUsage(pool, calls, { agent: input.agent, action: input.action, actionId: actionIdOfActivity() }, (usage) => run(calls.length > 0 ? usage : undefined), {
+              params: input.params,
+              accepted: (d) => d.decision !== 'deny',
+            })
+          : run();
       const groups = decision.plan ? decision.plan.steps.flatMap((s) => [s.group, ...s.escalateTo.map((e) => e.group)]) : [];
       // Groups with anything to notify: webhooks, or a Slack channel (activities/slack.ts).
       const webhookGroups = [...new Set(groups)].filter((g) => (bundle.notifications.webhooks[g]?.length ?? 0) > 0 || bundle.notifications.slack?.[g] !== undefined).sort();
@@ -81,6 +89,18 @@ export function createPauseActivities({ pauses }: Pick<ActivityDeps, 'pauses'>) 
       return pause ? { pauseId: pause.id, by: pause.by, reason: pause.reason } : null;
     },
   };
+}
+
+const agentCountReaders = new WeakMap<CompiledPolicyBundle, boolean>();
+
+/** Whether any rule of the bundle reads `usage.agent.count` (then every proposal is counted under the lock). */
+function readsAgentCount(bundle: CompiledPolicyBundle): boolean {
+  let reads = agentCountReaders.get(bundle);
+  if (reads === undefined) {
+    reads = [...bundle.actions.values()].some((a) => (a.usage ?? []).some((c) => c.kind === 'agent.count'));
+    agentCountReaders.set(bundle, reads);
+  }
+  return reads;
 }
 
 /** The action id of the workflow running this activity (workflow ids are `action-<id>`). */

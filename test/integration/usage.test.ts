@@ -60,7 +60,7 @@ describe('usage: budgets and rate limits in policy', () => {
     stack = await startTestStack(policy(target.url));
     operator = await stack.principal('olga', 'human', ['operator']);
     reviewer = await stack.principal('rita', 'human', ['reviewer'], ['finance']);
-    for (const id of ['racer', 'editor', 'editor2', 'mailer']) agents[id] = await stack.principal(id, 'agent', ['agent']);
+    for (const id of ['racer', 'editor', 'editor2', 'mailer', 'raceeditor', 'noter', 'wide']) agents[id] = await stack.principal(id, 'agent', ['agent']);
   }, 60_000);
   afterAll(async () => {
     await stack?.stop();
@@ -155,5 +155,46 @@ describe('usage: budgets and rate limits in policy', () => {
       expect.stringMatching(/^38:21 CEL: usage.sum\("amont", "1h"\): params has no amont \(it has to\) in the params schema of email.send/),
     ]);
     expect((await stack.call(operator, 'GET', '/v1/policy')).body.version).toBe(before);
+  });
+
+  it('when two reviewers edit two pending actions at once and each edit fits alone but not both, then exactly one is taken', async () => {
+    // 401 + 401: both pending (over 400), both under the cap of 1000.
+    const a = await propose('raceeditor', 'payments.transfer', { amount: 401, to: 'a' });
+    const b = await propose('raceeditor', 'payments.transfer', { amount: 401, to: 'b' });
+    expect([a.body.status, b.body.status]).toEqual(['awaiting_approval', 'awaiting_approval']);
+    // Each alone: 401 + 599 = 1000 fits. Both: 1198 does not.
+    const [ea, eb] = await Promise.all([
+      stack.call(reviewer, 'POST', `/v1/actions/${a.body.id}/decisions`, { decision: 'approve', params: { amount: 599, to: 'a' } }),
+      stack.call(reviewer, 'POST', `/v1/actions/${b.body.id}/decisions`, { decision: 'approve', params: { amount: 599, to: 'b' } }),
+    ]);
+    expect([ea.status, eb.status].sort()).toEqual([200, 422]);
+    expect([ea, eb].find((r) => r.status === 422)?.body.type).toMatch(/edit-denied$/);
+    const amounts = [];
+    for (const id of [a.body.id, b.body.id]) amounts.push((await stack.call(operator, 'GET', `/v1/actions/${id}?wait=20`)).body.params.amount);
+    expect(amounts.sort()).toEqual([401, 599]);
+  });
+
+  it('when a rule reads usage.agent.count, then a proposal of an action without usage rules is counted while it is evaluated', async () => {
+    const withNotes = policy(target.url)
+      .replace('rules:\n', '  notes.write:\n    owner: comms\n    category: data_access\n    params: { type: object }\n    executor: { type: agent }\nrules:\n')
+      .concat('  - id: notes\n    action: notes.write\n    decision: allow\n');
+    expect((await stack.call(operator, 'PUT', '/v1/policy', withNotes, { 'content-type': 'application/yaml' })).status).toBe(200);
+    const note = await propose('noter', 'notes.write', { text: 'hi' });
+    expect(note.status).toBe(201);
+    // Marked under the agent's usage lock by its own evaluation, so a concurrent usage.agent.count sees it while it is still evaluating.
+    const { rows } = await stack.pool.query('SELECT usage_counted_at FROM actions WHERE id = $1', [note.body.id]);
+    expect(rows[0].usage_counted_at).not.toBeNull();
+    expect((await stack.call(operator, 'POST', '/v1/policy/evaluate', { action: 'email.send', params: { to: 'x' }, agent: 'noter' })).body.usage).toEqual({ 'count:1h': 0, 'agent.count:1h': 1 });
+  });
+
+  it('when params hold more numbers than are kept per action, then their sums are read from params and still count', async () => {
+    const params: Record<string, unknown> = { amount: 30, to: 'w' };
+    for (let i = 0; i < 70; i++) params[`n${i}`] = i;
+    expect((await propose('wide', 'payments.transfer', params)).body.status).toBe('succeeded');
+    expect((await propose('wide', 'payments.transfer', { amount: 20, to: 'w', nested: { amount: 5 } })).body.status).toBe('succeeded');
+    const r = await stack.call(operator, 'POST', '/v1/policy/evaluate', { action: 'payments.transfer', params: { amount: 1, to: 'x' }, agent: 'wide' });
+    expect(r.body.usage).toEqual({ 'sum:amount:24h': 50 });
+    const { rows } = await stack.pool.query("SELECT count(*)::int AS n FROM usage_entries WHERE agent = 'wide'");
+    expect(rows[0].n).toBe(1 + 3); // the wide one: its own row only; the other: its row, amount and nested.amount
   });
 });
