@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { GOVERNED_ACTIONS } from '../domain/controls';
 import type { MessageSigner } from '../runtime/message-keys';
 import type { PrincipalChanges } from '../ledger/principal-repository';
@@ -43,6 +43,15 @@ export function governsActivation(bundle: { actions: ReadonlyMap<string, { rules
 
 /** `policy_activations.activated_by` of an activation made by governed action `id`. */
 export const activatedByMarker = (requester: string, actionId: string) => `${requester} (approved as ${actionId})`;
+
+/** An active pause covers actions row `a` (read from the table, so a pause made by any process counts at once). */
+const PAUSED = `EXISTS (SELECT 1 FROM pauses p WHERE p.lifted_at IS NULL AND (p.agent IS NULL OR p.agent = a.agent) AND (p.action IS NULL OR p.action = a.action))`;
+
+/** Whether a pause covers the action now (checked again under the action's lock, just before it takes effect). */
+async function pausedNow(client: PoolClient, row: { id: string }): Promise<boolean> {
+  const { rowCount } = await client.query(`SELECT 1 FROM actions a WHERE a.id = $1 AND ${PAUSED}`, [row.id]);
+  return (rowCount ?? 0) > 0;
+}
 
 /** Performs approved governed activations; one per API process. */
 export class PolicyGovernor {
@@ -78,7 +87,11 @@ export class PolicyGovernor {
 
   private async sweep(): Promise<void> {
     const { rows } = await this.deps.pool.query<{ id: string; agent: string; action: string; workflow_id: string; params: Record<string, unknown> }>(
-      `SELECT id, agent, action, workflow_id, params FROM actions WHERE status = 'approved' AND action = ANY ($1::text[]) ORDER BY created_at LIMIT 20`,
+      // A pause that covers the action (its agent, its action name, or everything) holds it: it
+      // is skipped until the pause is lifted, like any approved action (docs/controls.md).
+      `SELECT id, agent, action, workflow_id, params FROM actions a
+        WHERE status = 'approved' AND action = ANY ($1::text[]) AND NOT ${PAUSED}
+        ORDER BY created_at LIMIT 20`,
       [[GOVERNED_ACTIONS.policyActivate, GOVERNED_ACTIONS.principalGrant]],
     );
     for (const row of rows) {
@@ -98,6 +111,10 @@ export class PolicyGovernor {
     try {
       await client.query('BEGIN');
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended('countersign.governed:' || $1, 0))", [row.id]);
+      if (await pausedNow(client, row)) {
+        await client.query('ROLLBACK');
+        return;
+      }
       const requester = await principals.get(row.agent);
       const changes: PrincipalChanges = {
         ...(p.roles ? { roles: p.roles as PrincipalChanges['roles'] } : {}),
@@ -142,6 +159,10 @@ export class PolicyGovernor {
     try {
       await client.query('BEGIN');
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended('countersign.governed:' || $1, 0))", [row.id]);
+      if (await pausedNow(client, row)) {
+        await client.query('ROLLBACK');
+        return;
+      }
       const known = await client.query('SELECT 1 FROM policy_versions WHERE version = $1', [version ?? '']);
       if (known.rowCount === 0) {
         error = `policy version ${String(version)} is not stored`;

@@ -101,6 +101,27 @@ describe('governed policy activation', () => {
     const next = await put(plainOperator, governed);
     expect(next.status).toBe(200);
   });
+
+  it('when a pause covers an approved activation, then it does not take effect until the pause is lifted', async () => {
+    const before = await activeVersion();
+    const r = await put(plainOperator, allowEverything);
+    expect(r.status).toBe(202);
+    const version = r.body.params.version as string;
+    // A pause of everything made in another process, whose notification this API process has not
+    // heard yet (written to the table without one), so the approval below is still taken here.
+    await stack.pool.query("INSERT INTO pauses (id, agent, action, reason, created_by) VALUES ('pause_governor_test', NULL, NULL, 'incident', 'olga')");
+    expect((await stack.call(pete, 'POST', `/v1/actions/${r.body.id}/decisions`, { decision: 'approve' })).status).toBe(200);
+    // The governor sweeps right after the decision and every 2 s: held all that time.
+    await new Promise((res) => setTimeout(res, 4500));
+    expect(await activeVersion()).toBe(before);
+    expect((await stack.call(olga, 'GET', `/v1/actions/${r.body.id}`)).body.status).toBe('approved');
+    // Lifted (in the table, as the pause was made): the activation takes effect, once.
+    await stack.pool.query("UPDATE pauses SET lifted_at = now(), lifted_by = 'olga' WHERE id = 'pause_governor_test'");
+    await eventually(async () => (await activeVersion()) === version, 10_000, 'the approved bundle to be active after the lifting');
+    const { rows } = await stack.pool.query('SELECT count(*)::int AS n FROM policy_activations WHERE activated_by = $1', [`oscar (approved as ${r.body.id})`]);
+    expect(rows[0].n).toBe(1);
+    expect((await put(plainOperator, governed)).status).toBe(200);
+  });
 });
 
 describe('the shipped default bundle', () => {
