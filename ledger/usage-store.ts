@@ -138,7 +138,9 @@ export async function gatherUsage<D>(
     // BEGIN with the lock (one simple-protocol message), then the figures with this action's
     // mark (a new statement, so its snapshot sees every mark committed before the lock was
     // granted), then COMMIT.
-    await client.query(`BEGIN; ${LOCK_SQL.replace('$1', client.escapeLiteral(subject.agent))}`);
+    // The usage indexes lead with the agent: a table holding little but this agent's rows makes a
+    // sequential scan look cheaper to the planner, yet the index-only scan is about 3x faster.
+    await client.query(`BEGIN; SET LOCAL enable_seqscan = off; ${LOCK_SQL.replace('$1', client.escapeLiteral(subject.agent))}`);
     let figures: UsageFigures = {};
     let edited = false;
     if (calls.length > 0) {
