@@ -231,7 +231,7 @@ export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unkno
         delete: {
           summary: 'Revoke a token (admin, or the principal itself): it answers 401 everywhere within a second',
           parameters: [idParam, { name: 'tokenId', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '204': { description: 'revoked (also when it already was)', content: { 'text/plain': { schema: { type: 'string', maxLength: 0 } } } }, ...v1, ...withId, '403': problem('csrf') },
+          responses: { '204': { description: 'revoked (also when it already was); no body' }, ...v1, ...withId, '403': problem('csrf') },
         },
       },
       '/v1/principals/{id}/sign-in-links': {
@@ -255,7 +255,7 @@ export function buildOpenApi(options: OpenApiOptions = {}): Record<string, unkno
         post: {
           summary: 'End the console session (X-CSRF-Token required) and clear its cookies',
           responses: {
-            '204': { description: 'signed out; both cookies cleared', content: { 'text/plain': { schema: { type: 'string', maxLength: 0 } } } },
+            '204': { description: 'signed out; both cookies cleared; no body' },
             '403': problem('csrf: X-CSRF-Token missing or not this session\'s'),
             ...v1,
             ...withBody,

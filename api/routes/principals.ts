@@ -107,7 +107,8 @@ export function principalRoutes(
   });
 
   r.post('/v1/principals/:id/tokens', requireRole('admin'), async (req, res) => {
-    const body = parseBody(createTokenSchema, req.body ?? {});
+    // The body is optional; a JSON `null` is a body, and not an object.
+    const body = parseBody(createTokenSchema, req.body === undefined ? {} : req.body);
     let ms: number | undefined;
     if (body.expiresIn !== undefined) {
       ms = parseDuration(body.expiresIn);

@@ -4145,14 +4145,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description revoked (also when it already was) */
+                /** @description revoked (also when it already was); no body */
                 204: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "text/plain": string;
-                    };
+                    content?: never;
                 };
                 /** @description malformed request: a path segment that is not percent-encoded UTF-8, or a body that is not JSON */
                 400: {
@@ -4435,14 +4433,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description signed out; both cookies cleared */
+                /** @description signed out; both cookies cleared; no body */
                 204: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "text/plain": string;
-                    };
+                    content?: never;
                 };
                 /** @description malformed request: the body is not JSON, or a path segment is not percent-encoded UTF-8 */
                 400: {
