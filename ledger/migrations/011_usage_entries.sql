@@ -14,7 +14,8 @@
 -- marked as counted (`usage_counted_at`, set under the agent's usage lock by the policy activity,
 -- ledger/usage-store.ts). The trigger writes the rows in the same transaction as the change
 -- that makes an action count (so the mark and its rows commit together, under the lock), and
--- rewrites them whenever the params change (an edit) or the action stops counting.
+-- rewrites them whenever the params change (an edit), the action leaves `awaiting_approval`, or
+-- it stops counting.
 CREATE TABLE usage_entries (
   action_id  text        NOT NULL,
   agent      text        NOT NULL,
@@ -85,7 +86,11 @@ CREATE TRIGGER actions_usage_insert AFTER INSERT ON actions
 CREATE TRIGGER actions_usage_update AFTER UPDATE ON actions
   FOR EACH ROW WHEN (
     usage_counts(OLD.status, OLD.usage_counted_at) IS DISTINCT FROM usage_counts(NEW.status, NEW.usage_counted_at)
-    OR OLD.params IS DISTINCT FROM NEW.params)
+    OR OLD.params IS DISTINCT FROM NEW.params
+    -- Leaving approval, an action can no longer be edited: any edit's value recorded ahead of its
+    -- params under the usage lock (an edit refused after policy let it through) is replaced by
+    -- the params as they stand.
+    OR (OLD.status = 'awaiting_approval' AND NEW.status <> 'awaiting_approval'))
   EXECUTE FUNCTION actions_usage_sync();
 CREATE TRIGGER actions_usage_delete AFTER DELETE ON actions
   FOR EACH ROW EXECUTE FUNCTION actions_usage_sync();
