@@ -9,7 +9,8 @@ import { loadFixtures } from './load-fixtures';
 // one folder per generation of the workflow code, replayed offline against today's code: a
 // change that breaks determinism fails here, before it can break workflows that are already
 // running. v1: before the patch leaner-approval-v2; v2: with it; v3: with one-write-decision-v3;
-// v4: with local-first-executor-v4.
+// v4: with local-first-executor-v4; v5: with trust-model-v5; v6: with agent-result-timeout-v6,
+// operator-controls-v6 and approved-after-edit-v6.
 const dir = path.join(__dirname, 'fixtures');
 // The generation being recorded in this run is still being written: it is replayed from the next run on.
 const recording = process.env.RECORD_REPLAY_FIXTURES;
