@@ -24,7 +24,7 @@ export const pauseScopeSchema = z.union([
 /** `POST /v1/controls/pauses`. */
 export const createPauseSchema = z.strictObject({
   scope: pauseScopeSchema,
-  reason: z.string().trim().min(1, 'say why (it is shown to agents and recorded in the ledger)').max(1000),
+  reason: z.string().max(1000).refine((s) => s.trim() !== '', 'say why (it is shown to agents and recorded in the ledger)'),
 });
 
 /** `DELETE /v1/controls/pauses/:id` (optional body). */

@@ -202,8 +202,8 @@ describe('pauses', () => {
     expect(held.body.paused).toBe(true);
     expect(target.forAction(r.body.id)).toHaveLength(0);
     const handle = a.temporal.workflow.getHandle(`action-${r.body.id}`);
-    const described = await handle.describe();
-    expect(described.searchAttributes.CountersignPaused).toEqual([true]);
+    // The ledger write comes before the workflow task that upserts the attribute completes.
+    await eventually(async () => JSON.stringify((await handle.describe()).searchAttributes.CountersignPaused) === '[true]', 10_000, 'CountersignPaused in Temporal');
     await new Promise((res) => setTimeout(res, 500));
     expect(target.forAction(r.body.id)).toHaveLength(0);
 
