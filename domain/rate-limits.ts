@@ -62,12 +62,6 @@ export class TokenBuckets {
     return (1 - b.tokens) / this.rate;
   }
 
-  /** Return a token taken by {@link take} (the request it was taken for turned out not to count). */
-  giveBack(key: string): void {
-    const b = this.buckets.get(key);
-    if (b) b.tokens = Math.min(this.burst, b.tokens + 1);
-  }
-
   /** Seconds until `key` has a token again (0 when it has one now), without taking it. */
   wait(key: string): number {
     const b = this.buckets.get(key);

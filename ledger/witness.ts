@@ -42,6 +42,17 @@ export function defaultWitnessFile(dataDir: string): string {
   return path.join(dataDir, 'ledger-witness.jsonl');
 }
 
+/**
+ * The witnesses an installation keeps: the data dir's file, and the HTTP witness when a URL is
+ * configured. `existingFileOnly`: leave the file out until it exists (to verify against, in a
+ * process or on a host where no checkpoint was written yet).
+ */
+export function configuredWitnesses(opts: { dataDir: string; url?: string; token?: string; existingFileOnly?: boolean }): CheckpointWitness[] {
+  const file = defaultWitnessFile(opts.dataDir);
+  const withFile = !opts.existingFileOnly || fs.existsSync(file);
+  return [...(withFile ? [new FileWitness(file)] : []), ...(opts.url ? [new HttpWitness(opts.url, opts.token)] : [])];
+}
+
 export function witnessCopy(cp: LedgerCheckpoint | WitnessedCheckpoint): WitnessedCheckpoint {
   const { seq, at, headCount, headsRoot, throughGlobalSeq, horizon, keyId, prevHash, hash, signature } = cp;
   return { seq, at, headCount, headsRoot, throughGlobalSeq, horizon, keyId, prevHash, hash, signature };

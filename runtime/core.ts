@@ -26,7 +26,7 @@ import { bootstrapPolicy } from './policy-bootstrap';
 import { waitForPostgres } from './postgres';
 import { MessageSigner } from './message-keys';
 import { loadOrCreateSecret } from './secrets';
-import { defaultWitnessFile, FileWitness, HttpWitness, type CheckpointWitness } from '../ledger/witness';
+import { configuredWitnesses, type CheckpointWitness } from '../ledger/witness';
 import { startTracing, type Tracing } from './tracing';
 
 let runtimeInstalled = false;
@@ -294,8 +294,8 @@ export function coreOptionsFromConfig(config: Config, infra: { databaseUrl: stri
 }
 
 /** Where the signed checkpoints are also kept: the data dir's file, and the HTTP witness when configured. */
-export function ledgerWitnesses(opts: Pick<CoreOptions, 'dataDir' | 'ledgerWitnessUrl' | 'ledgerWitnessToken'>): CheckpointWitness[] {
-  return [new FileWitness(defaultWitnessFile(opts.dataDir)), ...(opts.ledgerWitnessUrl ? [new HttpWitness(opts.ledgerWitnessUrl, opts.ledgerWitnessToken)] : [])];
+export function ledgerWitnesses(opts: Pick<CoreOptions, 'dataDir' | 'ledgerWitnessUrl' | 'ledgerWitnessToken'>, existingFileOnly = false): CheckpointWitness[] {
+  return configuredWitnesses({ dataDir: opts.dataDir, url: opts.ledgerWitnessUrl, token: opts.ledgerWitnessToken, existingFileOnly });
 }
 
 /** A codec that changes nothing: the benchmark's stack without encryption ({@link CoreOptions.encryptPayloads}). */

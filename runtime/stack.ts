@@ -22,7 +22,6 @@ import type { PayloadEncryptionCodec } from './payload-codec';
 import { redactUrl, startPostgres, type PostgresHandle } from './postgres';
 import { resolveTemporalCli } from './temporal-cli';
 import { startTemporalDevServer, type TemporalServerHandle } from './temporal-server';
-import { FileWitness } from '../ledger/witness';
 
 // Benchmarks import these from here.
 export { installTemporalRuntime } from './core';
@@ -198,7 +197,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
       messages: core.messages,
       trustedKeys: () => trustedPublicKeys(opts.dataDir),
       // The file appears with the first checkpoint a worker on this data dir writes.
-      ledgerWitnesses: () => ledgerWitnesses(opts).filter((w) => !(w instanceof FileWitness) || fs.existsSync(w.file)),
+      ledgerWitnesses: () => ledgerWitnesses(opts, true),
       checkpointIntervalSeconds: opts.checkpointIntervalSeconds,
       log,
       maxBodyBytes: opts.maxBodyBytes,

@@ -14,7 +14,7 @@
  * With tracing off none of this is installed: no interceptors, no middleware, the workflow bundle
  * without the tracing module (its spans cost CPU on the workflow thread).
  */
-import { context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, trace, type Context, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -82,9 +82,4 @@ export function traceHeaders(ctx: Context = context.active()): Record<string, st
   const headers: Record<string, string> = {};
   propagation.inject(ctx, headers);
   return headers;
-}
-
-/** The active span, to add attributes to (a no-op span when tracing is off). */
-export function activeSpan(): Span | undefined {
-  return trace.getActiveSpan();
 }

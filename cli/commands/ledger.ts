@@ -12,7 +12,7 @@ import { loadCliConfig } from '../../runtime/config';
 import { acknowledgeActionFaults, type ActionFault } from '../../ledger/action-faults';
 import { keysDir, loadOrCreateSigningKey, rotateSigningKey, type TrustedKey } from '../../ledger/signing';
 import { syncWitnesses, verifyLedger, writeCheckpoint } from '../../ledger/store';
-import { defaultWitnessFile, FileWitness, HttpWitness, type CheckpointWitness } from '../../ledger/witness';
+import { configuredWitnesses, defaultWitnessFile, FileWitness, HttpWitness, type CheckpointWitness } from '../../ledger/witness';
 import { resolveTrustedKeys, type EvidenceCommandDeps, type EvidenceCommandIo } from './evidence';
 
 /** Same dependencies as the evidence command. */
@@ -92,7 +92,7 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
     let trusted: TrustedKey[];
     try {
       trusted = resolveTrustedKeys(values['public-key'] ?? [], deps.dataDir, signingKey);
-      const witnesses = values.witness ? values.witness.map((w) => witnessOf(w, ledgerWitnessToken)) : defaultWitnesses(deps.dataDir, ledgerWitnessUrl, ledgerWitnessToken);
+      const witnesses = values.witness ? values.witness.map((w) => witnessOf(w, ledgerWitnessToken)) : configuredWitnesses({ dataDir: deps.dataDir, url: ledgerWitnessUrl, token: ledgerWitnessToken, existingFileOnly: true });
       const pool = await deps.getPool();
       const v = await verifyLedger(pool, trusted, { batchSize, witnesses, checkpointIntervalSeconds: interval });
       if (witnesses.length === 0 && v.checkpoints > 0) {
@@ -126,7 +126,7 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
       const pool = await deps.getPool();
       const cp = await writeCheckpoint(pool, signer);
       out(cp ? `checkpoint ${cp.seq}: ${cp.headCount} chain heads, hash ${cp.hash}, key ${cp.keyId}` : 'nothing new since the last checkpoint');
-      const witnesses = [new FileWitness(defaultWitnessFile(deps.dataDir)), ...(ledgerWitnessUrl ? [new HttpWitness(ledgerWitnessUrl, ledgerWitnessToken)] : [])];
+      const witnesses = configuredWitnesses({ dataDir: deps.dataDir, url: ledgerWitnessUrl, token: ledgerWitnessToken });
       let failed = false;
       for (const r of await syncWitnesses(pool, witnesses)) {
         if (r.error) {
@@ -208,12 +208,6 @@ export async function runLedgerCommand(argv: string[], deps: LedgerCommandDeps):
 /** A `--witness` argument: an http(s) URL, else a file. */
 function witnessOf(arg: string, token: string | undefined): CheckpointWitness {
   return /^https?:\/\//i.test(arg) ? new HttpWitness(arg, token) : new FileWitness(arg);
-}
-
-/** The data dir's witness file (when it exists) and the configured HTTP witness. */
-function defaultWitnesses(dataDir: string, url: string | undefined, token: string | undefined): CheckpointWitness[] {
-  const file = defaultWitnessFile(dataDir);
-  return [...(fs.existsSync(file) ? [new FileWitness(file)] : []), ...(url ? [new HttpWitness(url, token)] : [])];
 }
 
 /** One open fault, for people: which action, which event, what Postgres said, when. */
