@@ -21,6 +21,8 @@ import { freePorts } from '../helpers/ports';
 const REPO = path.resolve(__dirname, '..', '..');
 const SCHEMATHESIS = process.env.SCHEMATHESIS ?? path.join(REPO, '.tools', 'schemathesis', 'bin', 'schemathesis');
 const CONFIG = path.join(__dirname, 'schemathesis.toml');
+/** Each pass's whole output (git-ignored, like everything under .tools/). */
+const LOG_DIR = path.join(REPO, '.tools', 'contract-logs');
 /**
  * Seconds each role's run may spend (`--max-time`: the coverage phase runs once, fuzzing and
  * stateful sequences repeat until the budget is spent). Five runs of 30 s plus ~25 s to start the
@@ -33,26 +35,11 @@ const MAX_TIME = Number(process.env.CONTRACT_MAX_TIME ?? 30);
  * valid data reaches the handler (and its 2xx answers are checked) instead of stopping at 403;
  * the checks still send requests without a token, or with a wrong one (ignored_auth). The
  * unauthenticated endpoints run without one. Every operation of the document must be listed.
+ * The admin runs after the other roles: it may disable their principals or revoke their tokens
+ * (PATCH /v1/principals/{id}, DELETE …/tokens/{tokenId} with ids it lists), and then every later
+ * run would stop at 401.
  */
 const ROLES: { role: string; kind: 'agent' | 'human'; roles: string[]; groups: string[]; operations: string[] }[] = [
-  {
-    role: 'admin',
-    kind: 'human',
-    roles: ['admin'],
-    groups: [],
-    operations: [
-      'POST /v1/principals',
-      'GET /v1/principals',
-      'GET /v1/principals/{id}',
-      'PATCH /v1/principals/{id}',
-      'GET /v1/principals/{id}/tokens',
-      'POST /v1/principals/{id}/tokens',
-      'DELETE /v1/principals/{id}/tokens/{tokenId}',
-      'POST /v1/principals/{id}/sign-in-links',
-      'GET /v1/session',
-      'POST /v1/session/sign-out',
-    ],
-  },
   {
     role: 'agent',
     kind: 'agent',
@@ -97,6 +84,24 @@ const ROLES: { role: string; kind: 'agent' | 'human'; roles: string[]; groups: s
       'POST /codec/encode',
     ],
   },
+  {
+    role: 'admin',
+    kind: 'human',
+    roles: ['admin'],
+    groups: [],
+    operations: [
+      'POST /v1/principals',
+      'GET /v1/principals',
+      'GET /v1/principals/{id}',
+      'PATCH /v1/principals/{id}',
+      'GET /v1/principals/{id}/tokens',
+      'POST /v1/principals/{id}/tokens',
+      'DELETE /v1/principals/{id}/tokens/{tokenId}',
+      'POST /v1/principals/{id}/sign-in-links',
+      'GET /v1/session',
+      'POST /v1/session/sign-out',
+    ],
+  },
   { role: 'public', kind: 'human', roles: [], groups: [], operations: ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json'] },
 ];
 
@@ -114,12 +119,35 @@ const NOT_FUZZED: Record<string, string> = {
 };
 
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * Run one Schemathesis pass with its output in `logFile`, not on the console: its progress bars
+ * and its closing banner (shaped like another test runner's summary) would otherwise sit in the
+ * middle of the CI log, where a reader looking for the test runner's summary could take the
+ * banner for it. The caller prints a line of its own, and the whole log when the pass fails.
+ */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: 'inherit', env });
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    const out = fs.openSync(logFile, 'w');
+    const child = spawn(cmd, args, { stdio: ['ignore', out, out], env });
+    child.once('error', (err) => {
+      fs.closeSync(out);
+      reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      fs.closeSync(out);
+      resolve(code ?? (signal ? 128 : 1));
+    });
   });
+}
+
+/** What a Schemathesis log says about its cases and warnings, in one line. */
+function outcomeOf(log: string): string {
+  // eslint-disable-next-line no-control-regex
+  const plain = log.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  // In words of our own ("ok", not "passed"): the CI log's only test summaries are the runners'.
+  const cases = /Test cases:\s*\n\s*(.+)/.exec(plain)?.[1]?.trim().replace(/(\d+) generated/, '$1 cases').replace(/ passed/, ' ok');
+  const warnings = [...plain.matchAll(/^\s*⚠️\s*(.+)$/gm)].map((m) => m[1].trim());
+  return `${cases ?? 'no case count in its output'}${warnings.length ? `; warnings: ${warnings.join('; ')}` : ''}`;
 }
 
 /** One regex over "METHOD path" labels that matches exactly the given operations. */
@@ -134,6 +162,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const started = Date.now();
+  fs.mkdirSync(LOG_DIR, { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'countersign-contract-'));
   const [port, pgPort, temporalPort, temporalUiPort] = await freePorts(4);
   const adminToken = randomBytes(24).toString('base64url');
@@ -192,7 +221,7 @@ async function main(): Promise<number> {
     const env = { ...process.env, NO_COLOR: '1', CONTRACT_ACTION_ID: await propose('acme'), CONTRACT_PENDING_ACTION_ID: await propose('globex') };
     for (const r of ROLES) {
       const t0 = Date.now();
-      console.log(`\n=== Schemathesis as ${r.role}: ${r.operations.join(', ')}`);
+      console.log(`\n--- Schemathesis as ${r.role}: ${r.operations.join(', ')}`);
       const token = tokens.get(r.role);
       const args = [
         '--config-file',
@@ -206,9 +235,14 @@ async function main(): Promise<number> {
         ...(token ? ['--header', `Authorization: Bearer ${token}`] : []),
       ];
       console.log(`    ${[SCHEMATHESIS, ...args].map((a) => (a.startsWith('Authorization') ? "'Authorization: Bearer …'" : a.includes(' ') || a.includes('|') ? `'${a}'` : a)).join(' ')}`);
-      const code = await run(SCHEMATHESIS, args, env);
-      console.log(`=== ${r.role}: exit ${code} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      if (code !== 0) failed++;
+      const logFile = path.join(LOG_DIR, `${r.role}.log`);
+      const code = await run(SCHEMATHESIS, args, env, logFile);
+      const log = fs.readFileSync(logFile, 'utf8');
+      if (code !== 0) {
+        failed++;
+        console.log(log);
+      }
+      console.log(`    ${r.role}: exit ${code} after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${outcomeOf(log)} (whole output: ${path.relative(process.cwd(), logFile)})`);
     }
   } finally {
     await stack.stop();
