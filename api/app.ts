@@ -146,7 +146,9 @@ export function createApp(deps: ApiDeps) {
   const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false, verify: keepJsonSource });
   // The codec's bodies are encrypted proposals and results in base64 (a third larger): give them room.
   const codecJson = express.json({ limit: CODEC_BODY_FACTOR * deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false, verify: keepJsonSource });
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  // Mounted twice below: before the codec's routes, and for /v1 after authentication and the
+  // per-principal limits, so that neither an anonymous caller nor a refused one gets its body read.
+  const parseBody = (req: Request, res: Response, next: NextFunction) => {
     // Policy bundles arrive as raw YAML or JSON text.
     if ((req.method === 'PUT' && req.path === '/v1/policy') || (req.method === 'POST' && req.path === '/v1/policy/backtest')) return next();
     // The sign-in link page posts an HTML form; its route reads it (api/routes/sign-in.ts).
@@ -160,7 +162,7 @@ export function createApp(deps: ApiDeps) {
       return sendProblem(res, 'unsupported-media-type', `send JSON (Content-Type: application/json), not ${req.headers['content-type'] ?? 'no content type'}`);
     }
     (/^\/codec\//i.test(req.path) ? codecJson : json)(req, res, next);
-  });
+  };
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -205,6 +207,7 @@ export function createApp(deps: ApiDeps) {
       const cookie = cookieValue(req, SESSION_COOKIE);
       return cookie ? (await deps.principals.authenticateSession(cookie))?.principal : undefined;
     });
+  app.use((req: Request, res: Response, next: NextFunction) => (/^\/codec\//i.test(req.path) ? parseBody(req, res, next) : next()));
   app.use(codecRoutes({ codec: deps.payloadCodec, principals: deps.principals, uiOrigin: deps.temporalUiOrigin, consoleSession }));
   // Slack authenticates its callbacks with a signature, not a principal's token.
   app.use(slackRoutes({ settings: deps.slack, principals: deps.principals, actions, pool: deps.pool, publicUrl, log: deps.log, maxBodyBytes: deps.maxBodyBytes }));
@@ -212,6 +215,7 @@ export function createApp(deps: ApiDeps) {
   app.use('/v1', authenticate(deps.principals, { sessions: true, publicUrl }));
   // Per principal, before any route reads input or does work.
   app.use(principalLimits(limits));
+  app.use(parseBody);
   // After authentication (an anonymous caller learns nothing), before any route reads input.
   app.use(checkRequestInput);
   app.use(principalRoutes(deps.principals, { publicUrl, governed: { policies: deps.policies, actions } }));

@@ -89,11 +89,74 @@ const asksToWait = (req: Request) => typeof req.query.wait === 'string' && Numbe
 const PROPOSALS_PATH = /^\/v1\/actions\/?$/i;
 const DECISIONS_PATH = /^\/v1\/actions\/[^/]+\/decisions\/?$/i;
 
+/** Refusals held back (see {@link SlowRefusals}) per principal, and per process. */
+export const MAX_HELD_REFUSALS_PER_PRINCIPAL = 64;
+export const MAX_HELD_REFUSALS = 4096;
+
+/**
+ * A client that sends again before the `Retry-After` of its last 429 has passed gets its next 429
+ * only once that time is up: the answer is held, not computed again. A flood on a few connections
+ * that ignores `Retry-After` (a loop that proposes as soon as it is answered) then costs this
+ * process one answer per connection per second instead of as many as it can send, and leaves the
+ * CPU to other principals. A client that waits as told is never held. At most
+ * {@link MAX_HELD_REFUSALS_PER_PRINCIPAL} answers per principal and {@link MAX_HELD_REFUSALS} per
+ * process are held; past that they are sent at once, with `Connection: close`.
+ */
+export class SlowRefusals {
+  /** Until when each principal was told to wait (epoch ms). Only principals refused lately. */
+  private readonly toldUntil = new Map<string, number>();
+  private readonly held = new Map<string, number>();
+  private heldTotal = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Answer 429 for `principal`: at once, or when the Retry-After it was last told ends. */
+  refuse(res: Response, principal: string, seconds: number, detail: string): void {
+    const t = this.now();
+    const until = this.toldUntil.get(principal) ?? 0;
+    const retryAfter = Math.max(1, Math.ceil(seconds));
+    if (until <= t) {
+      if (this.toldUntil.size >= 100_000) this.forgetPast(t);
+      this.toldUntil.set(principal, t + retryAfter * 1000);
+      return refuse(res, retryAfter, detail);
+    }
+    const mine = this.held.get(principal) ?? 0;
+    if (mine >= MAX_HELD_REFUSALS_PER_PRINCIPAL || this.heldTotal >= MAX_HELD_REFUSALS) {
+      res.setHeader('Connection', 'close');
+      return refuse(res, Math.ceil((until - t) / 1000), detail);
+    }
+    this.held.set(principal, mine + 1);
+    this.heldTotal += 1;
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      this.heldTotal -= 1;
+      const n = (this.held.get(principal) ?? 1) - 1;
+      if (n > 0) this.held.set(principal, n);
+      else this.held.delete(principal);
+    };
+    const timer = setTimeout(() => {
+      release();
+      if (!res.headersSent && !res.destroyed) refuse(res, 1, detail);
+    }, until - t);
+    // A client that goes away frees its place at once.
+    res.on('close', release);
+  }
+
+  private forgetPast(t: number): void {
+    for (const [principal, until] of this.toldUntil) if (until <= t) this.toldUntil.delete(principal);
+    if (this.toldUntil.size >= 100_000) this.toldUntil.clear();
+  }
+}
+
 /**
  * Per-principal rates of proposals, decisions and long polls, and the caps on long polls held
- * open, per principal and per process. Mount after authentication.
+ * open, per principal and per process. A principal that does not wait as its 429 told it gets its
+ * next 429s late ({@link SlowRefusals}). Mount after authentication, before bodies are read.
  */
-export function principalLimits(limits: RateLimits): RequestHandler {
+export function principalLimits(limits: RateLimits, slow = new SlowRefusals()): RequestHandler {
   const proposals = buckets(limits.proposalsPerSecond);
   const decisions = buckets(limits.decisionsPerSecond);
   const longPolls = buckets(limits.longPollsPerSecond);
@@ -102,27 +165,28 @@ export function principalLimits(limits: RateLimits): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const principal = (req.principal as Principal | undefined)?.id;
     if (!principal) return next();
+    const refuse = (seconds: number, detail: string) => slow.refuse(res, principal, seconds, detail);
     const isPost = req.method === 'POST';
     // As express matches routes: any case, with or without a trailing slash.
     if (isPost && PROPOSALS_PATH.test(req.path) && proposals) {
       const wait = proposals.take(principal);
-      if (wait > 0) return refuse(res, wait, `more than ${limits.proposalsPerSecond} proposals a second from ${principal}; slow down`);
+      if (wait > 0) return refuse(wait, `more than ${limits.proposalsPerSecond} proposals a second from ${principal}; slow down`);
     }
     if (isPost && DECISIONS_PATH.test(req.path) && decisions) {
       const wait = decisions.take(principal);
-      if (wait > 0) return refuse(res, wait, `more than ${limits.decisionsPerSecond} decisions a second from ${principal}; slow down`);
+      if (wait > 0) return refuse(wait, `more than ${limits.decisionsPerSecond} decisions a second from ${principal}; slow down`);
     }
     if (!asksToWait(req)) return next();
     if (longPolls) {
       const wait = longPolls.take(principal);
-      if (wait > 0) return refuse(res, wait, `more than ${limits.longPollsPerSecond} long polls a second from ${principal}; slow down`);
+      if (wait > 0) return refuse(wait, `more than ${limits.longPollsPerSecond} long polls a second from ${principal}; slow down`);
     }
     const mine = open.get(principal) ?? 0;
     if (limits.concurrentWaitsPerPrincipal > 0 && mine >= limits.concurrentWaitsPerPrincipal) {
-      return refuse(res, 1, `${principal} already holds ${mine} requests with ?wait open; wait for one to answer, or poll without ?wait`);
+      return refuse(1, `${principal} already holds ${mine} requests with ?wait open; wait for one to answer, or poll without ?wait`);
     }
     if (limits.concurrentWaits > 0 && openTotal >= limits.concurrentWaits) {
-      return refuse(res, 1, `this API process already holds ${openTotal} requests with ?wait open; try again shortly`);
+      return refuse(1, `this API process already holds ${openTotal} requests with ?wait open; try again shortly`);
     }
     open.set(principal, mine + 1);
     openTotal += 1;

@@ -170,6 +170,54 @@ describe('rate limits', () => {
     expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
   });
 
+  it('when an agent keeps proposing without waiting as Retry-After says, then its next refusals come only when that time is up, a body is never read, and another agent is served meanwhile', async () => {
+    const flooding = await stack.principal('retry-after-ignorer', 'agent', ['agent']);
+    await stack.call(flooding, 'GET', '/v1/actions'); // the token is checked once, then cached
+    // Four connections, each proposing again as soon as it is answered, for 2.5 s.
+    const until = Date.now() + 2500;
+    const answers: { status: number; ms: number }[] = [];
+    const loop = async (c: number) => {
+      for (let n = 0; Date.now() < until; n++) {
+        const t0 = Date.now();
+        const r = await stack.call(flooding, 'POST', '/v1/actions', transfer(1 + (n % 50)), { 'idempotency-key': `ignorer-${c}-${n}` });
+        answers.push({ status: r.status, ms: Date.now() - t0 });
+      }
+    };
+    const flood = Promise.all([0, 1, 2, 3].map(loop));
+    await new Promise((r) => setTimeout(r, 800));
+    // Meanwhile another agent proposes and is admitted (its own bucket; nothing held for it).
+    const theirs = await stack.call(other, 'POST', '/v1/actions', transfer(8), { 'idempotency-key': 'other-during-ignorer' });
+    expect(theirs.status).toBe(201);
+    await flood;
+    const refused = answers.filter((a) => a.status === 429);
+    const admitted = answers.filter((a) => a.status === 201);
+    // Limit 2/s with a burst of 4: about 9 admitted in 2.5 s. Unheld, four loops would send
+    // hundreds of refusals in that time; held, each connection gets about one a second.
+    expect(admitted.length).toBeLessThanOrEqual(10);
+    expect(refused.length).toBeGreaterThanOrEqual(4);
+    expect(refused.length).toBeLessThanOrEqual(4 * 5);
+    // Held refusals were answered when the Retry-After ended, not at once.
+    expect(refused.filter((a) => a.ms >= 200).length).toBeGreaterThanOrEqual(refused.length - 6);
+    // Nothing was created for a refused proposal.
+    const mine = await stack.call(flooding, 'GET', '/v1/actions?limit=100');
+    expect(mine.body.items).toHaveLength(admitted.length);
+    // A refused proposal's body is not read: a malformed one is refused 429, not 400.
+    await new Promise((r) => setTimeout(r, 1100));
+    // The bucket holds at most its burst (4): of these six, two or more are refused, and the
+    // malformed seventh, sent right after them, finds it empty.
+    const burst = Array.from({ length: 6 }, (_, i) => stack.call(flooding, 'POST', '/v1/actions', transfer(2), { 'idempotency-key': `ignorer-again-${i}` }));
+    await new Promise((r) => setTimeout(r, 100));
+    const unread = await fetch(`${stack.url}/v1/actions`, { method: 'POST', headers: { authorization: `Bearer ${flooding}`, 'content-type': 'application/json' }, body: '{"not json' });
+    expect(unread.status).toBe(429);
+    expect((await Promise.all(burst)).some((a) => a.status === 429)).toBe(true);
+    // After waiting as told, the agent is served at once again.
+    await new Promise((r) => setTimeout(r, 2100));
+    const t0 = Date.now();
+    const later = await stack.call(flooding, 'POST', '/v1/actions', transfer(3), { 'idempotency-key': 'ignorer-waited' });
+    expect(later.status).toBe(201);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
   it('when the proposal path is spelled with a trailing slash or another case, then the same limit applies', async () => {
     await new Promise((r) => setTimeout(r, 2500)); // the flooder's bucket refills to its burst (4)
     const paths = ['/v1/actions/', '/V1/Actions', '/v1/actions/', '/V1/ACTIONS/', '/v1/actions/', '/v1/Actions'];
