@@ -257,7 +257,10 @@ export class GovernedCalls {
   private async runOnce(tool: GatewayTool, args: Record<string, unknown>, view: ActionView): Promise<CallToolResult> {
     const { countersign, journal } = this.deps;
     if (pausedApproval(view)) return stillPending(tool, view, 0);
-    if (!journal.claim(view.id)) {
+    // Only a call that waited can be reached by another caller (its action is in the journal,
+    // where a pick-up, another gateway or this one after a restart finds it): claim it on disk.
+    // An allowed call is known to this process alone, and `running` keeps it to one run here.
+    if (this.pickable.has(view.id) && !journal.claim(view.id)) {
       // Another gateway process (or this one before a restart) took it and has not reported.
       const now = await countersign.get(view.id).catch(() => view);
       if (now.status !== 'approved') return this.outcome(tool, args, now);
