@@ -95,7 +95,8 @@ export const MAX_HELD_REFUSALS = 4096;
 
 /**
  * A client that sends again before the `Retry-After` of its last 429 has passed gets its next 429
- * only once that time is up: the answer is held, not computed again. A flood on a few connections
+ * only once that time is up, and up to a second later (spread at random, so that the connections
+ * of a flood come back one by one, not all at once): the answer is held. A flood on a few connections
  * that ignores `Retry-After` (a loop that proposes as soon as it is answered) then costs this
  * process one answer per connection per second instead of as many as it can send, and leaves the
  * CPU to other principals. A client that waits as told is never held. At most
@@ -108,7 +109,10 @@ export class SlowRefusals {
   private readonly held = new Map<string, number>();
   private heldTotal = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** Answer 429 for `principal`: at once, or when the Retry-After it was last told ends. */
   refuse(res: Response, principal: string, seconds: number, detail: string): void {
@@ -137,10 +141,12 @@ export class SlowRefusals {
       if (n > 0) this.held.set(principal, n);
       else this.held.delete(principal);
     };
+    // Spread over the second after it, so that a flood's connections do not all come back at
+    // the same moment and take the tokens that accrued meanwhile at once (a burst of work).
     const timer = setTimeout(() => {
       release();
       if (!res.headersSent && !res.destroyed) refuse(res, 1, detail);
-    }, until - t);
+    }, until - t + Math.floor(this.random() * 1000));
     // A client that goes away frees its place at once.
     res.on('close', release);
   }
