@@ -563,8 +563,10 @@ function adversarialCases(): AdversarialCase[] {
     { name: 'nested exists, ==', when: 'params.columns.exists(c, params.blocked.exists(b, b == c))', input: at(pair), expect: 'evaluated' },
     { name: 'nested all, !=', when: 'params.columns.all(c, params.blocked.all(b, b != c))', input: at(pair), expect: 'evaluated' },
     {
-      name: 'map of filter with contains',
-      when: 'params.columns.map(c, params.blocked.filter(b, b.contains(c))).exists(l, size(l) > 0)',
+      // A string function inside two loops would be a third level (refused at load since the
+      // loop bound counts scans of agent text): == is the costliest test left at depth 2.
+      name: 'map of filter with ==',
+      when: 'params.columns.map(c, params.blocked.filter(b, b == c)).exists(l, size(l) > 0)',
       input: at(pair),
       expect: 'evaluated',
     },
