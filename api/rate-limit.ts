@@ -93,18 +93,23 @@ const DECISIONS_PATH = /^\/v1\/actions\/[^/]+\/decisions\/?$/i;
 export const MAX_HELD_REFUSALS_PER_PRINCIPAL = 64;
 export const MAX_HELD_REFUSALS = 4096;
 
+/** The per-principal limits whose refusals {@link SlowRefusals} may hold. */
+export type PrincipalLimit = 'proposals' | 'decisions' | 'long-polls' | 'held-waits';
+
 /**
- * A client that sends again before the `Retry-After` of its last 429 has passed gets its next 429
- * only once that time is up, and up to a second later (spread at random, so that the connections
- * of a flood come back one by one, not all at once): the answer is held. A flood on a few connections
- * that ignores `Retry-After` (a loop that proposes as soon as it is answered) then costs this
- * process one answer per connection per second instead of as many as it can send, and leaves the
- * CPU to other principals. A client that waits as told is never held. At most
- * {@link MAX_HELD_REFUSALS_PER_PRINCIPAL} answers per principal and {@link MAX_HELD_REFUSALS} per
- * process are held; past that they are sent at once, with `Connection: close`.
+ * A principal that sends again (from any of its clients) before the `Retry-After` of its last 429
+ * for the same limit has passed gets that 429 late: held until the time is up (at most a second),
+ * then up to a second more, spread at random so that the connections of a flood come back one by
+ * one, not all at once. The held answer says `Retry-After: 1`, and that second counts as told too.
+ * A flood on a few connections that ignores `Retry-After` (a loop that proposes as soon as it is
+ * answered) then costs this process about one answer per connection per second instead of as many
+ * as it can send, and leaves the CPU to other principals. A principal whose clients wait as told
+ * is never held. At most {@link MAX_HELD_REFUSALS_PER_PRINCIPAL} answers per principal and
+ * {@link MAX_HELD_REFUSALS} per process are held; past that they are sent at once, with
+ * `Connection: close`. No answer is held longer than two seconds (a drain is not delayed).
  */
 export class SlowRefusals {
-  /** Until when each principal was told to wait (epoch ms). Only principals refused lately. */
+  /** Until when each principal was told to wait, per limit (epoch ms). Only those refused lately. */
   private readonly toldUntil = new Map<string, number>();
   private readonly held = new Map<string, number>();
   private heldTotal = 0;
@@ -114,14 +119,14 @@ export class SlowRefusals {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** Answer 429 for `principal`: at once, or when the Retry-After it was last told ends. */
-  refuse(res: Response, principal: string, seconds: number, detail: string): void {
+  /** Answer 429 for `principal` over `limit`: at once, or late (see the class comment). */
+  refuse(res: Response, principal: string, limit: PrincipalLimit, seconds: number, detail: string): void {
+    const key = `${principal}\n${limit}`;
     const t = this.now();
-    const until = this.toldUntil.get(principal) ?? 0;
-    const retryAfter = Math.max(1, Math.ceil(seconds));
+    const until = this.toldUntil.get(key) ?? 0;
     if (until <= t) {
-      if (this.toldUntil.size >= 100_000) this.forgetPast(t);
-      this.toldUntil.set(principal, t + retryAfter * 1000);
+      const retryAfter = Math.max(1, Math.ceil(seconds));
+      this.tell(key, t + retryAfter * 1000, t);
       return refuse(res, retryAfter, detail);
     }
     const mine = this.held.get(principal) ?? 0;
@@ -141,26 +146,32 @@ export class SlowRefusals {
       if (n > 0) this.held.set(principal, n);
       else this.held.delete(principal);
     };
-    // Spread over the second after it, so that a flood's connections do not all come back at
-    // the same moment and take the tokens that accrued meanwhile at once (a burst of work).
     const timer = setTimeout(() => {
       release();
-      if (!res.headersSent && !res.destroyed) refuse(res, 1, detail);
-    }, until - t + Math.floor(this.random() * 1000));
+      if (res.headersSent || res.destroyed) return;
+      // What this answer tells counts: a client that ignores it too is held again.
+      const at = this.now();
+      const left = Math.max(1, Math.ceil(((this.toldUntil.get(key) ?? 0) - at) / 1000));
+      this.tell(key, at + left * 1000, at);
+      refuse(res, left, detail);
+    }, Math.min(until - t, 1000) + Math.floor(this.random() * 1000));
     // A client that goes away frees its place at once.
     res.on('close', release);
   }
 
-  private forgetPast(t: number): void {
-    for (const [principal, until] of this.toldUntil) if (until <= t) this.toldUntil.delete(principal);
-    if (this.toldUntil.size >= 100_000) this.toldUntil.clear();
+  private tell(key: string, until: number, t: number): void {
+    if (!this.toldUntil.has(key) && this.toldUntil.size >= 100_000) {
+      for (const [k, u] of this.toldUntil) if (u <= t) this.toldUntil.delete(k);
+      if (this.toldUntil.size >= 100_000) this.toldUntil.clear();
+    }
+    this.toldUntil.set(key, Math.max(until, this.toldUntil.get(key) ?? 0));
   }
 }
 
 /**
  * Per-principal rates of proposals, decisions and long polls, and the caps on long polls held
  * open, per principal and per process. A principal that does not wait as its 429 told it gets its
- * next 429s late ({@link SlowRefusals}). Mount after authentication, before bodies are read.
+ * next 429s for that limit late ({@link SlowRefusals}). Mount after authentication, before bodies are read.
  */
 export function principalLimits(limits: RateLimits, slow = new SlowRefusals()): RequestHandler {
   const proposals = buckets(limits.proposalsPerSecond);
@@ -171,28 +182,29 @@ export function principalLimits(limits: RateLimits, slow = new SlowRefusals()): 
   return (req: Request, res: Response, next: NextFunction) => {
     const principal = (req.principal as Principal | undefined)?.id;
     if (!principal) return next();
-    const refuse = (seconds: number, detail: string) => slow.refuse(res, principal, seconds, detail);
+    const refuseLate = (limit: PrincipalLimit, seconds: number, detail: string) => slow.refuse(res, principal, limit, seconds, detail);
     const isPost = req.method === 'POST';
     // As express matches routes: any case, with or without a trailing slash.
     if (isPost && PROPOSALS_PATH.test(req.path) && proposals) {
       const wait = proposals.take(principal);
-      if (wait > 0) return refuse(wait, `more than ${limits.proposalsPerSecond} proposals a second from ${principal}; slow down`);
+      if (wait > 0) return refuseLate('proposals', wait, `more than ${limits.proposalsPerSecond} proposals a second from ${principal}; slow down`);
     }
     if (isPost && DECISIONS_PATH.test(req.path) && decisions) {
       const wait = decisions.take(principal);
-      if (wait > 0) return refuse(wait, `more than ${limits.decisionsPerSecond} decisions a second from ${principal}; slow down`);
+      if (wait > 0) return refuseLate('decisions', wait, `more than ${limits.decisionsPerSecond} decisions a second from ${principal}; slow down`);
     }
     if (!asksToWait(req)) return next();
     if (longPolls) {
       const wait = longPolls.take(principal);
-      if (wait > 0) return refuse(wait, `more than ${limits.longPollsPerSecond} long polls a second from ${principal}; slow down`);
+      if (wait > 0) return refuseLate('long-polls', wait, `more than ${limits.longPollsPerSecond} long polls a second from ${principal}; slow down`);
     }
     const mine = open.get(principal) ?? 0;
     if (limits.concurrentWaitsPerPrincipal > 0 && mine >= limits.concurrentWaitsPerPrincipal) {
-      return refuse(1, `${principal} already holds ${mine} requests with ?wait open; wait for one to answer, or poll without ?wait`);
+      return refuseLate('held-waits', 1, `${principal} already holds ${mine} requests with ?wait open; wait for one to answer, or poll without ?wait`);
     }
     if (limits.concurrentWaits > 0 && openTotal >= limits.concurrentWaits) {
-      return refuse(1, `this API process already holds ${openTotal} requests with ?wait open; try again shortly`);
+      // Not this principal's doing: answered at once, never held.
+      return refuse(res, 1, `this API process already holds ${openTotal} requests with ?wait open; try again shortly`);
     }
     open.set(principal, mine + 1);
     openTotal += 1;

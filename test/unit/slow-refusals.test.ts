@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RATE_LIMITS } from '../../domain/rate-limits';
-import { MAX_HELD_REFUSALS_PER_PRINCIPAL, principalLimits } from '../../api/rate-limit';
+import { MAX_HELD_REFUSALS_PER_PRINCIPAL, principalLimits, SlowRefusals } from '../../api/rate-limit';
 
 // The per-principal limits on a bare express app (the principal named by a header), so that many
 // concurrent requests can be counted exactly: what is held, what is sent at once, and when.
@@ -19,7 +19,9 @@ describe('refusals held for clients that do not wait', () => {
       (req as unknown as { principal: { id: string } }).principal = { id: String(req.headers['x-principal']) };
       next();
     });
-    app.use(principalLimits({ ...DEFAULT_RATE_LIMITS, proposalsPerSecond: 1 }));
+    // Held answers come half a second after the Retry-After ends (not at random): far from the
+    // immediate ones even when the requests take a while to arrive on a busy machine.
+    app.use(principalLimits({ ...DEFAULT_RATE_LIMITS, proposalsPerSecond: 1 }, new SlowRefusals(Date.now, () => 0.5)));
     app.post('/v1/actions', (_req, res) => {
       res.status(201).json({ ok: true });
     });
@@ -74,5 +76,54 @@ describe('refusals held for clients that do not wait', () => {
     const next = await propose('patient');
     expect(next.status).toBe(201);
     expect(next.ms).toBeLessThan(700);
+  });
+});
+
+describe('what a held refusal tells', () => {
+  it('when a held answer is ignored too, then the next is held again; another limit of the same principal is not held', () => {
+    let now = 0;
+    const timers: { at: number; fn: () => void }[] = [];
+    const slow = new SlowRefusals(() => now, () => 0);
+    const res = () => {
+      const r = { headersSent: false, destroyed: false, headers: {} as Record<string, string>, status: 0, listeners: [] as (() => void)[] } as any;
+      r.setHeader = (k: string, v: string) => (r.headers[k.toLowerCase()] = v);
+      r.status = (c: number) => ((r.code = c), r);
+      r.type = () => r;
+      r.send = () => ((r.headersSent = true), r);
+      r.end = () => ((r.headersSent = true), r);
+      r.on = (_e: string, fn: () => void) => r.listeners.push(fn);
+      return r;
+    };
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((fn: () => void, ms: number) => (timers.push({ at: now + ms, fn }), timers.length)) as any;
+    const realClear = globalThis.clearTimeout;
+    globalThis.clearTimeout = (() => {}) as any;
+    try {
+      const first = res();
+      slow.refuse(first, 'p', 'proposals', 0.5, 'slow down');
+      expect(first.headersSent).toBe(true); // at once: it was told 1 s
+      const second = res();
+      now = 100;
+      slow.refuse(second, 'p', 'proposals', 0.5, 'slow down');
+      expect(second.headersSent).toBe(false); // held until t = 1000
+      expect(timers.at(-1)?.at).toBe(1000);
+      // Another limit of the same principal: its own first refusal, at once.
+      const decision = res();
+      slow.refuse(decision, 'p', 'decisions', 0.5, 'slow down');
+      expect(decision.headersSent).toBe(true);
+      now = 1000;
+      timers.at(-1)?.fn();
+      expect(second.headersSent).toBe(true);
+      expect(second.headers['retry-after']).toBe('1');
+      // Ignoring that answer too: held again, until the second it told has passed.
+      now = 1010;
+      const third = res();
+      slow.refuse(third, 'p', 'proposals', 0.5, 'slow down');
+      expect(third.headersSent).toBe(false);
+      expect(timers.at(-1)?.at).toBe(2000);
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      globalThis.clearTimeout = realClear;
+    }
   });
 });
