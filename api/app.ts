@@ -146,23 +146,45 @@ export function createApp(deps: ApiDeps) {
   const json = express.json({ limit: deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false, verify: keepJsonSource });
   // The codec's bodies are encrypted proposals and results in base64 (a third larger): give them room.
   const codecJson = express.json({ limit: CODEC_BODY_FACTOR * deps.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false, verify: keepJsonSource });
+  /** The JSON parser a request's body goes through, or none (its route reads it, or no route does). */
+  const parserFor = (req: Request) => {
+    // Policy bundles arrive as raw YAML or JSON text.
+    if ((req.method === 'PUT' && req.path === '/v1/policy') || (req.method === 'POST' && req.path === '/v1/policy/backtest')) return undefined;
+    // The sign-in link page posts an HTML form; its route reads it (api/routes/sign-in.ts).
+    if (/^\/console\/sign-in\//i.test(req.path)) return undefined;
+    // Slack's interaction callbacks are verified over their exact bytes (api/routes/slack.ts).
+    if (/^\/v1\/integrations\/slack\//i.test(req.path)) return undefined;
+    // No route reads a GET body, so none is parsed (nor refused).
+    if (req.method === 'GET' || req.method === 'HEAD') return undefined;
+    return /^\/codec\//i.test(req.path) ? { parse: codecJson, limit: CODEC_BODY_FACTOR * deps.maxBodyBytes } : { parse: json, limit: deps.maxBodyBytes };
+  };
   // Mounted twice below: before the codec's routes, and for /v1 after authentication and the
   // per-principal limits, so that neither an anonymous caller nor a refused one gets its body read.
   const parseBody = (req: Request, res: Response, next: NextFunction) => {
-    // Policy bundles arrive as raw YAML or JSON text.
-    if ((req.method === 'PUT' && req.path === '/v1/policy') || (req.method === 'POST' && req.path === '/v1/policy/backtest')) return next();
-    // The sign-in link page posts an HTML form; its route reads it (api/routes/sign-in.ts).
-    if (/^\/console\/sign-in\//i.test(req.path)) return next();
-    // Slack's interaction callbacks are verified over their exact bytes (api/routes/slack.ts).
-    if (/^\/v1\/integrations\/slack\//i.test(req.path)) return next();
-    // No route reads a GET body, so none is parsed (nor refused).
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    const parser = parserFor(req);
+    if (!parser) return next();
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     if (hasBody && !req.is(['application/json', 'application/*+json'])) {
       return sendProblem(res, 'unsupported-media-type', `send JSON (Content-Type: application/json), not ${req.headers['content-type'] ?? 'no content type'}`);
     }
-    (/^\/codec\//i.test(req.path) ? codecJson : json)(req, res, next);
+    parser.parse(req, res, next);
   };
+  // A body declared larger than its parser takes is refused at once, before anything else, with
+  // the connection closed. A body still arriving when its request has been answered unread (401,
+  // 429) closes its connection too: nobody, authenticated or not, makes this process take in
+  // more than the limit.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const limit = parserFor(req)?.limit;
+    if (limit === undefined) return next();
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      res.setHeader('Connection', 'close');
+      return sendProblem(res, 'payload-too-large', `request body exceeds the limit of ${limit} bytes`);
+    }
+    res.once('finish', () => {
+      if (!req.complete) req.socket.destroySoon();
+    });
+    next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });

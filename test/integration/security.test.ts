@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testPolicy } from '../fixtures/policy';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -135,6 +136,28 @@ describe('access control and bad input', () => {
     expect(r.body.type).toMatch(/payload-too-large$/);
   });
 
+  it('when a caller without a valid token sends a body, then it is refused 401 before the body is read; one declared over the limit is 413 at once; one still streaming has its connection closed', async () => {
+    // Malformed JSON and the wrong media type: 401 first (the body is never looked at), or 429
+    // once this address has failed authentication often (the matrix above sends no token a lot).
+    for (const [body, type] of [['{"not json', 'application/json'], ['action=x', 'application/x-www-form-urlencoded']]) {
+      const r = await fetch(`${stack.url}/v1/actions`, { method: 'POST', headers: { 'content-type': type }, body });
+      expect([401, 429]).toContain(r.status);
+      await r.arrayBuffer();
+    }
+    // A body declared over the limit: 413 before authentication, without reading it, and the connection closes.
+    const declared = await rawRequest(stack.url, 'POST /v1/actions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{', 0);
+    expect(declared.head).toMatch(/^HTTP\/1.1 413/);
+    expect(declared.closedBy).toBe('server');
+    // A chunked body that keeps coming, without a token: 401, then the server closes the
+    // connection rather than take in the rest.
+    const streaming = await rawRequest(stack.url, 'POST /v1/actions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n', 40);
+    expect(streaming.head).toMatch(/^HTTP\/1.1 (401|429)/);
+    expect(streaming.closedBy).toBe('server');
+    // The legitimate path still works: a valid token and a valid body.
+    const ok = await stack.call(tokens.agent, 'POST', '/v1/actions', { action: 'payments.transfer', params: { amount: 1, currency: 'EUR', to: 'x' } }, { 'idempotency-key': 'body-after-auth' });
+    expect(ok.status).toBe(201);
+  });
+
   it('when a body is not JSON, then 415', async () => {
     const r = await stack.call(tokens.agent, 'POST', '/v1/actions', 'action=x', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(r.status).toBe(415);
@@ -177,3 +200,39 @@ describe('access control and bad input', () => {
     expect([...seen].some((s) => s >= 400)).toBe(true);
   });
 });
+
+/**
+ * Send `head` on a raw connection, then (if `chunks` > 0) a 1 KiB chunk every 50 ms up to
+ * `chunks` of them, never the last chunk; answer what came back and who closed the connection.
+ */
+function rawRequest(base: string, head: string, chunks: number): Promise<{ head: string; closedBy: 'server' | 'client' }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    let received = '';
+    let sent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (closedBy: 'server' | 'client') => {
+      clearInterval(timer);
+      resolve({ head: received.split('\r\n')[0] ?? '', closedBy });
+    };
+    socket.on('data', (d) => (received += d.toString('latin1')));
+    socket.on('error', () => finish('server'));
+    socket.on('close', () => finish('server'));
+    socket.on('connect', () => {
+      socket.write(head);
+      if (chunks === 0) return;
+      timer = setInterval(() => {
+        if (socket.destroyed) return;
+        if (++sent > chunks) {
+          clearInterval(timer);
+          socket.removeAllListeners('close');
+          socket.destroy();
+          return finish('client');
+        }
+        socket.write(`400\r\n${'x'.repeat(1024)}\r\n`);
+      }, 50);
+    });
+    setTimeout(() => reject(new Error('no answer in 10 s')), 10_000).unref();
+  });
+}
