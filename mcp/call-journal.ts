@@ -13,6 +13,10 @@
  *
  * Allowed calls need neither: they are carried out by the process that proposed them, at once,
  * and no later call picks them up.
+ *
+ * A claim matters only while its action is `approved`: once the action has ended (reported, or
+ * `outcome-unknown` at its result deadline) no call reaches the upstream for it again. The gateway
+ * removes claims of ended actions an hour after they were written (governed-calls.ts).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -58,6 +62,36 @@ export class CallJournal {
   forgetPending(digest: string, actionId: string): void {
     if (this.pendingAction(digest) !== actionId) return;
     fs.rmSync(path.join(this.pendingDir, digest), { force: true });
+  }
+
+  /** Action ids of claims written more than `olderThanMs` ago, oldest first, at most `limit`. */
+  staleClaims(olderThanMs: number, limit: number, now = Date.now()): string[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.claimsDir);
+    } catch {
+      return [];
+    }
+    const stale: { id: string; at: number }[] = [];
+    for (const name of names) {
+      if (!/^[A-Za-z0-9_-]+$/.test(name)) continue;
+      try {
+        const at = fs.statSync(path.join(this.claimsDir, name)).mtimeMs;
+        if (at <= now - olderThanMs) stale.push({ id: name, at });
+      } catch {
+        // Removed meanwhile (another gateway sharing the directory).
+      }
+    }
+    return stale
+      .sort((a, b) => a.at - b.at)
+      .slice(0, limit)
+      .map((c) => c.id);
+  }
+
+  /** Remove the claim of an action that has ended (it can never be run again anyway). */
+  removeClaim(actionId: string): void {
+    if (!/^[A-Za-z0-9_-]+$/.test(actionId)) return;
+    fs.rmSync(path.join(this.claimsDir, actionId), { force: true });
   }
 
   /**

@@ -86,6 +86,7 @@ export class Gateway {
       const tools = gatewayTools(upstreams);
       const journal = new CallJournal(config.stateDir);
       const calls = new GovernedCalls({ countersign, journal, log, progressEveryMs: options.progressEveryMs });
+      calls.startPruningClaims();
       return new Gateway(tools, upstreams, countersign, calls, options.holdMs ?? config.holdMs ?? DEFAULT_HOLD_MS, log);
     } catch (err) {
       await closeAll();

@@ -15,7 +15,7 @@
  */
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createHash } from 'node:crypto';
-import { Countersign, CountersignNetworkError, CountersignProblem, WaitTimeout, type ActionView } from '../sdk/src/index';
+import { Countersign, CountersignNetworkError, CountersignProblem, FINAL_STATUSES, WaitTimeout, type ActionView } from '../sdk/src/index';
 import { CallJournal, callDigest } from './call-journal';
 import type { GatewayTool } from './tools';
 import { reason, UpstreamUnavailable } from './upstream';
@@ -79,6 +79,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 const RESULTS_TTL_MS = 24 * 3_600_000;
 /** A reported output larger than this (as JSON) is reported as its digest and size instead. */
 const MAX_REPORTED_BYTES = 256 * 1024;
+/** Claims are looked at once they are this old (their action has long ended, mostly). */
+export const CLAIM_PRUNE_AGE_MS = 3_600_000;
+/** How often the claims are looked at, and how many at most each time. */
+const CLAIM_PRUNE_EVERY_MS = 3_600_000;
+const CLAIM_PRUNE_BATCH = 500;
 
 /** The governed path of every tool call (see the file comment). */
 export class GovernedCalls {
@@ -97,7 +102,44 @@ export class GovernedCalls {
   /** Result reports not yet answered. */
   private readonly reporting = new Set<Promise<void>>();
 
+  private pruneTimer?: NodeJS.Timeout;
+
   constructor(private readonly deps: GovernedCallsDeps) {}
+
+  /**
+   * Remove, now and then every hour, the claims of actions that have ended (or that Countersign
+   * no longer knows), written more than an hour ago: no call runs those again, so the state
+   * directory does not grow with every approved call. A claim whose action is still `approved`
+   * is kept. Countersign unreachable: kept, looked at again next time.
+   */
+  startPruningClaims(): void {
+    const run = () => void this.pruneClaims().catch((err) => this.deps.log(`countersign-mcp-gateway: could not prune claims: ${reason(err)}`));
+    run();
+    this.pruneTimer = setInterval(run, CLAIM_PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+  }
+
+  /** One pass of {@link startPruningClaims}; answers how many claims it removed. */
+  async pruneClaims(olderThanMs = CLAIM_PRUNE_AGE_MS): Promise<number> {
+    const { countersign, journal } = this.deps;
+    let removed = 0;
+    for (const id of journal.staleClaims(olderThanMs, CLAIM_PRUNE_BATCH)) {
+      if (this.stopping.signal.aborted) break;
+      if (this.running.has(id)) continue;
+      let ended: boolean;
+      try {
+        ended = FINAL_STATUSES.includes((await countersign.get(id, { signal: this.stopping.signal })).status);
+      } catch (err) {
+        if (!(err instanceof CountersignProblem && err.status === 404)) throw err;
+        ended = true;
+      }
+      if (ended) {
+        journal.removeClaim(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
 
   /** The whole call: propose or pick up, hold, then carry out or explain. */
   async call(tool: GatewayTool, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult> {
@@ -212,6 +254,7 @@ export class GovernedCalls {
   /** Stop watching in the background, and wait (at most `ms`) for the reports under way. */
   async stop(ms = 10_000): Promise<void> {
     this.stopping.abort();
+    clearInterval(this.pruneTimer);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.reporting]), new Promise((r) => (timer = setTimeout(r, ms)))]);
     clearTimeout(timer);

@@ -3,7 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallJournal } from '../../mcp/call-journal';
+import { GovernedCalls } from '../../mcp/governed-calls';
 import { validatePolicyBundle } from '../../policy';
+import { Countersign } from '../../sdk/src/index';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { freePort } from '../helpers/ports';
 import {
@@ -273,6 +276,36 @@ describe('MCP gateway failures', () => {
       } finally {
         await second.close();
       }
+    });
+  });
+
+  describe('claims on disk', () => {
+    it('when claims are an hour old, then those of ended or unknown actions are removed and those of actions still approved are kept, so nothing can run twice', async () => {
+      const state = fs.mkdtempSync(path.join(dir, 'claims-'));
+      const journal = new CallJournal(state);
+      const calls = new GovernedCalls({ countersign: new Countersign({ url: stack.url, token }), journal, log: () => {} });
+      // Ended: an allowed call, reported.
+      const ended = (await stack.call(token, 'POST', '/v1/actions?wait=10', { action: 'mcp.local.echo', params: { text: 'ended' } })).body;
+      expect(ended.status).toBe('approved');
+      expect((await stack.call(token, 'POST', `/v1/actions/${ended.id}/result`, { ok: true, output: { text: 'ended' } })).body.status).toBe('succeeded');
+      // Still approved: waiting for the report of a call that needed approval.
+      const waiting = (await stack.call(token, 'POST', '/v1/actions?wait=10', { action: 'mcp.local.slow', params: { label: 'approve-claim', ms: 1 } })).body;
+      expect(waiting.status).toBe('awaiting_approval');
+      expect((await stack.call(reviewer, 'POST', `/v1/actions/${waiting.id}/decisions`, { decision: 'approve' })).status).toBe(200);
+      expect((await view(waiting.id)).status).toBe('approved');
+      // Ended but claimed lately: kept until it is an hour old.
+      const recent = (await stack.call(token, 'POST', '/v1/actions?wait=10', { action: 'mcp.local.echo', params: { text: 'recent' } })).body;
+      await stack.call(token, 'POST', `/v1/actions/${recent.id}/result`, { ok: true });
+      const unknown = 'act_000000000000000000000000';
+      for (const id of [ended.id, waiting.id, unknown, recent.id]) expect(journal.claim(id)).toBe(true);
+      const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
+      for (const id of [ended.id, waiting.id, unknown]) fs.utimesSync(path.join(state, 'claims', id), hoursAgo, hoursAgo);
+
+      expect(await calls.pruneClaims()).toBe(2);
+      expect(fs.readdirSync(path.join(state, 'claims')).sort()).toEqual([waiting.id, recent.id].sort());
+      // The approved action's claim still stands: no second run can take it.
+      expect(journal.claim(waiting.id)).toBe(false);
+      await calls.stop();
     });
   });
 });
