@@ -128,13 +128,19 @@ const NOT_FUZZED: Record<string, string> = {
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const out = fs.openSync(logFile, 'w');
+    let open = true;
+    const close = () => {
+      if (open) fs.closeSync(out);
+      open = false;
+    };
     const child = spawn(cmd, args, { stdio: ['ignore', out, out], env });
+    // Node may emit both 'error' and 'exit' for one child.
     child.once('error', (err) => {
-      fs.closeSync(out);
+      close();
       reject(err);
     });
     child.once('exit', (code, signal) => {
-      fs.closeSync(out);
+      close();
       resolve(code ?? (signal ? 128 : 1));
     });
   });
