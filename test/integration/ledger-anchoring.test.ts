@@ -9,6 +9,7 @@ import { GENESIS_HASH, hashEvent } from '../../ledger/chain';
 import { openApplicationPool } from '../../ledger/migrate';
 import { loadOrCreateSigningKey, rotateSigningKey, signerFromPrivateKey, trustedPublicKeys, type LedgerSigner } from '../../ledger/signing';
 import { appendEvent, syncWitnesses, verifyLedger, writeCheckpoint, type AppendEventInput } from '../../ledger/store';
+import { checkpointCovering } from '../helpers/checkpoint';
 import { defaultWitnessFile, FileWitness, HttpWitness, type WitnessedCheckpoint } from '../../ledger/witness';
 
 // Issue 20, item 5: the ledger cannot be rewritten quietly by whoever owns its database. Each
@@ -236,14 +237,14 @@ describe('ledger anchoring', () => {
     const db = await freshDatabase();
     try {
       await appendEvent(db, event(newActionId('win'), 1));
-      const cp = await writeCheckpoint(db, leaked, { now: new Date(Date.now() + 60_000) });
+      const cp = await checkpointCovering(db, leaked, { now: new Date(Date.now() + 60_000) });
       const v = await verifyLedger(db, trustedPublicKeys(keyDir));
-      expect(v).toMatchObject({ ok: false, checkpointSeq: cp!.seq, reason: expect.stringMatching(/after the key stopped being valid/) });
+      expect(v).toMatchObject({ ok: false, checkpointSeq: cp.seq, reason: expect.stringMatching(/after the key stopped being valid/) });
       // The same key, dated inside its window, verifies.
       const db2 = await freshDatabase();
       try {
         await appendEvent(db2, event(newActionId('win'), 1));
-        await writeCheckpoint(db2, leaked, { now: new Date(Date.parse(window.validFrom!) + 5) });
+        await checkpointCovering(db2, leaked, { now: new Date(Date.parse(window.validFrom!) + 5) });
         expect(await verifyLedger(db2, trustedPublicKeys(keyDir))).toMatchObject({ ok: true });
       } finally {
         await db2.end();

@@ -28,6 +28,7 @@ import {
   writeCheckpoint,
   type AppendEventInput,
 } from '../../ledger/store';
+import { checkpointCovering } from '../helpers/checkpoint';
 import { startPostgres, type PostgresHandle } from '../../runtime/postgres';
 
 let server: PostgresHandle | undefined;
@@ -317,7 +318,7 @@ describe('appendEvent', () => {
         await expect(app.query(sql), sql).rejects.toThrow(denied);
       }
       expect(await count(id)).toBe(3);
-      expect(await writeCheckpoint(app, signer)).not.toBeNull();
+      expect(await checkpointCovering(app, signer)).not.toBeNull();
       const keysHome = path.join(tmp, 'data-app-role');
       const first = loadOrCreateSigningKey(keysHome);
       await registerSigningKey(app, first);
@@ -476,7 +477,7 @@ describe('checkpoints and verification', () => {
     const { previousKeyId, signer: next } = await rotateSigningKey(rotatedDir, { db: pool });
     expect(previousKeyId).toBe(signer.keyId);
     await appendChain(newActionId('rot'), 1);
-    expect(await writeCheckpoint(pool, next)).not.toBeNull();
+    expect(await checkpointCovering(pool, next)).not.toBeNull();
     expect(await verifyLedger(pool, trustedPublicKeys(rotatedDir))).toMatchObject({ ok: true });
     const keys = await signingKeysFromDb(pool);
     expect(keys.find((k) => k.keyId === signer.keyId)?.retiredAt).toBeInstanceOf(Date);
