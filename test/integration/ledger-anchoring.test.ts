@@ -110,7 +110,7 @@ describe('ledger anchoring', () => {
 
   it('when the checkpoints are written and copied to the witness, then the ledger verifies, old events included', async () => {
     await appendChain(newActionId('honest'), ['proposed', 'policy_decided', 'execution_started', 'executed']);
-    await writeCheckpoint(app, signer);
+    await checkpointCovering(app, signer);
     expect(await syncWitnesses(app, [new FileWitness(witnessFile())])).toEqual([{ witness: witnessFile(), sent: expect.any(Number) }]);
     // Everything recorded up to now must be covered: it is.
     const v = await verify({ coveredBefore: new Date(Date.now() + 1000) });
@@ -191,7 +191,7 @@ describe('ledger anchoring', () => {
   it('when the owner deletes the trailing checkpoints, then the chain of checkpoints still holds but the witness shows they were there', async () => {
     for (let i = 0; i < 3; i++) {
       await appendChain(newActionId('trail'), ['proposed']);
-      await writeCheckpoint(app, signer);
+      await checkpointCovering(app, signer);
     }
     await syncWitnesses(app, [new FileWitness(witnessFile())]);
     const { rows } = await owner.query('SELECT max(seq)::int AS max FROM ledger_checkpoints');
@@ -203,9 +203,9 @@ describe('ledger anchoring', () => {
     expect(await verify()).toMatchObject({ ok: false, checkpointSeq: last - 1, reason: expect.stringMatching(/checkpoints were deleted/) });
     // With the signing key too, the owner writes different checkpoints in their place: each is
     // well signed, and only the witness knows they are not the ones that were there.
-    await writeCheckpoint(app, signer, { now: new Date(Date.now() + 1000) });
+    await checkpointCovering(app, signer, { now: new Date(Date.now() + 1000) });
     await appendChain(newActionId('trail-forged'), ['proposed']);
-    await writeCheckpoint(app, signer, { now: new Date(Date.now() + 2000) });
+    await checkpointCovering(app, signer, { now: new Date(Date.now() + 2000) });
     expect(await verifyLedger(app, trustedPublicKeys(dataDir))).toMatchObject({ ok: true });
     expect(await verify()).toMatchObject({ ok: false, checkpointSeq: last - 1, reason: expect.stringMatching(/differs from the witness/) });
     await asOwner('DELETE FROM ledger_checkpoints WHERE seq >= $1', [last - 1]);

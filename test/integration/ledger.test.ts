@@ -367,14 +367,14 @@ describe('checkpoints and verification', () => {
     const y = newActionId('cp');
     await appendChain(x, 3);
     await appendChain(y, 1);
-    const cp1 = await writeCheckpoint(pool, signer);
+    const cp1 = await checkpointCovering(pool, signer);
     expect(cp1!.covers).toEqual([
       { actionId: x, seq: 3, hash: (await readActionHead(pool, x))!.hash },
       { actionId: y, seq: 1, hash: (await readActionHead(pool, y))!.hash },
     ]);
 
     await appendChain(y, 2, 2);
-    const cp2 = await writeCheckpoint(pool, signer);
+    const cp2 = await checkpointCovering(pool, signer);
     expect(cp2).toMatchObject({ seq: cp1!.seq + 1, prevHash: cp1!.hash, headCount: 1, covers: [{ actionId: y, seq: 3 }] });
 
     const v = await verifyLedger(pool, trustedPublicKeys(dataDir), { batchSize: 7 });
