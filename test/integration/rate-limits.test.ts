@@ -159,9 +159,13 @@ describe('rate limits', () => {
   it('when an address sends many bad tokens at once, then only a few are checked at a time and the rest are refused unread', async () => {
     const bad = (i: number) => `cs_${String(i).padStart(16, '0')}_${'B'.repeat(43)}`;
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => callFrom('127.0.0.4', stack.url, bad(i), '/v1/actions')));
-    // This file allows 1 failure/s: at most 4 distinct credentials are checked at once.
-    expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(4);
-    expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(8);
+    // This file allows 1 failure/s (burst 2): at most 4 distinct credentials are checked at once.
+    // The twelve do not all arrive at once: a check that ends (401) before the last ones arrive
+    // frees its place, and the address's bucket still holds its burst of 2 until the failures are
+    // counted. So at most 4 + 2 are checked in all (one more if a second passes and the bucket
+    // refills); unlimited, all twelve would be.
+    expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(7);
+    expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(5);
   });
 
   it('when one client sends many requests at once with a token not yet seen, then they are all served (one credential counts once)', async () => {
