@@ -23,6 +23,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '../domain/canonical-json';
 
+/** What an action id looks like, so that one never names a path outside `claims/`. */
+const ACTION_ID = /^[A-Za-z0-9_-]+$/;
+
 /** The digest that identifies "the same call with the same arguments". */
 export function callDigest(action: string, args: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson({ action, args })).digest('hex');
@@ -74,7 +77,7 @@ export class CallJournal {
     }
     const stale: { id: string; at: number }[] = [];
     for (const name of names) {
-      if (!/^[A-Za-z0-9_-]+$/.test(name)) continue;
+      if (!ACTION_ID.test(name)) continue;
       try {
         const at = fs.statSync(path.join(this.claimsDir, name)).mtimeMs;
         if (at <= now - olderThanMs) stale.push({ id: name, at });
@@ -90,7 +93,7 @@ export class CallJournal {
 
   /** Remove the claim of an action that has ended (it can never be run again anyway). */
   removeClaim(actionId: string): void {
-    if (!/^[A-Za-z0-9_-]+$/.test(actionId)) return;
+    if (!ACTION_ID.test(actionId)) return;
     fs.rmSync(path.join(this.claimsDir, actionId), { force: true });
   }
 
@@ -99,7 +102,7 @@ export class CallJournal {
    * this or another gateway process took it before. The claim is on disk before this returns.
    */
   claim(actionId: string): boolean {
-    if (!/^[A-Za-z0-9_-]+$/.test(actionId)) throw new Error(`unexpected action id ${JSON.stringify(actionId)}`);
+    if (!ACTION_ID.test(actionId)) throw new Error(`unexpected action id ${JSON.stringify(actionId)}`);
     let fd: number;
     try {
       fd = fs.openSync(path.join(this.claimsDir, actionId), 'wx', 0o600);
